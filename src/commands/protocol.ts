@@ -1,0 +1,71 @@
+import { z } from "zod";
+import type { Transaction } from "../db/client.js";
+import { errorCodes, type ErrorCode } from "../errors.js";
+
+/** A command as it travels on `chat.commands`. */
+export const commandEnvelope = z.object({
+  id: z.uuid(),
+  type: z.string().min(1),
+  /** The signed-in user who issued it, or null (sign-up). */
+  actorId: z.uuid().nullable(),
+  issuedAt: z.iso.datetime(),
+  payload: z.unknown(),
+});
+export type CommandEnvelope<P = unknown> = Omit<z.infer<typeof commandEnvelope>, "payload"> & { payload: P };
+
+/** A stored message as it travels in results and events. */
+export const messageRecord = z.object({
+  id: z.uuid(),
+  roomId: z.uuid(),
+  seq: z.number().int().positive(),
+  senderId: z.uuid().nullable(),
+  body: z.string(),
+  clientMessageId: z.string().nullable(),
+  commandId: z.uuid(),
+  createdAt: z.coerce.date(),
+});
+
+/** Domain events on `chat.events`, delivered to subscribers of the room's channel. */
+export const roomEvent = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("MessageAdded"), roomId: z.uuid(), message: messageRecord }),
+]);
+export type RoomEvent = z.infer<typeof roomEvent>;
+
+/** The answer to one command, on `chat.events` in the outcomes channel. */
+export const commandOutcome = z.discriminatedUnion("ok", [
+  z.object({ commandId: z.uuid(), ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    commandId: z.uuid(),
+    ok: z.literal(false),
+    error: z.object({ code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]), message: z.string() }),
+  }),
+]);
+export type CommandOutcome = z.infer<typeof commandOutcome>;
+
+export const OUTCOMES_CHANNEL = "outcomes";
+export const roomChannel = (roomId: string) => `room.${roomId}`;
+
+/** What a handler produced: the result returned to the caller and the events to publish. */
+export interface Applied<R> {
+  result: R;
+  events?: RoomEvent[];
+}
+
+/**
+ * One command type: how the worker applies it and how the API decodes its result.
+ * `apply` runs inside a savepoint of the worker's batch transaction: throwing an
+ * AppError rejects the command and undoes everything it wrote.
+ */
+export interface CommandDefinition<P, R> {
+  type: string;
+  payload: z.ZodType<P>;
+  result: z.ZodType<R>;
+  /** Kafka key: commands with the same key are applied in order (room id, user id). */
+  key(payload: P, actorId: string | null): string;
+  apply(tx: Transaction, command: CommandEnvelope<P>): Promise<Applied<z.input<z.ZodType<R>>>>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCommand = CommandDefinition<any, any>;
+
+export const defineCommand = <P, R>(definition: CommandDefinition<P, R>) => definition;

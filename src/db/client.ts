@@ -1,0 +1,81 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { Logger } from "../logger.js";
+import * as schema from "./schema.js";
+
+export type Schema = typeof schema;
+/** Either driver: postgres-js against a server, or embedded PGlite. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: "postgres" | "pglite";
+  /** Applies pending migrations from drizzle/. */
+  migrate(): Promise<void>;
+  /** A trivial round trip, for readiness. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../drizzle");
+
+/** Arbitrary, fixed key for pg_advisory_lock around migrations. */
+const MIGRATION_LOCK_ID = 727_001;
+
+export interface DatabaseOptions {
+  url?: string;
+  pgliteDir: string;
+  poolSize: number;
+  logger: Logger;
+  /** Called for every SQL statement; tests count statements with it. */
+  onQuery?: (sql: string) => void;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  const logger = options.onQuery ? { logQuery: (query: string) => options.onQuery!(query) } : undefined;
+  if (options.url) {
+    const { default: postgres } = await import("postgres");
+    const { drizzle } = await import("drizzle-orm/postgres-js");
+    const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+    const client = postgres(options.url, {
+      max: options.poolSize,
+      onnotice: () => {},
+      connection: { application_name: "chat" },
+    });
+    const db = drizzle(client, { schema, logger });
+    return {
+      db: db as unknown as Database,
+      kind: "postgres",
+      async migrate() {
+        // Several processes may start together: a session-level advisory lock on one
+        // dedicated connection lets exactly one of them apply pending migrations at a time.
+        const session = postgres(options.url!, { max: 1, onnotice: () => {} });
+        try {
+          await session`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+          await migrate(drizzle(session), { migrationsFolder });
+        } finally {
+          await session.end({ timeout: 5 });
+        }
+      },
+      ping: async () => void (await client`select 1`),
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  if (!options.pgliteDir.startsWith("memory://")) mkdirSync(options.pgliteDir, { recursive: true });
+  options.logger.info({ dir: options.pgliteDir }, "no DATABASE_URL: using embedded PGlite");
+  const client = new PGlite(options.pgliteDir);
+  const db = drizzle(client, { schema, logger });
+  return {
+    db: db as unknown as Database,
+    kind: "pglite",
+    migrate: () => migrate(db, { migrationsFolder }),
+    ping: async () => void (await client.query("select 1")),
+    close: () => client.close(),
+  };
+}

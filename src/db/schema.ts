@@ -1,0 +1,105 @@
+import { sql } from "drizzle-orm";
+import {
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = (name: string) => timestamp(name, { withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey(),
+    /** Stored lower-case, so uniqueness is case-insensitive. */
+    username: text("username").notNull(),
+    displayName: text("display_name").notNull(),
+    email: text("email"),
+    passwordHash: text("password_hash").notNull(),
+    statusMessage: text("status_message"),
+    joinedAt: createdAt("joined_at"),
+    lastLoginAt: timestamp("last_login_at", { withTimezone: true, mode: "date" }),
+    lastLogoutAt: timestamp("last_logout_at", { withTimezone: true, mode: "date" }),
+    /** Bumped on logout; tokens carry the epoch they were issued in. */
+    sessionEpoch: integer("session_epoch").notNull().default(0),
+  },
+  (t) => [uniqueIndex("users_username_key").on(t.username), uniqueIndex("users_email_key").on(t.email)],
+);
+
+export const friendships = pgTable(
+  "friendships",
+  {
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    friendId: uuid("friend_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt("created_at"),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.friendId] }), index("friendships_friend_idx").on(t.friendId)],
+);
+
+export const rooms = pgTable(
+  "rooms",
+  {
+    id: uuid("id").primaryKey(),
+    name: text("name").notNull(),
+    creatorId: uuid("creator_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt("created_at"),
+    /** Seq of the newest message; the next message gets lastSeq + 1 in the same transaction. */
+    lastSeq: integer("last_seq").notNull().default(0),
+    lastActivityAt: createdAt("last_activity_at"),
+  },
+);
+
+export const roomMembers = pgTable(
+  "room_members",
+  {
+    roomId: uuid("room_id").notNull().references(() => rooms.id, { onDelete: "cascade" }),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    joinedAt: createdAt("joined_at"),
+    lastReadSeq: integer("last_read_seq").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey(),
+    roomId: uuid("room_id").notNull().references(() => rooms.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    /** Null once the sender deleted their account; history stays. */
+    senderId: uuid("sender_id").references(() => users.id, { onDelete: "set null" }),
+    body: text("body").notNull(),
+    clientMessageId: text("client_message_id"),
+    /** The command that stored it: a redelivered command finds its message here. */
+    commandId: uuid("command_id").notNull(),
+    createdAt: createdAt("created_at"),
+  },
+  (t) => [
+    uniqueIndex("messages_room_seq_key").on(t.roomId, t.seq),
+    uniqueIndex("messages_command_key").on(t.commandId),
+    uniqueIndex("messages_client_id_key")
+      .on(t.roomId, t.senderId, t.clientMessageId)
+      .where(sql`${t.clientMessageId} is not null`),
+  ],
+);
+
+export const savedMessages = pgTable(
+  "saved_messages",
+  {
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id").notNull().references(() => messages.id, { onDelete: "cascade" }),
+    savedAt: createdAt("saved_at"),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.messageId] }), index("saved_messages_user_idx").on(t.userId, t.savedAt)],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type RoomRow = typeof rooms.$inferSelect;
+export type RoomMemberRow = typeof roomMembers.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
+export type SavedMessageRow = typeof savedMessages.$inferSelect;

@@ -1,0 +1,69 @@
+import { randomUUID } from "node:crypto";
+import { and, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { messages, roomMembers, rooms } from "../../db/schema.js";
+import { defineCommand, messageRecord } from "../../commands/protocol.js";
+import { forbidden, notFound } from "../../errors.js";
+
+export const MAX_BODY_LENGTH = 4000;
+export const MAX_CLIENT_MESSAGE_ID_LENGTH = 128;
+
+export const sendMessageCommand = defineCommand({
+  type: "SendMessage",
+  payload: z.object({
+    roomId: z.uuid(),
+    body: z.string().min(1).max(MAX_BODY_LENGTH),
+    clientMessageId: z.string().min(1).max(MAX_CLIENT_MESSAGE_ID_LENGTH).nullable(),
+  }),
+  result: messageRecord,
+  key: (p) => p.roomId,
+  async apply(tx, { id: commandId, actorId, payload }) {
+    const [redelivered] = await tx.select().from(messages).where(eq(messages.commandId, commandId));
+    if (redelivered) return { result: redelivered, events: [{ type: "MessageAdded", roomId: payload.roomId, message: redelivered }] };
+
+    const [member] = await tx
+      .select({ userId: roomMembers.userId })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.roomId, payload.roomId), eq(roomMembers.userId, actorId!)));
+    if (!member) throw forbidden(`you are not a member of room ${payload.roomId}`);
+
+    if (payload.clientMessageId !== null) {
+      const [same] = await tx
+        .select()
+        .from(messages)
+        .where(
+          and(
+            eq(messages.roomId, payload.roomId),
+            eq(messages.senderId, actorId!),
+            eq(messages.clientMessageId, payload.clientMessageId),
+          ),
+        );
+      if (same) return { result: same }; // a client retry: already stored and announced
+    }
+
+    // The row lock taken here orders concurrent writers of one room; seq has no gaps
+    // because it is assigned and stored in the same transaction.
+    const [room] = await tx
+      .update(rooms)
+      .set({ lastSeq: sql`${rooms.lastSeq} + 1`, lastActivityAt: sql`now()` })
+      .where(eq(rooms.id, payload.roomId))
+      .returning({ seq: rooms.lastSeq });
+    if (!room) throw notFound(`no room with id ${payload.roomId}`);
+
+    const [stored] = await tx
+      .insert(messages)
+      .values({
+        id: randomUUID(),
+        roomId: payload.roomId,
+        seq: room.seq,
+        senderId: actorId,
+        body: payload.body,
+        clientMessageId: payload.clientMessageId,
+        commandId,
+      })
+      .returning();
+    return { result: stored!, events: [{ type: "MessageAdded", roomId: payload.roomId, message: stored! }] };
+  },
+});
+
+export const messageCommands = [sendMessageCommand];

@@ -1,0 +1,34 @@
+import type { MessageRow } from "../../db/schema.js";
+import type { GraphQLContext } from "../../graphql/context.js";
+import type { Resolvers } from "../../graphql/generated/resolvers.js";
+import { notFound } from "../../errors.js";
+import { deletedUser } from "../users/users.service.js";
+
+export const messagesResolvers: Resolvers = {
+  Mutation: {
+    sendMessage: (_, { roomId, body, clientMessageId }, ctx) =>
+      ctx.services.messages.send(ctx.requireViewer(), { roomId, body, clientMessageId }),
+  },
+  Room: {
+    messages: (room, { last, beforeSeq }, ctx) => ctx.services.messages.page(room.id, { last: last ?? 50, beforeSeq }),
+  },
+  Message: {
+    room: async (message, _, ctx) => {
+      const room = await ctx.loaders.room.load(message.roomId);
+      if (!room) throw notFound(`no room with id ${message.roomId}`);
+      return room;
+    },
+    sender: async (message, _, ctx) =>
+      (message.senderId ? await ctx.loaders.user.load(message.senderId) : null) ?? deletedUser,
+  },
+  Subscription: {
+    messageAdded: {
+      subscribe: (_, { roomId, afterSeq }, ctx) => ctx.services.messages.stream(ctx.requireViewer(), roomId, { afterSeq }),
+      resolve: (message: MessageRow, _args: unknown, ctx: GraphQLContext) => {
+        // The subscription's context lives as long as the subscription: fresh loaders per event.
+        ctx.refreshLoaders();
+        return message;
+      },
+    },
+  },
+};

@@ -1,0 +1,92 @@
+import { randomUUID } from "node:crypto";
+import { eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import { hashPassword, verifyPassword } from "../../auth/passwords.js";
+import type { TokenService } from "../../auth/tokens.js";
+import type { Database } from "../../db/client.js";
+import { users, type UserRow } from "../../db/schema.js";
+import { unauthenticated } from "../../errors.js";
+import type { CommandBus } from "../../kafka/commandBus.js";
+import { parseInput } from "../../validation.js";
+import { logInCommand, signUpCommand } from "./users.commands.js";
+
+const signUpInput = z.object({
+  username: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9_]{3,32}$/, "must be 3-32 characters of a-z, 0-9 and _"),
+  password: z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters"),
+  displayName: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"),
+  email: z.email("must be a valid email address").trim().toLowerCase().nullish(),
+});
+
+export interface AuthResult {
+  token: string;
+  user: UserRow;
+}
+
+/** Placeholder for the sender of messages whose account was deleted. */
+export const deletedUser: UserRow = {
+  id: "00000000-0000-0000-0000-000000000000",
+  username: "deleted_user",
+  displayName: "Deleted user",
+  email: null,
+  passwordHash: "",
+  statusMessage: null,
+  joinedAt: new Date(0),
+  lastLoginAt: null,
+  lastLogoutAt: null,
+  sessionEpoch: 0,
+};
+
+export class UsersService {
+  constructor(
+    private readonly db: Database,
+    private readonly commands: CommandBus,
+    private readonly tokens: TokenService,
+  ) {}
+
+  async signUp(input: { username: string; password: string; displayName: string; email?: string | null }): Promise<AuthResult> {
+    const valid = parseInput(signUpInput, input);
+    const { userId } = await this.commands.execute(
+      signUpCommand,
+      {
+        userId: randomUUID(),
+        username: valid.username,
+        displayName: valid.displayName,
+        email: valid.email ?? null,
+        passwordHash: await hashPassword(valid.password),
+      },
+      null,
+    );
+    const user = await this.requireById(userId);
+    return { user, token: await this.tokens.issue({ userId, epoch: user.sessionEpoch }) };
+  }
+
+  async logIn(username: string, password: string): Promise<AuthResult> {
+    const [user] = await this.db.select().from(users).where(eq(users.username, username.trim().toLowerCase()));
+    // One message for both cases, so the API does not reveal which usernames exist.
+    if (!user || !(await verifyPassword(password, user.passwordHash))) throw unauthenticated("wrong username or password");
+    const { epoch } = await this.commands.execute(logInCommand, { userId: user.id }, user.id);
+    return { user: await this.requireById(user.id), token: await this.tokens.issue({ userId: user.id, epoch }) };
+  }
+
+  /** The user a token belongs to, or null when the token is invalid, logged out or the user is gone. */
+  async authenticate(token: string): Promise<UserRow | null> {
+    const claims = await this.tokens.verify(token);
+    if (!claims) return null;
+    const [user] = await this.db.select().from(users).where(eq(users.id, claims.userId));
+    return user && user.sessionEpoch === claims.epoch ? user : null;
+  }
+
+  async byIds(ids: readonly string[]): Promise<UserRow[]> {
+    return this.db.select().from(users).where(inArray(users.id, [...ids]));
+  }
+
+  private async requireById(id: string): Promise<UserRow> {
+    const [user] = await this.db.select().from(users).where(eq(users.id, id));
+    if (!user) throw unauthenticated("this account no longer exists");
+    return user;
+  }
+}

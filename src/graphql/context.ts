@@ -1,0 +1,45 @@
+import type { UserRow } from "../db/schema.js";
+import { unauthenticated } from "../errors.js";
+import { createLoaders, type Loaders } from "./loaders.js";
+import type { Services } from "./services.js";
+
+export interface GraphQLContext {
+  services: Services;
+  loaders: Loaders;
+  /** The signed-in user, or null. */
+  viewer: UserRow | null;
+  /** The viewer, or UNAUTHENTICATED. */
+  requireViewer(): UserRow;
+  /** New loaders: a subscription calls this per event so it never serves stale rows. */
+  refreshLoaders(): void;
+}
+
+/**
+ * The one context builder, used by HTTP (per request) and WebSocket (per subscription).
+ * `authorization` is the `Authorization` header or `connectionParams.authorization`.
+ */
+export async function createContext(services: Services, authorization: unknown): Promise<GraphQLContext> {
+  let viewer: UserRow | null = null;
+  let authProblem: string | null = null;
+  if (authorization !== undefined && authorization !== null && authorization !== "") {
+    const match = typeof authorization === "string" ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
+    if (!match) authProblem = "authorization must be 'Bearer <token>'";
+    else {
+      viewer = await services.users.authenticate(match[1]!);
+      if (!viewer) authProblem = "the token is invalid, expired or logged out; sign in again";
+    }
+  }
+  const context: GraphQLContext = {
+    services,
+    loaders: createLoaders(services),
+    viewer,
+    requireViewer() {
+      if (!viewer) throw unauthenticated(authProblem ?? undefined);
+      return viewer;
+    },
+    refreshLoaders() {
+      context.loaders = createLoaders(services);
+    },
+  };
+  return context;
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from "node:crypto";
+import { Partitioners, type Kafka, type Producer } from "kafkajs";
+import type { CommandDefinition, CommandEnvelope, CommandOutcome } from "../commands/protocol.js";
+import { AppError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { EventBus } from "./eventBus.js";
+
+export interface CommandBus {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Publishes a command to `chat.commands` and waits for its outcome event.
+   * Resolves with the decoded result or throws the AppError the worker reported.
+   */
+  execute<P, R>(command: CommandDefinition<P, R>, payload: P, actorId: string | null): Promise<R>;
+}
+
+export interface CommandBusOptions {
+  kafka: Kafka;
+  topic: string;
+  events: EventBus;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+export function createCommandBus(options: CommandBusOptions): CommandBus {
+  const { logger } = options;
+  let producer: Producer | null = null;
+  let stopListening = () => {};
+  const pending = new Map<string, (outcome: CommandOutcome) => void>();
+
+  function waitForOutcome(commandId: string, signal: AbortSignal): Promise<CommandOutcome> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(commandId);
+        reject(
+          new AppError(
+            "COMMAND_TIMEOUT",
+            `command ${commandId} was published but its outcome did not arrive within ${options.timeoutMs} ms; ` +
+              "it may still be applied, and retrying with the same clientMessageId is safe",
+            { commandId },
+          ),
+        );
+      }, options.timeoutMs);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        pending.delete(commandId);
+      });
+      pending.set(commandId, (outcome) => {
+        clearTimeout(timer);
+        pending.delete(commandId);
+        resolve(outcome);
+      });
+    });
+  }
+
+  return {
+    async start() {
+      producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      stopListening = options.events.onOutcome((outcome) => pending.get(outcome.commandId)?.(outcome));
+    },
+
+    async stop() {
+      stopListening();
+      await producer?.disconnect();
+      producer = null;
+    },
+
+    async execute<P, R>(command: CommandDefinition<P, R>, payload: P, actorId: string | null): Promise<R> {
+      if (!producer) throw new AppError("SERVICE_UNAVAILABLE", "the API is not connected to Kafka");
+      const envelope: CommandEnvelope<P> = {
+        id: randomUUID(),
+        type: command.type,
+        actorId,
+        issuedAt: new Date().toISOString(),
+        payload,
+      };
+      const abort = new AbortController();
+      // Listen before publishing: the outcome can arrive before send() returns.
+      const outcome = waitForOutcome(envelope.id, abort.signal);
+      outcome.catch(() => {}); // observed below; avoids an unhandled rejection if send() fails first
+      try {
+        await producer.send({
+          topic: options.topic,
+          messages: [{ key: command.key(payload, actorId), value: JSON.stringify(envelope), headers: { type: command.type } }],
+        });
+      } catch (error) {
+        abort.abort();
+        logger.error({ err: error, commandId: envelope.id, type: command.type }, "could not publish command");
+        throw new AppError("SERVICE_UNAVAILABLE", `could not publish command ${envelope.id}: Kafka is unavailable`, {
+          commandId: envelope.id,
+        });
+      }
+      const result = await outcome;
+      if (!result.ok) throw new AppError(result.error.code, result.error.message, { commandId: envelope.id });
+      return command.result.parse(result.result);
+    },
+  };
+}
+

@@ -1,0 +1,166 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { KafkaPubSub } from "graphql-kafkajs-subscriptions";
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage } from "kafkajs";
+import type { z } from "zod";
+import { AppError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import {
+  commandOutcome,
+  OUTCOMES_CHANNEL,
+  roomChannel,
+  roomEvent,
+  type CommandOutcome,
+  type RoomEvent,
+} from "../commands/protocol.js";
+import { BoundedQueue } from "./boundedQueue.js";
+
+export interface EventBusOptions {
+  kafka: Kafka;
+  topic: string;
+  /** Prefix of this process's own consumer group. */
+  groupPrefix: string;
+  logger: Logger;
+  /** Undelivered events one subscription may hold before it is ended. */
+  queueLimit: number;
+  /** Called when the consumer fails for good; the process should exit and be restarted. */
+  onFatal(error: unknown): void;
+}
+
+export interface EventBus {
+  /** Connects and resolves once the consumer is positioned at the end of the topic. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Live events of one room, as a bounded async iterator; `return()` unsubscribes. */
+  subscribeRoom(roomId: string): AsyncIterableIterator<RoomEvent>;
+  onOutcome(listener: (outcome: CommandOutcome) => void): () => void;
+  readonly connected: boolean;
+}
+
+/**
+ * Our wrapper over graphql-kafkajs-subscriptions' KafkaPubSub on `chat.events`. It fixes
+ * the library's defects for this product: a group id unique to this process (so every API
+ * process receives every event, instead of the default `prefix-0` group splitting them),
+ * JSON decoded and validated once per record (not per subscriber), bounded queues per
+ * subscription, and a stop() that disconnects the consumer and producer it hides.
+ */
+export function createEventBus(options: EventBusOptions): EventBus {
+  const { logger } = options;
+  const groupId = `${options.groupPrefix}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  let pubsub: KafkaPubSub | null = null;
+  let connected = false;
+  /** channel -> (KafkaPubSub subscription id, local listeners) */
+  const channels = new Map<string, { id: Promise<number>; listeners: Set<(record: unknown) => void> }>();
+  const queues = new Set<BoundedQueue<RoomEvent>>();
+
+  function decode<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
+    try {
+      const parsed = schema.safeParse(JSON.parse(message.value?.toString("utf8") ?? ""));
+      if (parsed.success) return parsed.data;
+      logger.warn({ offset: message.offset, issues: parsed.error.issues }, "dropping malformed event");
+    } catch (error) {
+      logger.warn({ offset: message.offset, err: error }, "dropping event that is not JSON");
+    }
+    return null;
+  }
+
+  function listen<T>(channel: string, schema: z.ZodType<T>, listener: (event: T) => void): () => void {
+    let entry = channels.get(channel);
+    if (!entry) {
+      const listeners = new Set<(record: unknown) => void>();
+      const id = pubsub!.subscribe(channel, (message) => {
+        const event = decode(schema, message as KafkaMessage);
+        if (event !== null) for (const l of listeners) l(event);
+      });
+      entry = { id, listeners };
+      channels.set(channel, entry);
+    }
+    const current = entry;
+    const typed = listener as (record: unknown) => void;
+    current.listeners.add(typed);
+    return () => {
+      current.listeners.delete(typed);
+      if (current.listeners.size === 0 && channels.get(channel) === current) {
+        channels.delete(channel);
+        void current.id.then((id) => pubsub?.unsubscribe(id));
+      }
+    };
+  }
+
+  return {
+    get connected() {
+      return connected;
+    },
+
+    async start() {
+      pubsub = await KafkaPubSub.create({
+        kafka: options.kafka,
+        topic: options.topic,
+        // Idle fetches return after this long; it bounds how long start() waits to be positioned.
+        consumerConfig: { groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false },
+        producerConfig: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
+      });
+      const consumer: Consumer = pubsub["consumer"];
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        logger.error({ err: payload.error, restart: payload.restart }, "event consumer crashed");
+        if (!payload.restart) options.onFatal(payload.error);
+      });
+      consumer.on(consumer.events.DISCONNECT, () => (connected = false));
+      consumer.on(consumer.events.CONNECT, () => (connected = true));
+      // A new group starts at the latest offset, resolved on its first fetch: events
+      // published before that are not for us, events after it must not be missed.
+      await new Promise<void>((resolve) => {
+        const off = consumer.on(consumer.events.FETCH, () => {
+          off();
+          resolve();
+        });
+      });
+      connected = true;
+      logger.info({ topic: options.topic, groupId }, "event bus ready");
+    },
+
+    async stop() {
+      for (const queue of queues) void queue.return();
+      if (!pubsub) return;
+      const { consumer, producer } = { consumer: pubsub["consumer"], producer: pubsub["producer"] };
+      pubsub = null;
+      connected = false;
+      await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+      // The group only ever belonged to this process: remove it rather than leave it to expire.
+      const admin = options.kafka.admin();
+      try {
+        await admin.connect();
+        await admin.deleteGroups([groupId]);
+      } catch (error) {
+        logger.debug({ err: error, groupId }, "could not delete event consumer group");
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
+    },
+
+    subscribeRoom(roomId) {
+      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
+      let unlisten = () => {};
+      const queue = new BoundedQueue<RoomEvent>(
+        options.queueLimit,
+        () =>
+          new AppError(
+            "SERVICE_UNAVAILABLE",
+            `subscription fell more than ${options.queueLimit} events behind; subscribe again with afterSeq to resume`,
+          ),
+        () => {
+          queues.delete(queue);
+          unlisten();
+        },
+      );
+      queues.add(queue);
+      unlisten = listen(roomChannel(roomId), roomEvent, (event) => queue.push(event));
+      return queue;
+    },
+
+    onOutcome(listener) {
+      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
+      return listen(OUTCOMES_CHANNEL, commandOutcome, listener);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { roles, startApp, type Role } from "./app.js";
+import { ConfigError, loadConfig } from "./config/env.js";
+import { createLogger } from "./logger.js";
+
+/** Entry point: `node dist/src/main.js [all|api|worker]`. */
+async function main() {
+  const role = (process.argv[2] ?? "all") as Role;
+  if (!roles.includes(role)) {
+    console.error(`unknown role '${role}': use one of ${roles.join(", ")}`);
+    process.exit(2);
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.LOG_LEVEL, { role });
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = (reason: string, code: number) => {
+    stopping ??= (async () => {
+      logger.info({ reason }, "shutting down");
+      const force = setTimeout(() => {
+        logger.error("shutdown took longer than 15 s; exiting");
+        process.exit(1);
+      }, 15_000);
+      force.unref();
+      await app?.stop();
+      logger.info("stopped");
+      process.exit(code);
+    })();
+    return stopping;
+  };
+
+  let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  process.once("SIGINT", () => void shutdown("SIGINT", 0));
+  process.once("SIGTERM", () => void shutdown("SIGTERM", 0));
+  try {
+    app = await startApp({
+      config,
+      role,
+      logger,
+      onFatal: (error) => {
+        logger.fatal({ err: error }, "unrecoverable failure; exiting so a supervisor can restart the process");
+        void shutdown("fatal", 1);
+      },
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, "could not start");
+    process.exit(1);
+  }
+  if (app.url) logger.info({ url: app.url }, `GraphQL API ready at ${app.url} (subscriptions: ${app.url.replace(/^http/, "ws")})`);
+  else logger.info("worker ready");
+}
+
+void main();

@@ -1,0 +1,227 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  errorCode,
+  gql,
+  gqlOk,
+  signUp,
+  startTestApp,
+  TestSubscription,
+  uniqueName,
+  wsClient,
+  type TestApp,
+} from "./support/harness.js";
+
+const CREATE_ROOM = `mutation($name: String!, $ids: [ID!]!) { createRoom(name: $name, memberIds: $ids) { id name members { id } } }`;
+const SEND = `mutation($roomId: ID!, $body: String!, $cid: String) {
+  sendMessage(roomId: $roomId, body: $body, clientMessageId: $cid) { id seq body roomId clientMessageId sender { id } }
+}`;
+const HISTORY = `query($id: ID!) { room(id: $id) { id messages { id seq body sender { id username } } } }`;
+const MESSAGE_ADDED = `subscription($roomId: ID!, $afterSeq: Int) {
+  messageAdded(roomId: $roomId, afterSeq: $afterSeq) { id seq body sender { id username } room { id } }
+}`;
+
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await startTestApp();
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+async function roomWithTwoMembers() {
+  const alice = await signUp(t.url);
+  const bob = await signUp(t.url);
+  const { createRoom } = await gqlOk(t.url, CREATE_ROOM, { name: "general", ids: [bob.id] }, alice.token);
+  return { alice, bob, roomId: createRoom.id as string };
+}
+
+describe("accounts", () => {
+  it("signs up, logs in and reads `me` with the token", async () => {
+    const name = uniqueName("Carol");
+    const carol = await signUp(t.url, name);
+    expect(carol.username).toBe(name.toLowerCase());
+
+    const login = await gqlOk(
+      t.url,
+      `mutation($u: String!, $p: String!) { logIn(username: $u, password: $p) { token user { id lastLoginAt } } }`,
+      { u: name.toUpperCase(), p: "correct horse battery" },
+    );
+    expect(login.logIn.user.id).toBe(carol.id);
+    expect(new Date(login.logIn.user.lastLoginAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
+
+    const me = await gqlOk(t.url, `{ me { id username displayName } }`, {}, login.logIn.token);
+    expect(me.me).toEqual({ id: carol.id, username: name.toLowerCase(), displayName: `Name ${name}` });
+  });
+
+  it("rejects a wrong password and a taken username", async () => {
+    const dave = await signUp(t.url);
+    const wrong = await gql(t.url, `mutation($u: String!) { logIn(username: $u, password: "not the password") { token } }`, {
+      u: dave.username,
+    });
+    expect(errorCode(wrong)).toBe("UNAUTHENTICATED");
+
+    const taken = await gql(t.url, `mutation($u: String!) { signUp(username: $u, password: "long enough", displayName: "x") { token } }`, {
+      u: dave.username,
+    });
+    expect(errorCode(taken)).toBe("BAD_USER_INPUT");
+    expect(taken.errors?.[0]?.message).toContain("taken");
+  });
+
+  it("explains invalid sign-up input field by field", async () => {
+    const result = await gql(t.url, `mutation { signUp(username: "a!", password: "short", displayName: " ") { token } }`);
+    expect(errorCode(result)).toBe("BAD_USER_INPUT");
+    const message = result.errors?.[0]?.message ?? "";
+    expect(message).toContain("username");
+    expect(message).toContain("password");
+    expect(message).toContain("displayName");
+  });
+
+  it("answers UNAUTHENTICATED without a token and with a forged one", async () => {
+    const { roomId } = await roomWithTwoMembers();
+    const noToken = await gql(t.url, SEND, { roomId, body: "hi" });
+    expect(errorCode(noToken)).toBe("UNAUTHENTICATED");
+    const forged = await gql(t.url, SEND, { roomId, body: "hi" }, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad");
+    expect(errorCode(forged)).toBe("UNAUTHENTICATED");
+    expect((await gqlOk(t.url, `{ me { id } }`)).me).toBeNull();
+  });
+});
+
+describe("messages end to end", () => {
+  it("delivers a sent message to a subscribed member with seq 1, and history returns it", async () => {
+    const { alice, bob, roomId } = await roomWithTwoMembers();
+    const client = wsClient(t.wsUrl, bob.token);
+    const sub = new TestSubscription(client, MESSAGE_ADDED, { roomId });
+    try {
+      // A message sent before the subscription is live could be missed; prove liveness first.
+      await gqlOk(t.url, SEND, { roomId, body: "warm-up" }, alice.token);
+      await sub.waitFor((s) => s.data.length >= 1, 20_000, "the warm-up message");
+
+      const { sendMessage } = await gqlOk(t.url, SEND, { roomId, body: "hello bob" }, alice.token);
+      expect(sendMessage).toMatchObject({ seq: 2, body: "hello bob", roomId, sender: { id: alice.id } });
+
+      await sub.waitFor((s) => s.data.some((d) => d.messageAdded.seq === 2), 20_000, "seq 2");
+      const delivered = sub.data.map((d) => d.messageAdded);
+      expect(delivered.map((m) => m.seq)).toEqual([1, 2]);
+      expect(delivered[1]).toMatchObject({ id: sendMessage.id, body: "hello bob", sender: { id: alice.id }, room: { id: roomId } });
+
+      const history = await gqlOk(t.url, HISTORY, { id: roomId }, bob.token);
+      expect(history.room.messages.map((m: { seq: number; body: string }) => [m.seq, m.body])).toEqual([
+        [1, "warm-up"],
+        [2, "hello bob"],
+      ]);
+      expect(history.room.messages[1].sender.username).toBe(alice.username);
+    } finally {
+      sub.close();
+      await client.dispose();
+    }
+  });
+
+  it("numbers a room's messages 1..N without gaps, even when sent concurrently", async () => {
+    const { alice, bob, roomId } = await roomWithTwoMembers();
+    const sends = Array.from({ length: 20 }, (_, i) =>
+      gqlOk(t.url, SEND, { roomId, body: `m${i}` }, i % 2 ? alice.token : bob.token),
+    );
+    const results = await Promise.all(sends);
+    expect(results.map((r) => r.sendMessage.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it("stores one message for two sends with the same clientMessageId", async () => {
+    const { alice, bob, roomId } = await roomWithTwoMembers();
+    const first = await gqlOk(t.url, SEND, { roomId, body: "once", cid: "client-1" }, alice.token);
+    const again = await gqlOk(t.url, SEND, { roomId, body: "once", cid: "client-1" }, alice.token);
+    expect(again.sendMessage.id).toBe(first.sendMessage.id);
+    expect(again.sendMessage.seq).toBe(1);
+    expect(again.sendMessage.clientMessageId).toBe("client-1");
+
+    // Another sender may use the same client id: it is theirs, not a duplicate.
+    const other = await gqlOk(t.url, SEND, { roomId, body: "mine", cid: "client-1" }, bob.token);
+    expect(other.sendMessage.seq).toBe(2);
+
+    const history = await gqlOk(t.url, HISTORY, { id: roomId }, alice.token);
+    expect(history.room.messages.map((m: { body: string }) => m.body)).toEqual(["once", "mine"]);
+  });
+
+  it("replays stored messages after afterSeq, then continues live without gap or duplicate", async () => {
+    const { alice, bob, roomId } = await roomWithTwoMembers();
+    for (const body of ["one", "two", "three"]) await gqlOk(t.url, SEND, { roomId, body }, alice.token);
+
+    const client = wsClient(t.wsUrl, bob.token);
+    const sub = new TestSubscription(client, MESSAGE_ADDED, { roomId, afterSeq: 1 });
+    try {
+      await sub.waitFor((s) => s.data.length >= 2, 20_000, "the replay");
+      await gqlOk(t.url, SEND, { roomId, body: "four" }, alice.token);
+      await sub.waitFor((s) => s.data.length >= 3, 20_000, "the live message");
+      expect(sub.data.map((d) => [d.messageAdded.seq, d.messageAdded.body])).toEqual([
+        [2, "two"],
+        [3, "three"],
+        [4, "four"],
+      ]);
+    } finally {
+      sub.close();
+      await client.dispose();
+    }
+  });
+});
+
+describe("authorization and input", () => {
+  it("forbids a non-member to send, read or subscribe", async () => {
+    const { alice, roomId } = await roomWithTwoMembers();
+    const mallory = await signUp(t.url);
+
+    expect(errorCode(await gql(t.url, SEND, { roomId, body: "let me in" }, mallory.token))).toBe("FORBIDDEN");
+    expect(errorCode(await gql(t.url, HISTORY, { id: roomId }, mallory.token))).toBe("FORBIDDEN");
+
+    const client = wsClient(t.wsUrl, mallory.token);
+    const sub = new TestSubscription(client, MESSAGE_ADDED, { roomId });
+    try {
+      await sub.waitFor((s) => s.results.length > 0 || s.completed, 20_000, "the subscription to be refused");
+      expect(sub.results[0]?.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    } finally {
+      sub.close();
+      await client.dispose();
+    }
+
+    const history = await gqlOk(t.url, HISTORY, { id: roomId }, alice.token);
+    expect(history.room.messages).toEqual([]);
+  });
+
+  it("refuses a subscription without a token", async () => {
+    const { roomId } = await roomWithTwoMembers();
+    const client = wsClient(t.wsUrl);
+    const sub = new TestSubscription(client, MESSAGE_ADDED, { roomId });
+    try {
+      await sub.waitFor((s) => s.results.length > 0 || s.completed, 20_000, "the subscription to be refused");
+      expect(sub.results[0]?.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    } finally {
+      sub.close();
+      await client.dispose();
+    }
+  });
+
+  it("answers NOT_FOUND for an unknown room", async () => {
+    const alice = await signUp(t.url);
+    const result = await gql(t.url, SEND, { roomId: "8a6e0804-2bd0-4672-b79e-d97358ad76b1", body: "hi" }, alice.token);
+    expect(errorCode(result)).toBe("NOT_FOUND");
+  });
+
+  it.each([
+    ["empty", ""],
+    ["blank", "   \n\t "],
+    ["oversized", "x".repeat(4001)],
+  ])("rejects an %s body with BAD_USER_INPUT and stores nothing", async (_, body) => {
+    const { alice, roomId } = await roomWithTwoMembers();
+    const result = await gql(t.url, SEND, { roomId, body }, alice.token);
+    expect(errorCode(result)).toBe("BAD_USER_INPUT");
+    expect(result.errors?.[0]?.message).toMatch(/^body /);
+    const history = await gqlOk(t.url, HISTORY, { id: roomId }, alice.token);
+    expect(history.room.messages).toEqual([]);
+  });
+
+  it("accepts a body of exactly 4000 characters", async () => {
+    const { alice, roomId } = await roomWithTwoMembers();
+    const { sendMessage } = await gqlOk(t.url, SEND, { roomId, body: "y".repeat(4000) }, alice.token);
+    expect(sendMessage.body).toHaveLength(4000);
+  });
+});

@@ -1,0 +1,201 @@
+import { randomUUID } from "node:crypto";
+import { createClient, type Client } from "graphql-ws";
+import { Kafka, logLevel } from "kafkajs";
+import { inject } from "vitest";
+import WebSocket from "ws";
+import { startApp, type App, type Role } from "../../src/app.js";
+import { loadConfig, type Config } from "../../src/config/env.js";
+import { topicNames } from "../../src/kafka/client.js";
+import { createLogger } from "../../src/logger.js";
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: { code?: string; [key: string]: unknown } }>;
+}
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  url: string;
+  wsUrl: string;
+  /** Every SQL statement the app ran, in order. */
+  queries: string[];
+  stop(): Promise<void>;
+}
+
+/** A unique, valid username fragment. */
+export const uniqueName = (prefix = "u") => `${prefix}_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: inject("databaseUrl"),
+    KAFKA_BROKERS: inject("kafkaBrokers"),
+    KAFKA_TOPIC_PREFIX: `test-${randomUUID().slice(0, 8)}.`,
+    KAFKA_TOPIC_PARTITIONS: "3",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
+    COMMAND_TIMEOUT_MS: "15000",
+    ...overrides,
+  });
+}
+
+/** Starts the real app (api + worker in one process) on a free port with its own topics. */
+export async function startTestApp(options: { role?: Role; config?: Config } = {}): Promise<TestApp> {
+  const config = options.config ?? testConfig();
+  const queries: string[] = [];
+  const logger = createLogger(config.LOG_LEVEL, { test: true });
+  const app = await startApp({
+    config,
+    role: options.role ?? "all",
+    logger,
+    onFatal: (error) => logger.fatal({ err: error }, "fatal error in test app"),
+    onQuery: (sql) => queries.push(sql),
+  });
+  const url = app.url ?? "";
+  return {
+    app,
+    config,
+    url,
+    wsUrl: url.replace(/^http/, "ws"),
+    queries,
+    async stop() {
+      await app.stop();
+      await deleteTopics(config);
+    },
+  };
+}
+
+/** Removes a test's topics so repeated runs do not pile them up in the broker. */
+export async function deleteTopics(config: Config): Promise<void> {
+  const admin = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    await admin.deleteTopics({ topics: Object.values(topicNames(config.KAFKA_TOPIC_PREFIX)) });
+  } catch {
+    // best effort: a broker that is gone takes its topics with it
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** POSTs one operation to /graphql. */
+export async function gql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GraphQLResponse<T>;
+}
+
+/** Like gql, but fails the test on any GraphQL error and returns `data`. */
+export async function gqlOk<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<T> {
+  const result = await gql<T>(url, query, variables, token);
+  if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+  return result.data as T;
+}
+
+export const errorCode = (result: GraphQLResponse) => result.errors?.[0]?.extensions?.code;
+
+export interface TestUser {
+  id: string;
+  username: string;
+  token: string;
+}
+
+export async function signUp(url: string, name = uniqueName()): Promise<TestUser> {
+  const data = await gqlOk<{ signUp: { token: string; user: { id: string; username: string } } }>(
+    url,
+    `mutation($u: String!, $p: String!, $d: String!) { signUp(username: $u, password: $p, displayName: $d) { token user { id username } } }`,
+    { u: name, p: "correct horse battery", d: `Name ${name}` },
+  );
+  return { id: data.signUp.user.id, username: data.signUp.user.username, token: data.signUp.token };
+}
+
+/** A graphql-ws subscription whose results are collected; wait on them with `waitFor`. */
+export class TestSubscription<T = Record<string, any>> {
+  readonly results: GraphQLResponse<T>[] = [];
+  completed = false;
+  error: unknown = null;
+  private readonly listeners = new Set<() => void>();
+  private readonly dispose: () => void;
+
+  constructor(
+    readonly client: Client,
+    query: string,
+    variables: Record<string, unknown>,
+  ) {
+    this.dispose = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          this.results.push(value as GraphQLResponse<T>);
+          this.notify();
+        },
+        error: (error) => {
+          this.error = error;
+          this.completed = true;
+          this.notify();
+        },
+        complete: () => {
+          this.completed = true;
+          this.notify();
+        },
+      },
+    );
+  }
+
+  get data(): T[] {
+    return this.results.filter((r) => r.data).map((r) => r.data as T);
+  }
+
+  /** Resolves when `predicate` holds, re-checked after every event; rejects after `timeoutMs`. */
+  waitFor(predicate: (sub: this) => boolean, timeoutMs = 20_000, what = "subscription condition"): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(this.results)}`));
+      }, timeoutMs);
+      const check = () => {
+        if (!predicate(this)) return;
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        resolve();
+      };
+      this.listeners.add(check);
+    });
+  }
+
+  close(): void {
+    this.dispose();
+  }
+
+  private notify() {
+    for (const l of [...this.listeners]) l();
+  }
+}
+
+/** A graphql-ws client that connects with `connectionParams.authorization`. */
+export function wsClient(wsUrl: string, token?: string): Client {
+  return createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    onNonLazyError: () => {},
+  });
+}
