@@ -1,8 +1,7 @@
 import { mkdirSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { Logger } from "../logger.js";
+import { migrationsDir as migrationsFolder } from "../paths.js";
 import * as schema from "./schema.js";
 
 export type Schema = typeof schema;
@@ -20,7 +19,6 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../drizzle");
 
 /** Arbitrary, fixed key for pg_advisory_lock around migrations. */
 const MIGRATION_LOCK_ID = 727_001;

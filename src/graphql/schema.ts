@@ -1,15 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
 import { messagesResolvers } from "../features/messages/messages.resolvers.js";
 import { roomsResolvers } from "../features/rooms/rooms.resolvers.js";
 import { usersResolvers } from "../features/users/users.resolvers.js";
+import { schemaDir } from "../paths.js";
 import type { Resolvers } from "./generated/resolvers.js";
-
-const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../schema");
 
 /** The SDL, one file per domain in schema/. */
 export function loadTypeDefs(): string[] {

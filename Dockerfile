@@ -1,0 +1,20 @@
+# One image for both roles: `node dist/src/main.js api` or `... worker`.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/drizzle ./drizzle
+COPY --from=build /app/schema ./schema
+USER node
+EXPOSE 4000
+ENTRYPOINT ["node", "dist/src/main.js"]
+CMD ["all"]
