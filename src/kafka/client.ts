@@ -47,17 +47,25 @@ export async function ensureTopics(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = Object.values(topics).filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: options.partitions,
-        replicationFactor: options.replicationFactor,
-      })),
-    });
+    const missing = async () => {
+      const existing = new Set(await admin.listTopics());
+      return Object.values(topics).filter((t) => !existing.has(t));
+    };
+    const toCreate = await missing();
+    if (toCreate.length === 0) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: toCreate.map((topic) => ({
+          topic,
+          numPartitions: options.partitions,
+          replicationFactor: options.replicationFactor,
+        })),
+      });
+    } catch (error) {
+      // Processes starting together race to create the same topics; losing that race is fine.
+      if ((await missing()).length > 0) throw error;
+    }
   } finally {
     await admin.disconnect();
   }
