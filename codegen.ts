@@ -15,6 +15,7 @@ const config: CodegenConfig = {
           User: "../../db/schema.js#UserRow",
           Room: "../../db/schema.js#RoomRow",
           Message: "../../db/schema.js#MessageRow",
+          SavedMessage: "../../db/schema.js#SavedMessageRow",
         },
       },
     },

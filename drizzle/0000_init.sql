@@ -1,7 +1,15 @@
+CREATE TABLE "command_log" (
+	"command_id" uuid PRIMARY KEY NOT NULL,
+	"type" text NOT NULL,
+	"outcome" jsonb NOT NULL,
+	"events" jsonb NOT NULL,
+	"applied_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "friendships" (
 	"user_id" uuid NOT NULL,
 	"friend_id" uuid NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL,
 	CONSTRAINT "friendships_user_id_friend_id_pk" PRIMARY KEY("user_id","friend_id")
 );
 --> statement-breakpoint
@@ -13,13 +21,13 @@ CREATE TABLE "messages" (
 	"body" text NOT NULL,
 	"client_message_id" text,
 	"command_id" uuid NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "room_members" (
 	"room_id" uuid NOT NULL,
 	"user_id" uuid NOT NULL,
-	"joined_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"joined_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL,
 	"last_read_seq" integer DEFAULT 0 NOT NULL,
 	CONSTRAINT "room_members_room_id_user_id_pk" PRIMARY KEY("room_id","user_id")
 );
@@ -28,15 +36,15 @@ CREATE TABLE "rooms" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
 	"creator_id" uuid,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL,
 	"last_seq" integer DEFAULT 0 NOT NULL,
-	"last_activity_at" timestamp with time zone DEFAULT now() NOT NULL
+	"last_activity_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "saved_messages" (
 	"user_id" uuid NOT NULL,
 	"message_id" uuid NOT NULL,
-	"saved_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"saved_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL,
 	CONSTRAINT "saved_messages_user_id_message_id_pk" PRIMARY KEY("user_id","message_id")
 );
 --> statement-breakpoint
@@ -47,9 +55,9 @@ CREATE TABLE "users" (
 	"email" text,
 	"password_hash" text NOT NULL,
 	"status_message" text,
-	"joined_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"last_login_at" timestamp with time zone,
-	"last_logout_at" timestamp with time zone,
+	"joined_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL,
+	"last_login_at" timestamp (3) with time zone,
+	"last_logout_at" timestamp (3) with time zone,
 	"session_epoch" integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
@@ -62,11 +70,15 @@ ALTER TABLE "room_members" ADD CONSTRAINT "room_members_user_id_users_id_fk" FOR
 ALTER TABLE "rooms" ADD CONSTRAINT "rooms_creator_id_users_id_fk" FOREIGN KEY ("creator_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "saved_messages" ADD CONSTRAINT "saved_messages_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "saved_messages" ADD CONSTRAINT "saved_messages_message_id_messages_id_fk" FOREIGN KEY ("message_id") REFERENCES "public"."messages"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "command_log_applied_idx" ON "command_log" USING btree ("applied_at");--> statement-breakpoint
 CREATE INDEX "friendships_friend_idx" ON "friendships" USING btree ("friend_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "messages_room_seq_key" ON "messages" USING btree ("room_id","seq");--> statement-breakpoint
 CREATE UNIQUE INDEX "messages_command_key" ON "messages" USING btree ("command_id");--> statement-breakpoint
+CREATE INDEX "messages_sender_idx" ON "messages" USING btree ("sender_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "messages_client_id_key" ON "messages" USING btree ("room_id","sender_id","client_message_id") WHERE "messages"."client_message_id" is not null;--> statement-breakpoint
 CREATE INDEX "room_members_user_idx" ON "room_members" USING btree ("user_id");--> statement-breakpoint
-CREATE INDEX "saved_messages_user_idx" ON "saved_messages" USING btree ("user_id","saved_at");--> statement-breakpoint
+CREATE INDEX "rooms_creator_idx" ON "rooms" USING btree ("creator_id");--> statement-breakpoint
+CREATE INDEX "saved_messages_user_idx" ON "saved_messages" USING btree ("user_id","saved_at" DESC NULLS LAST,"message_id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "saved_messages_message_idx" ON "saved_messages" USING btree ("message_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "users_username_key" ON "users" USING btree ("username");--> statement-breakpoint
 CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree ("email");

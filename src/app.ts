@@ -3,8 +3,10 @@ import { createTokenService } from "./auth/tokens.js";
 import type { AnyCommand } from "./commands/protocol.js";
 import type { Config } from "./config/env.js";
 import { openDatabase, type DatabaseHandle } from "./db/client.js";
+import { friendCommands } from "./features/friends/friends.commands.js";
 import { messageCommands } from "./features/messages/messages.commands.js";
 import { roomCommands } from "./features/rooms/rooms.commands.js";
+import { savedCommands } from "./features/saved/saved.commands.js";
 import { userCommands } from "./features/users/users.commands.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createServices } from "./graphql/services.js";
@@ -20,7 +22,13 @@ export type Role = "all" | "api" | "worker";
 export const roles: readonly Role[] = ["all", "api", "worker"];
 
 /** Every command type the workers apply. */
-export const allCommands: readonly AnyCommand[] = [...userCommands, ...roomCommands, ...messageCommands];
+export const allCommands: readonly AnyCommand[] = [
+  ...userCommands,
+  ...friendCommands,
+  ...roomCommands,
+  ...messageCommands,
+  ...savedCommands,
+];
 
 export interface App {
   /** The GraphQL endpoint, when this process serves the API. */

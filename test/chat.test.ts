@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  createRoom,
   errorCode,
   gql,
   gqlOk,
@@ -11,7 +12,6 @@ import {
   type TestApp,
 } from "./support/harness.js";
 
-const CREATE_ROOM = `mutation($name: String!, $ids: [ID!]!) { createRoom(name: $name, memberIds: $ids) { id name members { id } } }`;
 const SEND = `mutation($roomId: ID!, $body: String!, $cid: String) {
   sendMessage(roomId: $roomId, body: $body, clientMessageId: $cid) { id seq body roomId clientMessageId sender { id } }
 }`;
@@ -33,8 +33,8 @@ afterAll(async () => {
 async function roomWithTwoMembers() {
   const alice = await signUp(t.url);
   const bob = await signUp(t.url);
-  const { createRoom } = await gqlOk(t.url, CREATE_ROOM, { name: "general", ids: [bob.id] }, alice.token);
-  return { alice, bob, roomId: createRoom.id as string };
+  const roomId = await createRoom(t.url, alice, [bob], "general");
+  return { alice, bob, roomId };
 }
 
 describe("accounts", () => {

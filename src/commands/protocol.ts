@@ -28,6 +28,8 @@ export const messageRecord = z.object({
 /** Domain events on `chat.events`, delivered to subscribers of the room's channel. */
 export const roomEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("MessageAdded"), roomId: z.uuid(), message: messageRecord }),
+  /** The user left, was removed, or deleted their account: their subscriptions to the room end. */
+  z.object({ type: z.literal("MemberLeft"), roomId: z.uuid(), userId: z.uuid() }),
 ]);
 export type RoomEvent = z.infer<typeof roomEvent>;
 

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   text,
@@ -10,7 +11,14 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
-const createdAt = (name: string) => timestamp(name, { withTimezone: true, mode: "date" }).notNull().defaultNow();
+/**
+ * Millisecond precision, like JavaScript dates, so a timestamp a client got back compares
+ * equal in a cursor. clock_timestamp(), not now(): a worker applies a whole batch in one
+ * transaction, and rows written in it should not all share the transaction's start time.
+ */
+const createdAt = (name: string) =>
+  timestamp(name, { withTimezone: true, mode: "date", precision: 3 }).notNull().default(sql`clock_timestamp()`);
+const optionalTime = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
 
 export const users = pgTable(
   "users",
@@ -23,8 +31,8 @@ export const users = pgTable(
     passwordHash: text("password_hash").notNull(),
     statusMessage: text("status_message"),
     joinedAt: createdAt("joined_at"),
-    lastLoginAt: timestamp("last_login_at", { withTimezone: true, mode: "date" }),
-    lastLogoutAt: timestamp("last_logout_at", { withTimezone: true, mode: "date" }),
+    lastLoginAt: optionalTime("last_login_at"),
+    lastLogoutAt: optionalTime("last_logout_at"),
     /** Bumped on logout; tokens carry the epoch they were issued in. */
     sessionEpoch: integer("session_epoch").notNull().default(0),
   },
@@ -52,6 +60,7 @@ export const rooms = pgTable(
     lastSeq: integer("last_seq").notNull().default(0),
     lastActivityAt: createdAt("last_activity_at"),
   },
+  (t) => [index("rooms_creator_idx").on(t.creatorId)],
 );
 
 export const roomMembers = pgTable(
@@ -82,6 +91,8 @@ export const messages = pgTable(
   (t) => [
     uniqueIndex("messages_room_seq_key").on(t.roomId, t.seq),
     uniqueIndex("messages_command_key").on(t.commandId),
+    // Deleting an account nulls its messages' sender_id: find them without scanning history.
+    index("messages_sender_idx").on(t.senderId),
     uniqueIndex("messages_client_id_key")
       .on(t.roomId, t.senderId, t.clientMessageId)
       .where(sql`${t.clientMessageId} is not null`),
@@ -95,7 +106,27 @@ export const savedMessages = pgTable(
     messageId: uuid("message_id").notNull().references(() => messages.id, { onDelete: "cascade" }),
     savedAt: createdAt("saved_at"),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.messageId] }), index("saved_messages_user_idx").on(t.userId, t.savedAt)],
+  (t) => [
+    primaryKey({ columns: [t.userId, t.messageId] }),
+    index("saved_messages_user_idx").on(t.userId, t.savedAt.desc(), t.messageId.desc()),
+    index("saved_messages_message_idx").on(t.messageId),
+  ],
+);
+
+/**
+ * Every command the workers have decided, with its outcome and events, written in the same
+ * transaction as its effects. A redelivered command is answered from here, unchanged.
+ */
+export const commandLog = pgTable(
+  "command_log",
+  {
+    commandId: uuid("command_id").primaryKey(),
+    type: text("type").notNull(),
+    outcome: jsonb("outcome").notNull(),
+    events: jsonb("events").notNull(),
+    appliedAt: createdAt("applied_at"),
+  },
+  (t) => [index("command_log_applied_idx").on(t.appliedAt)],
 );
 
 export type UserRow = typeof users.$inferSelect;

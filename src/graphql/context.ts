@@ -31,14 +31,14 @@ export async function createContext(services: Services, authorization: unknown):
   }
   const context: GraphQLContext = {
     services,
-    loaders: createLoaders(services),
+    loaders: createLoaders(services, viewer?.id ?? null),
     viewer,
     requireViewer() {
       if (!viewer) throw unauthenticated(authProblem ?? undefined);
       return viewer;
     },
     refreshLoaders() {
-      context.loaders = createLoaders(services);
+      context.loaders = createLoaders(services, viewer?.id ?? null);
     },
   };
   return context;

@@ -1,21 +1,39 @@
 import DataLoader from "dataloader";
-import type { RoomRow, UserRow } from "../db/schema.js";
+import type { MessageRow, RoomRow, UserRow } from "../db/schema.js";
+import type { Membership } from "../features/rooms/rooms.service.js";
 import type { Services } from "./services.js";
 
-/** Batching caches for one operation (or one subscription event); never shared. */
-export function createLoaders(services: Services) {
+const byKey = <K, V>(keys: readonly K[], map: Map<K, V>, fallback: V) => keys.map((k) => map.get(k) ?? fallback);
+
+/**
+ * Batching caches for one operation (or one subscription event); never shared, so one
+ * user's view never leaks into another's. Viewer-specific loaders are keyed by room id.
+ */
+export function createLoaders(services: Services, viewerId: string | null) {
+  const noViewer = () => Promise.reject(new Error("viewer-specific loader used without a viewer"));
   return {
     user: new DataLoader<string, UserRow | null>(async (ids) => {
       const rows = await services.users.byIds(ids);
-      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+      return byKey(ids, new Map(rows.map((r) => [r.id, r])), null);
     }),
     room: new DataLoader<string, RoomRow | null>(async (ids) => {
       const rows = await services.rooms.byIds(ids);
-      return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+      return byKey(ids, new Map(rows.map((r) => [r.id, r])), null);
     }),
-    memberIds: new DataLoader<string, string[]>(async (roomIds) => {
-      const byRoom = await services.rooms.memberIds(roomIds);
-      return roomIds.map((id) => byRoom.get(id) ?? []);
+    memberIds: new DataLoader<string, string[]>(async (roomIds) => byKey(roomIds, await services.rooms.memberIds(roomIds), [])),
+    friendIds: new DataLoader<string, string[]>(async (userIds) => byKey(userIds, await services.friends.friendIds(userIds), [])),
+    lastMessage: new DataLoader<string, MessageRow | null>(async (roomIds) =>
+      byKey(roomIds, await services.rooms.lastMessages(roomIds), null),
+    ),
+    myMembership: new DataLoader<string, Membership | null>(async (roomIds) =>
+      viewerId ? byKey(roomIds, await services.rooms.memberships(viewerId, roomIds), null) : noViewer(),
+    ),
+    myUnreadCount: new DataLoader<string, number>(async (roomIds) =>
+      viewerId ? byKey(roomIds, await services.rooms.unreadCounts(viewerId, roomIds), 0) : noViewer(),
+    ),
+    message: new DataLoader<string, MessageRow | null>(async (ids) => {
+      const rows = await services.messages.byIds(ids);
+      return byKey(ids, new Map(rows.map((r) => [r.id, r])), null);
     }),
   };
 }

@@ -3,8 +3,10 @@ import path from "node:path";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
+import { friendsResolvers } from "../features/friends/friends.resolvers.js";
 import { messagesResolvers } from "../features/messages/messages.resolvers.js";
 import { roomsResolvers } from "../features/rooms/rooms.resolvers.js";
+import { savedResolvers } from "../features/saved/saved.resolvers.js";
 import { usersResolvers } from "../features/users/users.resolvers.js";
 import { schemaDir } from "../paths.js";
 import type { Resolvers } from "./generated/resolvers.js";
@@ -17,7 +19,14 @@ export function loadTypeDefs(): string[] {
     .map((f) => readFileSync(path.join(schemaDir, f), "utf8"));
 }
 
-const resolvers: Resolvers[] = [{ DateTime: DateTimeResolver }, usersResolvers, roomsResolvers, messagesResolvers];
+const resolvers: Resolvers[] = [
+  { DateTime: DateTimeResolver },
+  usersResolvers,
+  friendsResolvers,
+  roomsResolvers,
+  messagesResolvers,
+  savedResolvers,
+];
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers });

@@ -1,7 +1,9 @@
 import type { TokenService } from "../auth/tokens.js";
 import type { Database } from "../db/client.js";
+import { FriendsService } from "../features/friends/friends.service.js";
 import { MessagesService } from "../features/messages/messages.service.js";
 import { RoomsService } from "../features/rooms/rooms.service.js";
+import { SavedService } from "../features/saved/saved.service.js";
 import { UsersService } from "../features/users/users.service.js";
 import type { CommandBus } from "../kafka/commandBus.js";
 import type { EventBus } from "../kafka/eventBus.js";
@@ -10,11 +12,15 @@ export interface Services {
   users: UsersService;
   rooms: RoomsService;
   messages: MessagesService;
+  friends: FriendsService;
+  saved: SavedService;
 }
 
 export function createServices(deps: { db: Database; commands: CommandBus; events: EventBus; tokens: TokenService }): Services {
   const users = new UsersService(deps.db, deps.commands, deps.tokens);
   const rooms = new RoomsService(deps.db, deps.commands);
   const messages = new MessagesService(deps.db, deps.commands, deps.events, rooms);
-  return { users, rooms, messages };
+  const friends = new FriendsService(deps.db, deps.commands);
+  const saved = new SavedService(deps.db, deps.commands);
+  return { users, rooms, messages, friends, saved };
 }

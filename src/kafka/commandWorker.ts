@@ -1,14 +1,17 @@
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from "kafkajs";
+import { inArray } from "drizzle-orm";
 import type { Database } from "../db/client.js";
+import { commandLog } from "../db/schema.js";
 import {
   commandEnvelope,
   OUTCOMES_CHANNEL,
   roomChannel,
   type AnyCommand,
+  type CommandEnvelope,
   type CommandOutcome,
   type RoomEvent,
 } from "../commands/protocol.js";
-import { AppError } from "../errors.js";
+import { AppError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Topics } from "./client.js";
 
@@ -53,55 +56,85 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
   let producer: Producer | null = null;
   let running = false;
 
+  /** Reads a record into a command, or says why it can never be one. */
+  function decode(record: KafkaMessage): { command: CommandEnvelope } | { reason: string } {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(record.value?.toString("utf8") ?? "");
+    } catch {
+      return { reason: "value is not JSON" };
+    }
+    const envelope = commandEnvelope.safeParse(raw);
+    if (!envelope.success) return { reason: `not a command envelope: ${envelope.error.issues[0]?.message}` };
+    return { command: envelope.data };
+  }
+
   async function applyBatch(records: KafkaMessage[]) {
     const outcomes: CommandOutcome[] = [];
     const events: RoomEvent[] = [];
     const deadLetters: DeadLetter[] = [];
+    const decoded = records.map((record) => ({ record, ...decode(record) }));
 
     await options.db.transaction(async (tx) => {
-      for (const record of records) {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(record.value?.toString("utf8") ?? "");
-        } catch {
-          deadLetters.push({ message: record, reason: "value is not JSON" });
+      // Commands decided before (a redelivered batch, a producer retry) are answered from
+      // the log: same outcome, same events, no second application.
+      const ids = decoded.flatMap((d) => ("command" in d ? [d.command.id] : []));
+      const decided = new Map<string, { outcome: CommandOutcome; events: RoomEvent[] }>();
+      if (ids.length > 0) {
+        const rows = await tx.select().from(commandLog).where(inArray(commandLog.commandId, ids));
+        for (const row of rows) decided.set(row.commandId, { outcome: row.outcome as CommandOutcome, events: row.events as RoomEvent[] });
+      }
+      const newlyDecided: Array<typeof commandLog.$inferInsert> = [];
+      const decide = (command: CommandEnvelope, outcome: CommandOutcome, emitted: RoomEvent[] = []) => {
+        outcomes.push(outcome);
+        events.push(...emitted);
+        decided.set(command.id, { outcome, events: emitted });
+        newlyDecided.push({ commandId: command.id, type: command.type, outcome, events: emitted });
+      };
+      const reject = (command: CommandEnvelope, code: ErrorCode, message: string) =>
+        outcomes.push({ commandId: command.id, ok: false, error: { code, message } });
+
+      for (const item of decoded) {
+        if ("reason" in item) {
+          deadLetters.push({ message: item.record, reason: item.reason });
           continue;
         }
-        const envelope = commandEnvelope.safeParse(raw);
-        if (!envelope.success) {
-          deadLetters.push({ message: record, reason: `not a command envelope: ${envelope.error.issues[0]?.message}` });
+        const { command, record } = item;
+        const previous = decided.get(command.id);
+        if (previous) {
+          outcomes.push(previous.outcome);
+          events.push(...previous.events);
           continue;
         }
-        const command = envelope.data;
         const definition = registry.get(command.type);
         if (!definition) {
           deadLetters.push({ message: record, reason: `unknown command type ${command.type}` });
-          outcomes.push({ commandId: command.id, ok: false, error: { code: "BAD_USER_INPUT", message: `unknown command type ${command.type}` } });
+          reject(command, "BAD_USER_INPUT", `unknown command type ${command.type}`);
           continue;
         }
         const payload = definition.payload.safeParse(command.payload);
         if (!payload.success) {
           const message = `invalid ${command.type} payload: ${payload.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`;
           deadLetters.push({ message: record, reason: message });
-          outcomes.push({ commandId: command.id, ok: false, error: { code: "BAD_USER_INPUT", message } });
+          reject(command, "BAD_USER_INPUT", message);
           continue;
         }
         try {
           const applied = await tx.transaction((savepoint) => definition.apply(savepoint, { ...command, payload: payload.data }));
-          outcomes.push({ commandId: command.id, ok: true, result: applied.result });
-          events.push(...(applied.events ?? []));
+          decide(command, { commandId: command.id, ok: true, result: applied.result }, applied.events);
         } catch (error) {
           if (error instanceof AppError) {
-            outcomes.push({ commandId: command.id, ok: false, error: { code: error.code, message: error.message } });
+            decide(command, { commandId: command.id, ok: false, error: { code: error.code, message: error.message } });
           } else if (isPermanentDatabaseError(error)) {
             logger.error({ err: error, commandId: command.id, type: command.type }, "command can never be applied");
             deadLetters.push({ message: record, reason: `database rejected it: ${(error as Error).message}` });
-            outcomes.push({ commandId: command.id, ok: false, error: { code: "INTERNAL_SERVER_ERROR", message: `command ${command.id} could not be applied` } });
+            reject(command, "INTERNAL_SERVER_ERROR", `command ${command.id} could not be applied`);
           } else {
             throw error; // transient: the whole batch rolls back and is retried
           }
         }
       }
+      if (newlyDecided.length > 0) await tx.insert(commandLog).values(newlyDecided);
     });
 
     const eventMessages: Message[] = [

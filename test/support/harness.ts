@@ -124,6 +124,23 @@ export async function signUp(url: string, name = uniqueName()): Promise<TestUser
   return { id: data.signUp.user.id, username: data.signUp.user.username, token: data.signUp.token };
 }
 
+/** `user` adds `others` as friends (room members must be the creator's friends). */
+export async function befriend(url: string, user: TestUser, others: TestUser[]): Promise<void> {
+  await gqlOk(url, `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`, { ids: others.map((o) => o.id) }, user.token);
+}
+
+/** A room created by `creator` with `members`, made friends first. */
+export async function createRoom(url: string, creator: TestUser, members: TestUser[], name = "room"): Promise<string> {
+  if (members.length > 0) await befriend(url, creator, members);
+  const data = await gqlOk<{ createRoom: { id: string } }>(
+    url,
+    `mutation($name: String!, $ids: [ID!]!) { createRoom(name: $name, memberIds: $ids) { id } }`,
+    { name, ids: members.map((m) => m.id) },
+    creator.token,
+  );
+  return data.createRoom.id;
+}
+
 /** A graphql-ws subscription whose results are collected; wait on them with `waitFor`. */
 export class TestSubscription<T = Record<string, any>> {
   readonly results: GraphQLResponse<T>[] = [];

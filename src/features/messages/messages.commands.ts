@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { messages, roomMembers, rooms } from "../../db/schema.js";
+import { messages, rooms } from "../../db/schema.js";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
-import { forbidden, notFound } from "../../errors.js";
+import { notFound } from "../../errors.js";
+import { requireMemberTx } from "../rooms/membership.js";
 
 export const MAX_BODY_LENGTH = 4000;
 export const MAX_CLIENT_MESSAGE_ID_LENGTH = 128;
@@ -18,14 +19,9 @@ export const sendMessageCommand = defineCommand({
   result: messageRecord,
   key: (p) => p.roomId,
   async apply(tx, { id: commandId, actorId, payload }) {
-    const [redelivered] = await tx.select().from(messages).where(eq(messages.commandId, commandId));
-    if (redelivered) return { result: redelivered, events: [{ type: "MessageAdded", roomId: payload.roomId, message: redelivered }] };
-
-    const [member] = await tx
-      .select({ userId: roomMembers.userId })
-      .from(roomMembers)
-      .where(and(eq(roomMembers.roomId, payload.roomId), eq(roomMembers.userId, actorId!)));
-    if (!member) throw forbidden(`you are not a member of room ${payload.roomId}`);
+    // A redelivered command never gets here (the worker answers it from the command log);
+    // messages.command_id is unique all the same.
+    await requireMemberTx(tx, payload.roomId, actorId!);
 
     if (payload.clientMessageId !== null) {
       const [same] = await tx
@@ -45,7 +41,7 @@ export const sendMessageCommand = defineCommand({
     // because it is assigned and stored in the same transaction.
     const [room] = await tx
       .update(rooms)
-      .set({ lastSeq: sql`${rooms.lastSeq} + 1`, lastActivityAt: sql`now()` })
+      .set({ lastSeq: sql`${rooms.lastSeq} + 1`, lastActivityAt: sql`clock_timestamp()` })
       .where(eq(rooms.id, payload.roomId))
       .returning({ seq: rooms.lastSeq });
     if (!room) throw notFound(`no room with id ${payload.roomId}`);

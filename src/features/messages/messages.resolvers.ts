@@ -1,7 +1,8 @@
 import type { MessageRow } from "../../db/schema.js";
 import type { GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
-import { notFound } from "../../errors.js";
+import { AppError, notFound } from "../../errors.js";
+import { requireMyMembership } from "../rooms/rooms.resolvers.js";
 import { deletedUser } from "../users/users.service.js";
 
 export const messagesResolvers: Resolvers = {
@@ -10,7 +11,10 @@ export const messagesResolvers: Resolvers = {
       ctx.services.messages.send(ctx.requireViewer(), { roomId, body, clientMessageId }),
   },
   Room: {
-    messages: (room, { last, beforeSeq }, ctx) => ctx.services.messages.page(room.id, { last: last ?? 50, beforeSeq }),
+    messages: async (room, { last, beforeSeq }, ctx) => {
+      await requireMyMembership(room, ctx);
+      return ctx.services.messages.page(room.id, { last: last ?? 50, beforeSeq });
+    },
   },
   Message: {
     room: async (message, _, ctx) => {
@@ -24,10 +28,11 @@ export const messagesResolvers: Resolvers = {
   Subscription: {
     messageAdded: {
       subscribe: (_, { roomId, afterSeq }, ctx) => ctx.services.messages.stream(ctx.requireViewer(), roomId, { afterSeq }),
-      resolve: (message: MessageRow, _args: unknown, ctx: GraphQLContext) => {
+      resolve: (item: MessageRow | AppError, _args: unknown, ctx: GraphQLContext) => {
+        if (item instanceof AppError) throw item; // the stream's last item: why it ended
         // The subscription's context lives as long as the subscription: fresh loaders per event.
         ctx.refreshLoaders();
-        return message;
+        return item;
       },
     },
   },

@@ -1,9 +1,10 @@
-import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, type MessageRow, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
+import { AppError, forbidden } from "../../errors.js";
 import { parseInput } from "../../validation.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import { MAX_BODY_LENGTH, MAX_CLIENT_MESSAGE_ID_LENGTH, sendMessageCommand } from "./messages.commands.js";
@@ -60,6 +61,10 @@ export class MessagesService {
     return rows.reverse();
   }
 
+  async byIds(ids: readonly string[]): Promise<MessageRow[]> {
+    return this.db.select().from(messages).where(inArray(messages.id, [...ids]));
+  }
+
   private after(roomId: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<MessageRow[]> {
     const range = beforeSeq === undefined ? gt(messages.seq, afterSeq) : and(gt(messages.seq, afterSeq), lt(messages.seq, beforeSeq));
     return this.db.select().from(messages).where(and(eq(messages.roomId, roomId), range)).orderBy(asc(messages.seq)).limit(limit);
@@ -69,15 +74,21 @@ export class MessagesService {
    * Stored messages with seq > afterSeq, then live ones, each seq exactly once and in
    * order. Live events are buffered from before the replay starts, so nothing falls
    * between the two; duplicates (redelivered events) are skipped and a gap in the live
-   * stream is filled from the database.
+   * stream is filled from the database. The stream ends with an AppError item (which the
+   * resolver raises as that event's error) when the viewer leaves the room or falls too
+   * far behind.
    */
-  async stream(viewer: UserRow, roomId: string, input: { afterSeq?: number | null }): Promise<AsyncIterableIterator<MessageRow>> {
+  async stream(
+    viewer: UserRow,
+    roomId: string,
+    input: { afterSeq?: number | null },
+  ): Promise<AsyncIterableIterator<MessageRow | AppError>> {
     const { afterSeq } = parseInput(streamInput, input);
     await this.rooms.requireMembership(viewer, roomId);
     const live = this.events.subscribeRoom(roomId);
     const self = this;
 
-    async function* run(): AsyncGenerator<MessageRow> {
+    async function* run(): AsyncGenerator<MessageRow | AppError> {
       let lastSeq = afterSeq ?? null;
       async function* catchUp(beforeSeq?: number) {
         for (;;) {
@@ -92,12 +103,20 @@ export class MessagesService {
       try {
         if (lastSeq !== null) yield* catchUp();
         for await (const event of live) {
+          if (event.type === "MemberLeft") {
+            if (event.userId !== viewer.id) continue;
+            yield forbidden(`you are no longer a member of room ${roomId}`);
+            return;
+          }
           const message = event.message;
           if (lastSeq !== null && message.seq <= lastSeq) continue;
           if (lastSeq !== null && message.seq > lastSeq + 1) yield* catchUp(message.seq);
           lastSeq = message.seq;
           yield message;
         }
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        yield error;
       } finally {
         await live.return?.();
       }
@@ -106,7 +125,7 @@ export class MessagesService {
     const generator = run();
     // An async generator parked in `await live.next()` cannot be returned until that
     // settles; ending `live` first releases it, so unsubscribing is immediate.
-    const iterator: AsyncIterableIterator<MessageRow> = {
+    const iterator: AsyncIterableIterator<MessageRow | AppError> = {
       next: () => generator.next(),
       return: async () => {
         await live.return?.();

@@ -1,29 +1,105 @@
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { roomMembers, rooms, users } from "../../db/schema.js";
+import { friendships, messages, roomMembers, rooms, savedMessages, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
-import { notFound } from "../../errors.js";
+import { badInput, forbidden, notFound } from "../../errors.js";
+import type { Transaction } from "../../db/client.js";
+import { deleteEmptyRooms, requireMemberTx } from "./membership.js";
+
+/** A member leaves: their membership and the messages they saved from this room go. */
+async function removeMembership(tx: Transaction, roomId: string, userId: string): Promise<boolean> {
+  const removed = await tx
+    .delete(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
+    .returning({ userId: roomMembers.userId });
+  if (removed.length === 0) return false;
+  await tx
+    .delete(savedMessages)
+    .where(
+      and(
+        eq(savedMessages.userId, userId),
+        inArray(savedMessages.messageId, tx.select({ id: messages.id }).from(messages).where(eq(messages.roomId, roomId))),
+      ),
+    );
+  return true;
+}
+
+export const MAX_ROOM_MEMBERS = 100;
 
 export const createRoomCommand = defineCommand({
   type: "CreateRoom",
   payload: z.object({
     roomId: z.uuid(),
     name: z.string().min(1).max(100),
-    /** Includes the creator. */
-    memberIds: z.array(z.uuid()).min(1).max(100),
+    /** The other members; the creator (the actor) is always a member. */
+    memberIds: z.array(z.uuid()).max(MAX_ROOM_MEMBERS - 1),
   }),
   result: z.object({ roomId: z.uuid() }),
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }) {
-    const [existing] = await tx.select({ id: rooms.id }).from(rooms).where(eq(rooms.id, payload.roomId));
-    if (existing) return { result: { roomId: payload.roomId } }; // redelivered
-    const found = await tx.select({ id: users.id }).from(users).where(inArray(users.id, payload.memberIds));
-    const missing = payload.memberIds.filter((id) => !found.some((u) => u.id === id));
-    if (missing.length > 0) throw notFound(`no user with id ${missing.join(", ")}`);
+    const others = payload.memberIds.filter((id) => id !== actorId);
+    if (others.length > 0) {
+      const found = await tx
+        .select({ id: users.id, friend: friendships.friendId })
+        .from(users)
+        .leftJoin(friendships, and(eq(friendships.userId, actorId!), eq(friendships.friendId, users.id)))
+        .where(inArray(users.id, others));
+      const missing = others.filter((id) => !found.some((u) => u.id === id));
+      if (missing.length > 0) throw notFound(`no user with id ${missing.join(", ")}`);
+      const strangers = found.filter((u) => !u.friend).map((u) => u.id);
+      if (strangers.length > 0) throw forbidden(`only friends can be added to a room; not your friends: ${strangers.join(", ")}`);
+    }
     await tx.insert(rooms).values({ id: payload.roomId, name: payload.name, creatorId: actorId });
-    await tx.insert(roomMembers).values(payload.memberIds.map((userId) => ({ roomId: payload.roomId, userId })));
+    await tx.insert(roomMembers).values([actorId!, ...others].map((userId) => ({ roomId: payload.roomId, userId })));
     return { result: { roomId: payload.roomId } };
   },
 });
 
-export const roomCommands = [createRoomCommand];
+export const leaveRoomCommand = defineCommand({
+  type: "LeaveRoom",
+  payload: z.object({ roomId: z.uuid() }),
+  result: z.object({ left: z.literal(true) }),
+  key: (p) => p.roomId,
+  async apply(tx, { payload, actorId }) {
+    await requireMemberTx(tx, payload.roomId, actorId!);
+    await removeMembership(tx, payload.roomId, actorId!);
+    await deleteEmptyRooms(tx, [payload.roomId]);
+    return { result: { left: true }, events: [{ type: "MemberLeft", roomId: payload.roomId, userId: actorId! }] };
+  },
+});
+
+export const removeMemberCommand = defineCommand({
+  type: "RemoveMember",
+  payload: z.object({ roomId: z.uuid(), userId: z.uuid() }),
+  result: z.object({ roomId: z.uuid() }),
+  key: (p) => p.roomId,
+  async apply(tx, { payload, actorId }) {
+    const room = await requireMemberTx(tx, payload.roomId, actorId!);
+    if (room.creatorId !== actorId) throw forbidden("only the room's creator can remove members");
+    if (payload.userId === actorId) throw badInput("you cannot remove yourself; use leaveRoom", "userId");
+    if (!(await removeMembership(tx, payload.roomId, payload.userId))) throw notFound(`user ${payload.userId} is not a member of room ${payload.roomId}`);
+    return { result: { roomId: payload.roomId }, events: [{ type: "MemberLeft", roomId: payload.roomId, userId: payload.userId }] };
+  },
+});
+
+export const markReadCommand = defineCommand({
+  type: "MarkRead",
+  payload: z.object({ roomId: z.uuid(), seq: z.number().int().min(0) }),
+  result: z.object({ lastReadSeq: z.number().int() }),
+  key: (p) => p.roomId,
+  async apply(tx, { payload, actorId }) {
+    const room = await requireMemberTx(tx, payload.roomId, actorId!);
+    if (payload.seq > room.lastSeq) {
+      throw badInput(`seq ${payload.seq} is beyond the room's last message (seq ${room.lastSeq})`, "seq");
+    }
+    // Read positions only move forward: a late or repeated markRead with a lower seq is a no-op.
+    const [member] = await tx
+      .update(roomMembers)
+      .set({ lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, ${payload.seq})` })
+      .where(and(eq(roomMembers.roomId, payload.roomId), eq(roomMembers.userId, actorId!)))
+      .returning({ lastReadSeq: roomMembers.lastReadSeq });
+    return { result: { lastReadSeq: member!.lastReadSeq } };
+  },
+});
+
+export const roomCommands = [createRoomCommand, leaveRoomCommand, removeMemberCommand, markReadCommand];

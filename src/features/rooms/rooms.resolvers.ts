@@ -1,18 +1,39 @@
+import type { RoomRow } from "../../db/schema.js";
+import { forbidden } from "../../errors.js";
+import type { GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { deletedUser } from "../users/users.service.js";
 
+/** The viewer's membership of a room reached through any path, or FORBIDDEN. */
+export async function requireMyMembership(room: RoomRow, ctx: GraphQLContext) {
+  ctx.requireViewer();
+  const membership = await ctx.loaders.myMembership.load(room.id);
+  if (!membership) throw forbidden(`you are not a member of room ${room.id}`);
+  return membership;
+}
+
 export const roomsResolvers: Resolvers = {
   Query: {
+    rooms: (_, { first }, ctx) => ctx.services.rooms.list(ctx.requireViewer(), { first: first ?? 100 }),
     room: (_, { id }, ctx) => ctx.services.rooms.requireMembership(ctx.requireViewer(), id),
   },
   Mutation: {
     createRoom: (_, args, ctx) => ctx.services.rooms.create(ctx.requireViewer(), args),
+    leaveRoom: (_, { roomId }, ctx) => ctx.services.rooms.leave(ctx.requireViewer(), roomId),
+    removeMember: (_, args, ctx) => ctx.services.rooms.removeMember(ctx.requireViewer(), args),
+    markRead: (_, args, ctx) => ctx.services.rooms.markRead(ctx.requireViewer(), args),
   },
   Room: {
     members: async (room, _, ctx) => {
       const ids = await ctx.loaders.memberIds.load(room.id);
       const users = await ctx.loaders.user.loadMany(ids);
       return users.map((u) => (u instanceof Error || !u ? deletedUser : u));
+    },
+    lastMessage: (room, _, ctx) => ctx.loaders.lastMessage.load(room.id),
+    lastReadSeq: async (room, _, ctx) => (await requireMyMembership(room, ctx)).lastReadSeq,
+    unreadCount: async (room, _, ctx) => {
+      await requireMyMembership(room, ctx);
+      return ctx.loaders.myUnreadCount.load(room.id);
     },
   },
 };

@@ -1,17 +1,38 @@
 import { randomUUID } from "node:crypto";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
-import { roomMembers, rooms, type RoomRow, type UserRow } from "../../db/schema.js";
+import { messages, roomMembers, rooms, type MessageRow, type RoomRow, type UserRow } from "../../db/schema.js";
 import { forbidden, notFound } from "../../errors.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import { parseInput } from "../../validation.js";
-import { createRoomCommand } from "./rooms.commands.js";
+import {
+  createRoomCommand,
+  leaveRoomCommand,
+  markReadCommand,
+  MAX_ROOM_MEMBERS,
+  removeMemberCommand,
+} from "./rooms.commands.js";
 
-const createRoomInput = z.object({
+export const MAX_ROOMS_PAGE = 500;
+
+const roomId = z.uuid("must be a room id");
+const createInput = z.object({
   name: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters"),
-  memberIds: z.array(z.uuid("must be user ids")).max(99, "may name at most 99 other users"),
+  memberIds: z
+    .array(z.uuid("must be user ids"))
+    .max(MAX_ROOM_MEMBERS - 1, `may name at most ${MAX_ROOM_MEMBERS - 1} other users (${MAX_ROOM_MEMBERS} members in all)`),
 });
+const removeInput = z.object({ roomId, userId: z.uuid("must be a user id") });
+const markReadInput = z.object({ roomId, seq: z.number().int().min(0, "must be 0 or more") });
+const listInput = z.object({
+  first: z.number().int().min(1, "must be at least 1").max(MAX_ROOMS_PAGE, `must be at most ${MAX_ROOMS_PAGE}`),
+});
+
+export interface Membership {
+  roomId: string;
+  lastReadSeq: number;
+}
 
 export class RoomsService {
   constructor(
@@ -20,26 +41,60 @@ export class RoomsService {
   ) {}
 
   async create(viewer: UserRow, input: { name: string; memberIds: readonly string[] }): Promise<RoomRow> {
-    const valid = parseInput(createRoomInput, input);
-    const memberIds = [...new Set([viewer.id, ...valid.memberIds])];
-    const { roomId } = await this.commands.execute(
+    const valid = parseInput(createInput, input);
+    const memberIds = [...new Set(valid.memberIds)].filter((id) => id !== viewer.id);
+    const { roomId: id } = await this.commands.execute(
       createRoomCommand,
       { roomId: randomUUID(), name: valid.name, memberIds },
       viewer.id,
     );
-    return this.requireMembership(viewer, roomId);
+    return this.requireMembership(viewer, id);
+  }
+
+  async leave(viewer: UserRow, id: string): Promise<boolean> {
+    await this.requireMembership(viewer, id);
+    await this.commands.execute(leaveRoomCommand, { roomId: id }, viewer.id);
+    return true;
+  }
+
+  async removeMember(viewer: UserRow, input: { roomId: string; userId: string }): Promise<RoomRow> {
+    const valid = parseInput(removeInput, input);
+    const room = await this.requireMembership(viewer, valid.roomId);
+    if (room.creatorId !== viewer.id) throw forbidden("only the room's creator can remove members");
+    await this.commands.execute(removeMemberCommand, valid, viewer.id);
+    return room;
+  }
+
+  async markRead(viewer: UserRow, input: { roomId: string; seq: number }): Promise<RoomRow> {
+    const valid = parseInput(markReadInput, input);
+    const room = await this.requireMembership(viewer, valid.roomId);
+    await this.commands.execute(markReadCommand, valid, viewer.id);
+    return room;
+  }
+
+  /** The viewer's rooms, most recently active first. */
+  async list(viewer: UserRow, input: { first: number }): Promise<RoomRow[]> {
+    const { first } = parseInput(listInput, input);
+    const rows = await this.db
+      .select({ room: rooms })
+      .from(roomMembers)
+      .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+      .where(eq(roomMembers.userId, viewer.id))
+      .orderBy(desc(rooms.lastActivityAt), desc(rooms.id))
+      .limit(first);
+    return rows.map((r) => r.room);
   }
 
   /** The room, if it exists and the viewer belongs to it; NOT_FOUND or FORBIDDEN otherwise. */
-  async requireMembership(viewer: UserRow, roomId: string): Promise<RoomRow> {
-    if (!z.uuid().safeParse(roomId).success) throw notFound(`no room with id ${roomId}`);
+  async requireMembership(viewer: UserRow, id: string): Promise<RoomRow> {
+    if (!roomId.safeParse(id).success) throw notFound(`no room with id ${id}`);
     const [row] = await this.db
       .select({ room: rooms, memberId: roomMembers.userId })
       .from(rooms)
       .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, viewer.id)))
-      .where(eq(rooms.id, roomId));
-    if (!row) throw notFound(`no room with id ${roomId}`);
-    if (!row.memberId) throw forbidden(`you are not a member of room ${roomId}`);
+      .where(eq(rooms.id, id));
+    if (!row) throw notFound(`no room with id ${id}`);
+    if (!row.memberId) throw forbidden(`you are not a member of room ${id}`);
     return row.room;
   }
 
@@ -57,5 +112,37 @@ export class RoomsService {
     const byRoom = new Map<string, string[]>();
     for (const r of rows) byRoom.set(r.roomId, [...(byRoom.get(r.roomId) ?? []), r.userId]);
     return byRoom;
+  }
+
+  /** The user's memberships among these rooms (absent: not a member). */
+  async memberships(userId: string, roomIds: readonly string[]): Promise<Map<string, Membership>> {
+    const rows = await this.db
+      .select({ roomId: roomMembers.roomId, lastReadSeq: roomMembers.lastReadSeq })
+      .from(roomMembers)
+      .where(and(eq(roomMembers.userId, userId), inArray(roomMembers.roomId, [...roomIds])));
+    return new Map(rows.map((r) => [r.roomId, r]));
+  }
+
+  /** The newest message of each room: an index lookup on (room_id, seq = last_seq). */
+  async lastMessages(roomIds: readonly string[]): Promise<Map<string, MessageRow>> {
+    const rows = await this.db
+      .select({ message: messages })
+      .from(rooms)
+      .innerJoin(messages, and(eq(messages.roomId, rooms.id), eq(messages.seq, rooms.lastSeq)))
+      .where(inArray(rooms.id, [...roomIds]));
+    return new Map(rows.map((r) => [r.message.roomId, r.message]));
+  }
+
+  /** Messages from others after the user's read position, per room. */
+  async unreadCounts(userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
+    const rows = await this.db
+      .select({ roomId: messages.roomId, unread: count() })
+      .from(roomMembers)
+      .innerJoin(messages, and(eq(messages.roomId, roomMembers.roomId), gt(messages.seq, roomMembers.lastReadSeq)))
+      .where(
+        and(eq(roomMembers.userId, userId), inArray(roomMembers.roomId, [...roomIds]), sql`${messages.senderId} is distinct from ${userId}`),
+      )
+      .groupBy(messages.roomId);
+    return new Map(rows.map((r) => [r.roomId, r.unread]));
   }
 }

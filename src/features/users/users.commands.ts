@@ -1,8 +1,11 @@
 import { eq, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import { users } from "../../db/schema.js";
+import { roomMembers, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
 import { badInput, unauthenticated } from "../../errors.js";
+import { deleteEmptyRooms } from "../rooms/membership.js";
+
+export const MAX_STATUS_MESSAGE_LENGTH = 140;
 
 export const signUpCommand = defineCommand({
   type: "SignUp",
@@ -17,6 +20,8 @@ export const signUpCommand = defineCommand({
   // Same username -> same partition, so two sign-ups racing for a name are applied in order.
   key: (p) => `username:${p.username}`,
   async apply(tx, { payload }) {
+    // A redelivered sign-up is answered from the command log; this check covers a second
+    // command for the same user id, which cannot happen but would otherwise fail obscurely.
     const clashes = await tx
       .select({ id: users.id, username: users.username, email: users.email })
       .from(users)
@@ -51,4 +56,60 @@ export const logInCommand = defineCommand({
   },
 });
 
-export const userCommands = [signUpCommand, logInCommand];
+export const logOutCommand = defineCommand({
+  type: "LogOut",
+  payload: z.object({ userId: z.uuid() }),
+  result: z.object({ loggedOut: z.literal(true) }),
+  key: (p) => p.userId,
+  async apply(tx, { payload, issuedAt }) {
+    // Tokens carry the epoch they were issued in; bumping it retires every one of them.
+    const [user] = await tx
+      .update(users)
+      .set({ lastLogoutAt: new Date(issuedAt), sessionEpoch: sql`${users.sessionEpoch} + 1` })
+      .where(eq(users.id, payload.userId))
+      .returning({ id: users.id });
+    if (!user) throw unauthenticated("this account no longer exists");
+    return { result: { loggedOut: true } };
+  },
+});
+
+export const updateStatusMessageCommand = defineCommand({
+  type: "UpdateStatusMessage",
+  payload: z.object({ userId: z.uuid(), statusMessage: z.string().max(MAX_STATUS_MESSAGE_LENGTH) }),
+  result: z.object({ userId: z.uuid() }),
+  key: (p) => p.userId,
+  async apply(tx, { payload }) {
+    const [user] = await tx
+      .update(users)
+      .set({ statusMessage: payload.statusMessage })
+      .where(eq(users.id, payload.userId))
+      .returning({ id: users.id });
+    if (!user) throw unauthenticated("this account no longer exists");
+    return { result: { userId: user.id } };
+  },
+});
+
+export const deleteAccountCommand = defineCommand({
+  type: "DeleteAccount",
+  payload: z.object({ userId: z.uuid() }),
+  result: z.object({ deleted: z.literal(true) }),
+  key: (p) => p.userId,
+  async apply(tx, { payload }) {
+    const memberships = await tx
+      .select({ roomId: roomMembers.roomId })
+      .from(roomMembers)
+      .where(eq(roomMembers.userId, payload.userId));
+    // Foreign keys do the rest: friendships (both directions), memberships and saved messages
+    // are deleted; messages keep their history with sender_id set to null.
+    const deleted = await tx.delete(users).where(eq(users.id, payload.userId)).returning({ id: users.id });
+    if (deleted.length === 0) throw unauthenticated("this account no longer exists");
+    const roomIds = memberships.map((m) => m.roomId);
+    await deleteEmptyRooms(tx, roomIds);
+    return {
+      result: { deleted: true },
+      events: roomIds.map((roomId) => ({ type: "MemberLeft" as const, roomId, userId: payload.userId })),
+    };
+  },
+});
+
+export const userCommands = [signUpCommand, logInCommand, logOutCommand, updateStatusMessageCommand, deleteAccountCommand];

@@ -1,15 +1,26 @@
+import { notFound } from "../../errors.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 
 export const usersResolvers: Resolvers = {
   Query: {
     me: (_, __, ctx) => ctx.viewer,
-    user: (_, { id }, ctx) => {
+    user: async (_, { id }, ctx) => {
       ctx.requireViewer();
-      return ctx.loaders.user.load(id);
+      const user = /^[0-9a-f-]{36}$/i.test(id) ? await ctx.loaders.user.load(id) : null;
+      if (!user) throw notFound(`no user with id ${id}`);
+      return user;
+    },
+    userByUsername: (_, { username }, ctx) => {
+      ctx.requireViewer();
+      return ctx.services.users.byUsername(username);
     },
   },
   Mutation: {
     signUp: (_, args, ctx) => ctx.services.users.signUp(args),
     logIn: (_, { username, password }, ctx) => ctx.services.users.logIn(username, password),
+    logOut: (_, __, ctx) => ctx.services.users.logOut(ctx.requireViewer()),
+    updateStatusMessage: (_, { statusMessage }, ctx) =>
+      ctx.services.users.updateStatusMessage(ctx.requireViewer(), statusMessage),
+    deleteAccount: (_, __, ctx) => ctx.services.users.deleteAccount(ctx.requireViewer()),
   },
 };

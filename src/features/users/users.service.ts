@@ -8,7 +8,14 @@ import { users, type UserRow } from "../../db/schema.js";
 import { unauthenticated } from "../../errors.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import { parseInput } from "../../validation.js";
-import { logInCommand, signUpCommand } from "./users.commands.js";
+import {
+  deleteAccountCommand,
+  logInCommand,
+  logOutCommand,
+  MAX_STATUS_MESSAGE_LENGTH,
+  signUpCommand,
+  updateStatusMessageCommand,
+} from "./users.commands.js";
 
 const signUpInput = z.object({
   username: z
@@ -19,6 +26,10 @@ const signUpInput = z.object({
   password: z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters"),
   displayName: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"),
   email: z.email("must be a valid email address").trim().toLowerCase().nullish(),
+});
+
+const statusInput = z.object({
+  statusMessage: z.string().trim().max(MAX_STATUS_MESSAGE_LENGTH, `must be at most ${MAX_STATUS_MESSAGE_LENGTH} characters`),
 });
 
 export interface AuthResult {
@@ -70,6 +81,27 @@ export class UsersService {
     if (!user || !(await verifyPassword(password, user.passwordHash))) throw unauthenticated("wrong username or password");
     const { epoch } = await this.commands.execute(logInCommand, { userId: user.id }, user.id);
     return { user: await this.requireById(user.id), token: await this.tokens.issue({ userId: user.id, epoch }) };
+  }
+
+  async logOut(viewer: UserRow): Promise<boolean> {
+    await this.commands.execute(logOutCommand, { userId: viewer.id }, viewer.id);
+    return true;
+  }
+
+  async updateStatusMessage(viewer: UserRow, statusMessage: string): Promise<UserRow> {
+    const valid = parseInput(statusInput, { statusMessage });
+    await this.commands.execute(updateStatusMessageCommand, { userId: viewer.id, statusMessage: valid.statusMessage }, viewer.id);
+    return this.requireById(viewer.id);
+  }
+
+  async deleteAccount(viewer: UserRow): Promise<boolean> {
+    await this.commands.execute(deleteAccountCommand, { userId: viewer.id }, viewer.id);
+    return true;
+  }
+
+  async byUsername(username: string): Promise<UserRow | null> {
+    const [user] = await this.db.select().from(users).where(eq(users.username, username.trim().toLowerCase()));
+    return user ?? null;
   }
 
   /** The user a token belongs to, or null when the token is invalid, logged out or the user is gone. */

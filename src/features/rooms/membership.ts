@@ -1,0 +1,29 @@
+import { and, eq, inArray, notExists } from "drizzle-orm";
+import type { Transaction } from "../../db/client.js";
+import { roomMembers, rooms, type RoomRow } from "../../db/schema.js";
+import { forbidden, notFound } from "../../errors.js";
+
+/** Worker-side check, inside the command's transaction: the authoritative one. */
+export async function requireMemberTx(tx: Transaction, roomId: string, userId: string): Promise<RoomRow> {
+  const [row] = await tx
+    .select({ room: rooms, memberId: roomMembers.userId })
+    .from(rooms)
+    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
+    .where(eq(rooms.id, roomId));
+  if (!row) throw notFound(`no room with id ${roomId}`);
+  if (!row.memberId) throw forbidden(`you are not a member of room ${roomId}`);
+  return row.room;
+}
+
+/** Rooms nobody belongs to any more cannot be read by anyone: remove them and their history. */
+export async function deleteEmptyRooms(tx: Transaction, roomIds: string[]): Promise<void> {
+  if (roomIds.length === 0) return;
+  await tx
+    .delete(rooms)
+    .where(
+      and(
+        inArray(rooms.id, roomIds),
+        notExists(tx.select({ one: roomMembers.userId }).from(roomMembers).where(eq(roomMembers.roomId, rooms.id))),
+      ),
+    );
+}

@@ -1,0 +1,62 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Database } from "../../db/client.js";
+import { savedMessages, type SavedMessageRow, type UserRow } from "../../db/schema.js";
+import type { CommandBus } from "../../kafka/commandBus.js";
+import { parseInput } from "../../validation.js";
+import { saveMessageCommand, unsaveMessageCommand } from "./saved.commands.js";
+
+export const MAX_SAVED_PAGE = 100;
+
+const idInput = z.object({ messageId: z.uuid("must be a message id") });
+/** Opaque to clients: the (savedAt, messageId) position of one saved message. */
+export const encodeCursor = (row: SavedMessageRow) =>
+  Buffer.from(`${row.savedAt.toISOString()}|${row.messageId}`).toString("base64url");
+
+const cursor = z
+  .string()
+  .transform((value, ctx) => {
+    const [time, messageId] = Buffer.from(value, "base64url").toString("utf8").split("|");
+    const savedAt = new Date(time ?? "");
+    if (Number.isNaN(savedAt.getTime()) || !z.uuid().safeParse(messageId).success) {
+      ctx.addIssue({ code: "custom", message: "is not a cursor this API returned" });
+      return z.NEVER;
+    }
+    return { savedAt, messageId: messageId! };
+  });
+
+const pageInput = z.object({
+  first: z.number().int().min(1, "must be at least 1").max(MAX_SAVED_PAGE, `must be at most ${MAX_SAVED_PAGE}`),
+  after: cursor.nullish(),
+});
+
+export class SavedService {
+  constructor(
+    private readonly db: Database,
+    private readonly commands: CommandBus,
+  ) {}
+
+  async save(viewer: UserRow, messageId: string): Promise<SavedMessageRow> {
+    const valid = parseInput(idInput, { messageId });
+    const { savedAt } = await this.commands.execute(saveMessageCommand, { messageId: valid.messageId }, viewer.id);
+    return { userId: viewer.id, messageId: valid.messageId, savedAt };
+  }
+
+  async unsave(viewer: UserRow, messageId: string): Promise<boolean> {
+    const valid = parseInput(idInput, { messageId });
+    const { removed } = await this.commands.execute(unsaveMessageCommand, { messageId: valid.messageId }, viewer.id);
+    return removed;
+  }
+
+  /** Newest first; `after` continues from a cursor of the previous page. */
+  async list(viewer: UserRow, input: { first: number; after?: string | null }): Promise<SavedMessageRow[]> {
+    const { first, after } = parseInput(pageInput, input);
+    const mine = eq(savedMessages.userId, viewer.id);
+    return this.db
+      .select()
+      .from(savedMessages)
+      .where(after ? and(mine, sql`(${savedMessages.savedAt}, ${savedMessages.messageId}) < (${after.savedAt.toISOString()}::timestamptz, ${after.messageId}::uuid)`) : mine)
+      .orderBy(desc(savedMessages.savedAt), desc(savedMessages.messageId))
+      .limit(first);
+  }
+}
