@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createClient, type Client } from "graphql-ws";
 import { Kafka, logLevel } from "kafkajs";
+import postgres from "postgres";
 import { inject } from "vitest";
 import WebSocket from "ws";
 import { startApp, type App, type Role } from "../../src/app.js";
@@ -22,6 +23,9 @@ export interface TestApp {
   queries: string[];
   stop(): Promise<void>;
 }
+
+/** A direct connection to this run's database, for checks the API cannot make. */
+export const testDatabase = () => postgres(inject("databaseUrl"), { max: 2, onnotice: () => {} });
 
 /** A unique, valid username fragment. */
 export const uniqueName = (prefix = "u") => `${prefix}_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
