@@ -74,7 +74,7 @@ CREATE INDEX "command_log_applied_idx" ON "command_log" USING btree ("applied_at
 CREATE INDEX "friendships_friend_idx" ON "friendships" USING btree ("friend_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "messages_room_seq_key" ON "messages" USING btree ("room_id","seq");--> statement-breakpoint
 CREATE UNIQUE INDEX "messages_command_key" ON "messages" USING btree ("command_id");--> statement-breakpoint
-CREATE INDEX "messages_sender_idx" ON "messages" USING btree ("sender_id");--> statement-breakpoint
+CREATE INDEX "messages_sender_room_seq_idx" ON "messages" USING btree ("sender_id","room_id","seq");--> statement-breakpoint
 CREATE UNIQUE INDEX "messages_client_id_key" ON "messages" USING btree ("room_id","sender_id","client_message_id") WHERE "messages"."client_message_id" is not null;--> statement-breakpoint
 CREATE INDEX "room_members_user_idx" ON "room_members" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "rooms_creator_idx" ON "rooms" USING btree ("creator_id");--> statement-breakpoint

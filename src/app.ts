@@ -44,7 +44,7 @@ export interface AppOptions {
   /** A part failed for good (e.g. a Kafka consumer that cannot restart). */
   onFatal(error: unknown): void;
   /** Observes every SQL statement (tests count them). */
-  onQuery?: (sql: string) => void;
+  onQuery?: (sql: string, params: unknown[]) => void;
 }
 
 /**

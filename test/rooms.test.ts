@@ -80,18 +80,21 @@ describe("rooms list, unread counts and read positions", () => {
     const { rooms } = await gqlOk(t.url, ROOMS, {}, me!.token);
     expect(rooms.map((r: { name: string }) => r.name)).toEqual(["quiet", "busy"]);
     expect(rooms[0]).toMatchObject({ lastMessage: { seq: 2, body: "q2" }, unreadCount: 2, lastReadSeq: 0 });
-    expect(rooms[1]).toMatchObject({ lastMessage: { seq: 3, body: "b3" }, unreadCount: 2, lastReadSeq: 0 });
+    // Sending "b2" moved my read position in busy to 2, so only b3 is unread there.
+    expect(rooms[1]).toMatchObject({ lastMessage: { seq: 3, body: "b3" }, unreadCount: 1, lastReadSeq: 2 });
 
-    const marked = await gqlOk(t.url, MARK, { r: busy, s: 2 }, me!.token);
-    expect(marked.markRead).toMatchObject({ lastReadSeq: 2, unreadCount: 1 });
+    const marked = await gqlOk(t.url, MARK, { r: quiet, s: 1 }, me!.token);
+    expect(marked.markRead).toMatchObject({ lastReadSeq: 1, unreadCount: 1 });
     // Read positions only move forward.
     const lower = await gqlOk(t.url, MARK, { r: busy, s: 1 }, me!.token);
     expect(lower.markRead).toMatchObject({ lastReadSeq: 2, unreadCount: 1 });
     const all = await gqlOk(t.url, MARK, { r: busy, s: 3 }, me!.token);
     expect(all.markRead).toMatchObject({ lastReadSeq: 3, unreadCount: 0 });
-    // The other member's position is their own.
-    const theirs = await gqlOk(t.url, `query($r: ID!) { room(id: $r) { lastReadSeq unreadCount } }`, { r: busy }, a!.token);
-    expect(theirs.room).toEqual({ lastReadSeq: 0, unreadCount: 1 });
+    // Each member has their own position: in quiet I read up to 1, while a wrote q2 (seq 2).
+    const theirs = await gqlOk(t.url, `query($r: ID!) { room(id: $r) { lastReadSeq unreadCount } }`, { r: quiet }, a!.token);
+    expect(theirs.room).toEqual({ lastReadSeq: 2, unreadCount: 0 });
+    const mine = await gqlOk(t.url, `query($r: ID!) { room(id: $r) { lastReadSeq unreadCount } }`, { r: quiet }, me!.token);
+    expect(mine.room).toEqual({ lastReadSeq: 1, unreadCount: 1 });
   });
 
   it("rejects markRead beyond the last message, negative seqs and non-members", async () => {

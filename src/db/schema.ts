@@ -91,8 +91,9 @@ export const messages = pgTable(
   (t) => [
     uniqueIndex("messages_room_seq_key").on(t.roomId, t.seq),
     uniqueIndex("messages_command_key").on(t.commandId),
-    // Deleting an account nulls its messages' sender_id: find them without scanning history.
-    index("messages_sender_idx").on(t.senderId),
+    // Serves two paths: deleting an account (its messages' sender_id is nulled) and counting
+    // a member's own messages after their read position (for unreadCount).
+    index("messages_sender_room_seq_idx").on(t.senderId, t.roomId, t.seq),
     uniqueIndex("messages_client_id_key")
       .on(t.roomId, t.senderId, t.clientMessageId)
       .where(sql`${t.clientMessageId} is not null`),

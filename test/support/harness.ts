@@ -19,8 +19,8 @@ export interface TestApp {
   config: Config;
   url: string;
   wsUrl: string;
-  /** Every SQL statement the app ran, in order. */
-  queries: string[];
+  /** Every SQL statement the app ran, in order, with its parameters. */
+  queries: Array<{ sql: string; params: unknown[] }>;
   stop(): Promise<void>;
 }
 
@@ -48,14 +48,14 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 /** Starts the real app (api + worker in one process) on a free port with its own topics. */
 export async function startTestApp(options: { role?: Role; config?: Config } = {}): Promise<TestApp> {
   const config = options.config ?? testConfig();
-  const queries: string[] = [];
+  const queries: TestApp["queries"] = [];
   const logger = createLogger(config.LOG_LEVEL, { test: true });
   const app = await startApp({
     config,
     role: options.role ?? "all",
     logger,
     onFatal: (error) => logger.fatal({ err: error }, "fatal error in test app"),
-    onQuery: (sql) => queries.push(sql),
+    onQuery: (sql, params) => queries.push({ sql, params }),
   });
   const url = app.url ?? "";
   return {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { messages, rooms } from "../../db/schema.js";
+import { messages, roomMembers, rooms } from "../../db/schema.js";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
 import { notFound } from "../../errors.js";
 import { requireMemberTx } from "../rooms/membership.js";
@@ -58,6 +58,11 @@ export const sendMessageCommand = defineCommand({
         commandId,
       })
       .returning();
+    // Writing in a room means having read it: the sender's read position moves to their message.
+    await tx
+      .update(roomMembers)
+      .set({ lastReadSeq: room.seq })
+      .where(and(eq(roomMembers.roomId, payload.roomId), eq(roomMembers.userId, actorId!)));
     return { result: stored!, events: [{ type: "MessageAdded", roomId: payload.roomId, message: stored! }] };
   },
 });

@@ -193,7 +193,7 @@ export type Room = {
   id: Scalars['ID']['output'];
   /** The newest message, or null in an empty room. */
   lastMessage?: Maybe<Message>;
-  /** Your last read position (0 before reading anything). */
+  /** Your last read position (0 before reading anything); sending a message moves it to that message. */
   lastReadSeq: Scalars['Int']['output'];
   members: Array<User>;
   /** The newest `last` messages (at most 100) before `beforeSeq`, oldest first. */

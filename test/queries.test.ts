@@ -1,0 +1,115 @@
+/**
+ * How reads reach PostgreSQL: a bounded number of statements per operation whatever the
+ * number of rooms (DataLoader batching), and index scans on a room with 100k messages.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { befriend, gqlOk, signUp, startTestApp, testDatabase, type TestApp, type TestUser } from "./support/harness.js";
+
+let t: TestApp;
+const db = testDatabase();
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.stop();
+  await db.end();
+});
+
+const ROOM_LIST = `{
+  rooms {
+    id name unreadCount lastReadSeq
+    members { id username displayName }
+    lastMessage { seq body sender { id username } }
+  }
+}`;
+
+/** Runs one operation and returns how many SQL statements it cost. */
+async function statementsFor(user: TestUser, query: string, variables: Record<string, unknown> = {}) {
+  const before = t.queries.length;
+  const data = await gqlOk(t.url, query, variables, user.token);
+  return { data, statements: t.queries.slice(before) };
+}
+
+async function userWithRooms(count: number): Promise<TestUser> {
+  const [me, a, b] = await Promise.all([signUp(t.url), signUp(t.url), signUp(t.url)]);
+  await befriend(t.url, me!, [a!, b!]);
+  await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const { createRoom } = await gqlOk(
+        t.url,
+        `mutation($n: String!, $ids: [ID!]!) { createRoom(name: $n, memberIds: $ids) { id } }`,
+        { n: `room ${i}`, ids: [a!.id, b!.id] },
+        me!.token,
+      );
+      await gqlOk(t.url, `mutation($r: ID!) { sendMessage(roomId: $r, body: "hello") { id } }`, { r: createRoom.id }, a!.token);
+    }),
+  );
+  return me!;
+}
+
+describe("statement counts", () => {
+  it("lists rooms with members, last messages and unread counts in the same number of statements for 1 and 50 rooms", async () => {
+    const one = await userWithRooms(1);
+    const fifty = await userWithRooms(50);
+
+    const small = await statementsFor(one, ROOM_LIST);
+    const large = await statementsFor(fifty, ROOM_LIST);
+    expect(small.data.rooms).toHaveLength(1);
+    expect(large.data.rooms).toHaveLength(50);
+    expect(large.data.rooms.every((r: { unreadCount: number; members: unknown[] }) => r.unreadCount === 1 && r.members.length === 3)).toBe(true);
+
+    // authenticate, rooms, members, users, last messages, unread counts, memberships, senders
+    expect(small.statements.length).toBeLessThanOrEqual(8);
+    expect(large.statements.length).toBe(small.statements.length);
+  });
+});
+
+async function plan(statement: { sql: string; params: unknown[] }) {
+  const [row] = await db.unsafe(`explain (format json) ${statement.sql}`, statement.params as never[]);
+  return JSON.stringify(row);
+}
+
+const seqScansOn = (planJson: string, tables: string[]) =>
+  tables.filter((table) => new RegExp(`"Node Type":"Seq Scan"[^}]*"Relation Name":"${table}"`).test(planJson));
+
+describe("query plans on a room with 100,000 messages", () => {
+  it("keeps history, room list, last message and unread count on index scans", async () => {
+    const [me, other] = await Promise.all([signUp(t.url), signUp(t.url)]);
+    const roomId = randomUUID();
+    await db.begin(async (sql) => {
+      await sql`insert into rooms (id, name, creator_id, last_seq) values (${roomId}, 'big', ${me!.id}, 100000)`;
+      await sql`insert into room_members (room_id, user_id, last_read_seq) values (${roomId}, ${me!.id}, 50000), (${roomId}, ${other!.id}, 0)`;
+      await sql`
+        insert into messages (id, room_id, seq, sender_id, body, command_id)
+        select gen_random_uuid(), ${roomId}, n, case when n % 2 = 0 then ${me!.id}::uuid else ${other!.id}::uuid end,
+               'message ' || n, gen_random_uuid()
+        from generate_series(1, 100000) as n`;
+      // Other users' rooms, so the membership tables are not trivially small.
+      await sql`
+        with u as (insert into users (id, username, display_name, password_hash)
+                   select gen_random_uuid(), 'filler_' || replace(gen_random_uuid()::text, '-', ''), 'f', 'scrypt$x'
+                   from generate_series(1, 2000) returning id),
+             r as (insert into rooms (id, name) select gen_random_uuid(), 'filler' from generate_series(1, 2000) returning id),
+             pairs as (select u.id as user_id, r.id as room_id from (select id, row_number() over () as k from u) u
+                       join (select id, row_number() over () as k from r) r using (k))
+        insert into room_members (room_id, user_id) select room_id, user_id from pairs`;
+    });
+    await db`analyze messages`;
+    await db`analyze room_members`;
+    await db`analyze rooms`;
+
+    const history = await statementsFor(me!, `query($r: ID!) { room(id: $r) { messages(last: 50, beforeSeq: 54321) { seq } } }`, { r: roomId });
+    expect(history.data.room.messages.map((m: { seq: number }) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 54271 + i));
+    const list = await statementsFor(me!, ROOM_LIST);
+    expect(list.data.rooms[0]).toMatchObject({ id: roomId, unreadCount: 25000, lastReadSeq: 50000, lastMessage: { seq: 100000 } });
+
+    const statements = [...history.statements, ...list.statements];
+    const touchingMessages = statements.filter((s) => /from "messages"|join "messages"/.test(s.sql));
+    expect(touchingMessages.length).toBeGreaterThanOrEqual(3); // history, last message, unread count
+    for (const statement of statements) {
+      const json = await plan(statement);
+      expect(seqScansOn(json, ["messages", "room_members", "rooms"]), `${statement.sql}\n${json}`).toEqual([]);
+    }
+  });
+});
