@@ -49,7 +49,7 @@ async function userWithRooms(count: number): Promise<TestUser> {
 }
 
 describe("statement counts", () => {
-  it("lists rooms with members, last messages and unread counts in the same number of statements for 1 and 50 rooms", async () => {
+  it("lists rooms with members, last messages and unread counts within the same statement bound for 1 and 50 rooms", async () => {
     const one = await userWithRooms(1);
     const fifty = await userWithRooms(50);
 
@@ -59,9 +59,12 @@ describe("statement counts", () => {
     expect(large.data.rooms).toHaveLength(50);
     expect(large.data.rooms.every((r: { unreadCount: number; members: unknown[] }) => r.unreadCount === 1 && r.members.length === 3)).toBe(true);
 
-    // authenticate, rooms, members, users, last messages, unread counts, memberships, senders
-    expect(small.statements.length).toBeLessThanOrEqual(8);
-    expect(large.statements.length).toBe(small.statements.length);
+    // authenticate, rooms, member ids, last messages, memberships, unread counts, and users:
+    // members and senders share one batch when their loads land in the same tick, else two.
+    // Without batching, 50 rooms would cost over 200 statements.
+    const BOUND = 8;
+    expect(small.statements.length).toBeLessThanOrEqual(BOUND);
+    expect(large.statements.length).toBeLessThanOrEqual(BOUND);
   });
 });
 
