@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "./support/harness.js";
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+it("answers /healthz and reports each dependency on /readyz", async () => {
+  const base = t.url.replace(/\/graphql$/, "");
+  const health = await fetch(`${base}/healthz`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toEqual({ status: "ok" });
+
+  const ready = await fetch(`${base}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toEqual({
+    status: "ready",
+    checks: [
+      { name: "database", ok: true },
+      { name: "kafka", ok: true },
+      { name: "events", ok: true },
+    ],
+  });
+});
+
+it("serves the Apollo Sandbox landing page to browsers on /graphql", async () => {
+  const page = await fetch(t.url, { headers: { accept: "text/html" } });
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain("embeddable-sandbox");
+});
