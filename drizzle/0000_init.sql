@@ -6,6 +6,17 @@ CREATE TABLE "command_log" (
 	"applied_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "event_log" (
+	"topic" text NOT NULL,
+	"partition" integer NOT NULL,
+	"offset" bigint NOT NULL,
+	"channel" text,
+	"payload" jsonb NOT NULL,
+	"produced_at" timestamp (3) with time zone NOT NULL,
+	"logged_at" timestamp (3) with time zone DEFAULT clock_timestamp() NOT NULL,
+	CONSTRAINT "event_log_topic_partition_offset_pk" PRIMARY KEY("topic","partition","offset")
+);
+--> statement-breakpoint
 CREATE TABLE "friendships" (
 	"user_id" uuid NOT NULL,
 	"friend_id" uuid NOT NULL,

@@ -2,7 +2,7 @@ import type { Admin } from "kafkajs";
 import { createTokenService } from "./auth/tokens.js";
 import type { AnyCommand } from "./commands/protocol.js";
 import type { Config } from "./config/env.js";
-import { openDatabase, type DatabaseHandle } from "./db/client.js";
+import { openDatabase } from "./db/client.js";
 import { friendCommands } from "./features/friends/friends.commands.js";
 import { messageCommands } from "./features/messages/messages.commands.js";
 import { roomCommands } from "./features/rooms/rooms.commands.js";
@@ -13,9 +13,12 @@ import { createServices } from "./graphql/services.js";
 import { createKafka, ensureTopics, topicNames } from "./kafka/client.js";
 import { createCommandBus } from "./kafka/commandBus.js";
 import { createCommandWorker } from "./kafka/commandWorker.js";
-import { createEventBus } from "./kafka/eventBus.js";
+import { createEventBus, type EventBus } from "./kafka/eventBus.js";
+import { createEventLogConsumer } from "./kafka/eventLogConsumer.js";
+import { consumerLag } from "./kafka/lag.js";
 import type { Logger } from "./logger.js";
-import { startApiServer } from "./server/apiServer.js";
+import { createMetrics } from "./metrics.js";
+import { startHttpServer, type GraphQLEndpointOptions, type ReadinessCheck } from "./server/httpServer.js";
 
 /** Which parts this process runs: both in one process for development, or one role each. */
 export type Role = "all" | "api" | "worker";
@@ -33,7 +36,9 @@ export const allCommands: readonly AnyCommand[] = [
 export interface App {
   /** The GraphQL endpoint, when this process serves the API. */
   url: string | null;
-  port: number | null;
+  /** Where /healthz, /readyz and /metrics are served. */
+  origin: string;
+  port: number;
   stop(): Promise<void>;
 }
 
@@ -52,7 +57,9 @@ export interface AppOptions {
  * takes them down in reverse order. Every `start` here resolves only when its part is ready.
  */
 export async function startApp(options: AppOptions): Promise<App> {
-  const { config, role, logger } = options;
+  const { config, role, logger, onFatal } = options;
+  const runsWorker = role === "all" || role === "worker";
+  const runsApi = role === "all" || role === "api";
   const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
   const stopAll = async () => {
     for (const part of stack.reverse()) {
@@ -69,7 +76,8 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (!config.DATABASE_URL && role !== "all") {
       throw new Error(`role '${role}' needs DATABASE_URL: embedded PGlite cannot be shared between processes`);
     }
-    const database: DatabaseHandle = await openDatabase({
+    const metrics = createMetrics();
+    const database = await openDatabase({
       url: config.DATABASE_URL,
       pgliteDir: config.PGLITE_DIR,
       poolSize: config.DATABASE_POOL_SIZE,
@@ -90,40 +98,81 @@ export async function startApp(options: AppOptions): Promise<App> {
     await admin.connect();
     stack.push({ name: "kafka admin", stop: () => admin.disconnect() });
 
-    if (role === "all" || role === "worker") {
+    const groups = {
+      workers: `${config.KAFKA_TOPIC_PREFIX}${config.KAFKA_WORKER_GROUP}`,
+      eventLog: `${config.KAFKA_TOPIC_PREFIX}chat-event-log`,
+    };
+    metrics.gauge("chat_consumer_lag", "Records not yet consumed, per consumer group.", ["group", "topic"], async (gauge) => {
+      const lags = await consumerLag(admin, [
+        { groupId: groups.workers, topic: topics.commands },
+        ...(config.EVENT_LOG_ENABLED ? [{ groupId: groups.eventLog, topic: topics.events }] : []),
+      ]);
+      gauge.reset();
+      for (const { groupId, topic, lag } of lags) gauge.set({ group: groupId, topic }, lag);
+    });
+
+    if (runsWorker) {
       const worker = createCommandWorker({
         kafka,
         topics,
-        groupId: `${config.KAFKA_TOPIC_PREFIX}${config.KAFKA_WORKER_GROUP}`,
+        groupId: groups.workers,
         db: database.db,
         commands: allCommands,
         logger: logger.child({ component: "worker" }),
-        onFatal: options.onFatal,
+        sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+        metrics,
+        onFatal,
       });
       await worker.start();
       stack.push({ name: "command worker", stop: () => worker.stop() });
+
+      if (config.EVENT_LOG_ENABLED) {
+        const eventLog = createEventLogConsumer({
+          kafka,
+          topic: topics.events,
+          groupId: groups.eventLog,
+          db: database.db,
+          logger: logger.child({ component: "event-log" }),
+          metrics,
+          onFatal,
+        });
+        await eventLog.start();
+        stack.push({ name: "event-log consumer", stop: () => eventLog.stop() });
+      }
     }
 
-    let url: string | null = null;
-    let port: number | null = null;
-    if (role === "all" || role === "api") {
-      const events = createEventBus({
+    const readiness: ReadinessCheck[] = [
+      { name: "database", check: () => database.ping() },
+      { name: "kafka", check: async () => void (await admin.describeCluster()) },
+    ];
+    let graphql: GraphQLEndpointOptions | undefined;
+    let events: EventBus | undefined;
+    if (runsApi) {
+      const bus = createEventBus({
         kafka,
         topic: topics.events,
         groupPrefix: `${config.KAFKA_TOPIC_PREFIX}chat-api`,
         logger: logger.child({ component: "events" }),
         queueLimit: config.SUBSCRIPTION_QUEUE_LIMIT,
-        onFatal: options.onFatal,
+        onFatal,
       });
-      await events.start();
-      stack.push({ name: "event bus", stop: () => events.stop() });
+      events = bus;
+      await bus.start();
+      stack.push({ name: "event bus", stop: () => bus.stop() });
+      readiness.push({
+        name: "events",
+        check: async () => {
+          if (!bus.connected) throw new Error("event consumer is not connected");
+        },
+      });
 
       const commands = createCommandBus({
         kafka,
         topic: topics.commands,
-        events,
+        events: bus,
         timeoutMs: config.COMMAND_TIMEOUT_MS,
         logger: logger.child({ component: "commands" }),
+        metrics,
       });
       await commands.start();
       stack.push({ name: "command bus", stop: () => commands.stop() });
@@ -131,33 +180,26 @@ export async function startApp(options: AppOptions): Promise<App> {
       const services = createServices({
         db: database.db,
         commands,
-        events,
+        events: bus,
         tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
+        metrics,
       });
-      const server = await startApiServer({
-        schema: buildSchema(),
-        services,
-        logger: logger.child({ component: "http" }),
-        host: config.HOST,
-        port: config.PORT,
-        production: config.NODE_ENV === "production",
-        readiness: [
-          { name: "database", check: () => database.ping() },
-          { name: "kafka", check: async () => void (await admin.describeCluster()) },
-          {
-            name: "events",
-            check: async () => {
-              if (!events.connected) throw new Error("event consumer is not connected");
-            },
-          },
-        ],
-      });
-      stack.push({ name: "api server", stop: () => server.stop() });
-      url = server.url;
-      port = server.port;
+      graphql = { schema: buildSchema(), services, production: config.NODE_ENV === "production" };
     }
 
-    return { url, port, stop: stopAll };
+    const server = await startHttpServer({
+      logger: logger.child({ component: "http" }),
+      host: config.HOST,
+      port: config.PORT,
+      metrics,
+      readiness,
+      graphql,
+    });
+    stack.push({ name: "http server", stop: () => server.stop() });
+    metrics.gauge("chat_websocket_connections", "Open WebSocket connections.", [], (g) => g.set(server.connections));
+    metrics.gauge("chat_subscriptions", "Open messageAdded subscriptions.", [], (g) => g.set(events?.subscriptionCount ?? 0));
+
+    return { url: runsApi ? `${server.origin}/graphql` : null, origin: server.origin, port: server.port, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

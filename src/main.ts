@@ -55,7 +55,7 @@ async function main() {
     process.exit(1);
   }
   if (app.url) logger.info({ url: app.url }, `GraphQL API ready at ${app.url} (subscriptions: ${app.url.replace(/^http/, "ws")})`);
-  else logger.info("worker ready");
+  else logger.info({ origin: app.origin }, `worker ready; health and metrics at ${app.origin}/readyz and /metrics`);
 }
 
 void main();

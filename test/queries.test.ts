@@ -9,7 +9,7 @@ import { befriend, gqlOk, signUp, startTestApp, testDatabase, type TestApp, type
 let t: TestApp;
 const db = testDatabase();
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ separateWorker: true });
 });
 afterAll(async () => {
   await t?.stop();

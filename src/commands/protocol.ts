@@ -27,7 +27,13 @@ export const messageRecord = z.object({
 
 /** Domain events on `chat.events`, delivered to subscribers of the room's channel. */
 export const roomEvent = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("MessageAdded"), roomId: z.uuid(), message: messageRecord }),
+  z.object({
+    type: z.literal("MessageAdded"),
+    roomId: z.uuid(),
+    message: messageRecord,
+    /** When the sendMessage command was issued, for the delivery-latency metric. */
+    issuedAt: z.iso.datetime().optional(),
+  }),
   /** The user left, was removed, or deleted their account: their subscriptions to the room end. */
   z.object({ type: z.literal("MemberLeft"), roomId: z.uuid(), userId: z.uuid() }),
 ]);

@@ -33,6 +33,10 @@ const envSchema = z
     KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).default(1),
     /** Consumer group shared by all workers. @default chat-workers */
     KAFKA_WORKER_GROUP: z.string().min(1).default("chat-workers"),
+    /** How soon a dead worker's partitions move to the others (the broker allows 6000-300000). @default 10000 */
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
+    /** Workers also run the event-log consumer (appends every event to event_log). @default true */
+    EVENT_LOG_ENABLED: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
     /** How long a mutation waits for its command's outcome. @default 10000 */
     COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
     /** Events buffered per subscription before a slow client is disconnected. @default 1000 */

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   index,
   integer,
   jsonb,
@@ -128,6 +129,24 @@ export const commandLog = pgTable(
     appliedAt: createdAt("applied_at"),
   },
   (t) => [index("command_log_applied_idx").on(t.appliedAt)],
+);
+
+/**
+ * Every event on chat.events, appended by the event-log consumer (its own consumer group,
+ * so it can lag or stop without slowing the chat path). The record's position is its key.
+ */
+export const eventLog = pgTable(
+  "event_log",
+  {
+    topic: text("topic").notNull(),
+    partition: integer("partition").notNull(),
+    offset: bigint("offset", { mode: "bigint" }).notNull(),
+    channel: text("channel"),
+    payload: jsonb("payload").notNull(),
+    producedAt: timestamp("produced_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    loggedAt: createdAt("logged_at"),
+  },
+  (t) => [primaryKey({ columns: [t.topic, t.partition, t.offset] })],
 );
 
 export type UserRow = typeof users.$inferSelect;

@@ -12,13 +12,19 @@ export interface GraphQLContext {
   requireViewer(): UserRow;
   /** New loaders: a subscription calls this per event so it never serves stale rows. */
   refreshLoaders(): void;
+  /** Set by the WebSocket transport: disconnects a client whose subscription fell behind. */
+  onSlowConsumer?: () => void;
 }
 
 /**
  * The one context builder, used by HTTP (per request) and WebSocket (per subscription).
  * `authorization` is the `Authorization` header or `connectionParams.authorization`.
  */
-export async function createContext(services: Services, authorization: unknown): Promise<GraphQLContext> {
+export async function createContext(
+  services: Services,
+  authorization: unknown,
+  transport: Pick<GraphQLContext, "onSlowConsumer"> = {},
+): Promise<GraphQLContext> {
   let viewer: UserRow | null = null;
   let authProblem: string | null = null;
   if (authorization !== undefined && authorization !== null && authorization !== "") {
@@ -30,6 +36,7 @@ export async function createContext(services: Services, authorization: unknown):
     }
   }
   const context: GraphQLContext = {
+    ...transport,
     services,
     loaders: createLoaders(services, viewer?.id ?? null),
     viewer,

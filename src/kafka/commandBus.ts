@@ -3,6 +3,7 @@ import { Partitioners, type Kafka, type Producer } from "kafkajs";
 import type { CommandDefinition, CommandEnvelope, CommandOutcome } from "../commands/protocol.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
 import type { EventBus } from "./eventBus.js";
 
 export interface CommandBus {
@@ -21,6 +22,7 @@ export interface CommandBusOptions {
   events: EventBus;
   timeoutMs: number;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export function createCommandBus(options: CommandBusOptions): CommandBus {
@@ -29,14 +31,15 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
   let stopListening = () => {};
   const pending = new Map<string, (outcome: CommandOutcome) => void>();
 
-  function waitForOutcome(commandId: string, signal: AbortSignal): Promise<CommandOutcome> {
+  function waitForOutcome({ id: commandId, type }: CommandEnvelope<unknown>, signal: AbortSignal): Promise<CommandOutcome> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(commandId);
+        options.metrics.commandTimeouts.inc({ type });
         reject(
           new AppError(
             "COMMAND_TIMEOUT",
-            `command ${commandId} was published but its outcome did not arrive within ${options.timeoutMs} ms; ` +
+            `command ${commandId} got no outcome within ${options.timeoutMs} ms (Kafka or the workers are slow or unavailable); ` +
               "it may still be applied, and retrying with the same clientMessageId is safe",
             { commandId },
           ),
@@ -77,21 +80,26 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
         payload,
       };
       const abort = new AbortController();
-      // Listen before publishing: the outcome can arrive before send() returns.
-      const outcome = waitForOutcome(envelope.id, abort.signal);
-      outcome.catch(() => {}); // observed below; avoids an unhandled rejection if send() fails first
-      try {
-        await producer.send({
+      // Listen before publishing: the outcome can arrive before send() returns. The timeout
+      // covers publishing too, so a broker that is away cannot hold the caller forever.
+      const outcome = waitForOutcome(envelope, abort.signal);
+      const sent = producer
+        .send({
           topic: options.topic,
           messages: [{ key: command.key(payload, actorId), value: JSON.stringify(envelope), headers: { type: command.type } }],
-        });
-      } catch (error) {
-        abort.abort();
-        logger.error({ err: error, commandId: envelope.id, type: command.type }, "could not publish command");
-        throw new AppError("SERVICE_UNAVAILABLE", `could not publish command ${envelope.id}: Kafka is unavailable`, {
-          commandId: envelope.id,
-        });
-      }
+        })
+        .then(
+          () => options.metrics.commandsProduced.inc({ type: command.type }),
+          (error: unknown) => {
+            abort.abort();
+            logger.error({ err: error, commandId: envelope.id, type: command.type }, "could not publish command");
+            throw new AppError("SERVICE_UNAVAILABLE", `could not publish command ${envelope.id}: Kafka is unavailable`, {
+              commandId: envelope.id,
+            });
+          },
+        );
+      sent.catch(() => {}); // when the timeout wins the race, a later send failure has no one to tell
+      await Promise.race([sent, outcome]);
       const result = await outcome;
       if (!result.ok) throw new AppError(result.error.code, result.error.message, { commandId: envelope.id });
       return command.result.parse(result.result);

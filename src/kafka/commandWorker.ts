@@ -13,6 +13,7 @@ import {
 } from "../commands/protocol.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
 import type { Topics } from "./client.js";
 
 export interface CommandWorkerOptions {
@@ -22,6 +23,9 @@ export interface CommandWorkerOptions {
   db: Database;
   commands: readonly AnyCommand[];
   logger: Logger;
+  /** Kafka consumer session timeout: how soon a dead worker's partitions are reassigned. */
+  sessionTimeoutMs: number;
+  metrics: Metrics;
   /** Called when the consumer fails for good; the process should exit and be restarted. */
   onFatal(error: unknown): void;
 }
@@ -30,6 +34,17 @@ export interface CommandWorker {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly running: boolean;
+}
+
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
+async function waitWithHeartbeats(ms: number, heartbeat: () => Promise<void>, isRunning: () => boolean) {
+  const until = Date.now() + ms;
+  while (Date.now() < until && isRunning()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500, until - Date.now())));
+    await heartbeat();
+  }
 }
 
 /** SQLSTATE classes that retrying cannot fix: data exceptions and integrity violations. */
@@ -69,11 +84,12 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
     return { command: envelope.data };
   }
 
-  async function applyBatch(records: KafkaMessage[]) {
+  async function applyBatch(records: KafkaMessage[], heartbeat: () => Promise<void>) {
     const outcomes: CommandOutcome[] = [];
     const events: RoomEvent[] = [];
     const deadLetters: DeadLetter[] = [];
     const decoded = records.map((record) => ({ record, ...decode(record) }));
+    const decisions: Array<{ type: string; ok: boolean }> = [];
 
     await options.db.transaction(async (tx) => {
       // Commands decided before (a redelivered batch, a producer retry) are answered from
@@ -86,6 +102,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       }
       const newlyDecided: Array<typeof commandLog.$inferInsert> = [];
       const decide = (command: CommandEnvelope, outcome: CommandOutcome, emitted: RoomEvent[] = []) => {
+        decisions.push({ type: command.type, ok: outcome.ok });
         outcomes.push(outcome);
         events.push(...emitted);
         decided.set(command.id, { outcome, events: emitted });
@@ -122,6 +139,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         try {
           const applied = await tx.transaction((savepoint) => definition.apply(savepoint, { ...command, payload: payload.data }));
           decide(command, { commandId: command.id, ok: true, result: applied.result }, applied.events);
+          await heartbeat(); // throttled by kafkajs; keeps a long batch from costing the partition
         } catch (error) {
           if (error instanceof AppError) {
             decide(command, { commandId: command.id, ok: false, error: { code: error.code, message: error.message } });
@@ -153,6 +171,11 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       ].filter((t) => t.messages.length > 0),
     });
     for (const d of deadLetters) logger.warn({ offset: d.message.offset, reason: d.reason }, "command dead-lettered");
+    // Counted only once the batch is committed and published, so retries do not inflate them.
+    const { metrics } = options;
+    metrics.batchSize.observe(records.length);
+    metrics.commandsDeadLettered.inc(deadLetters.length);
+    for (const d of decisions) metrics.commandsApplied.inc({ type: d.type, result: d.ok ? "ok" : "rejected" });
   }
 
   return {
@@ -163,7 +186,14 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
     async start() {
       producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+      consumer = options.kafka.consumer({
+        groupId: options.groupId,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: 100,
+        // How soon a dead worker's partitions move to the others.
+        sessionTimeout: options.sessionTimeoutMs,
+        heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3),
+      });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         logger.error({ err: payload.error, restart: payload.restart }, "command consumer crashed");
         if (!payload.restart) options.onFatal(payload.error);
@@ -173,8 +203,22 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       await consumer.run({
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
-          if (!isRunning() || isStale() || batch.messages.length === 0) return;
-          await applyBatch(batch.messages);
+          if (batch.messages.length === 0) return;
+          // A transient failure (database or broker away) retries the same batch, so a
+          // partition's commands are never skipped or reordered. We only give up when the
+          // partition is taken away or the worker stops; its next owner redoes the batch.
+          for (let attempt = 1; ; attempt++) {
+            if (!isRunning() || isStale()) return;
+            try {
+              await applyBatch(batch.messages, heartbeat);
+              break;
+            } catch (error) {
+              const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
+              logger.warn({ err: error, attempt, delayMs, partition: batch.partition }, "batch failed; retrying");
+              options.metrics.batchRetries.inc();
+              await waitWithHeartbeats(delayMs, heartbeat, isRunning);
+            }
+          }
           resolveOffset(batch.lastOffset());
           await commitOffsetsIfNecessary();
           await heartbeat();

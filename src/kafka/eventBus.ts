@@ -31,8 +31,14 @@ export interface EventBus {
   /** Connects and resolves once the consumer is positioned at the end of the topic. */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Live events of one room, as a bounded async iterator; `return()` unsubscribes. */
-  subscribeRoom(roomId: string): AsyncIterableIterator<RoomEvent>;
+  /**
+   * Live events of one room, as a bounded async iterator; `return()` unsubscribes. When the
+   * reader falls `queueLimit` events behind, the iterator fails and `onOverflow` runs (the
+   * transport closes the connection: a reader that is not reading never sees the error).
+   */
+  subscribeRoom(roomId: string, onOverflow?: () => void): AsyncIterableIterator<RoomEvent>;
+  /** Open room subscriptions in this process. */
+  readonly subscriptionCount: number;
   onOutcome(listener: (outcome: CommandOutcome) => void): () => void;
   readonly connected: boolean;
 }
@@ -138,16 +144,23 @@ export function createEventBus(options: EventBusOptions): EventBus {
       }
     },
 
-    subscribeRoom(roomId) {
+    get subscriptionCount() {
+      return queues.size;
+    },
+
+    subscribeRoom(roomId, onOverflow) {
       if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
       let unlisten = () => {};
       const queue = new BoundedQueue<RoomEvent>(
         options.queueLimit,
-        () =>
-          new AppError(
+        () => {
+          logger.warn({ roomId, limit: options.queueLimit }, "subscriber fell too far behind; disconnecting it");
+          onOverflow?.();
+          return new AppError(
             "SERVICE_UNAVAILABLE",
             `subscription fell more than ${options.queueLimit} events behind; subscribe again with afterSeq to resume`,
-          ),
+          );
+        },
         () => {
           queues.delete(queue);
           unlisten();

@@ -45,14 +45,32 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-/** Starts the real app (api + worker in one process) on a free port with its own topics. */
-export async function startTestApp(options: { role?: Role; config?: Config } = {}): Promise<TestApp> {
+/**
+ * Starts the real app on a free port with its own topics: api + worker in one instance, or
+ * with `separateWorker`, an api instance and a worker instance (so `queries` holds only the
+ * API's statements, not those of consumers working in the background).
+ */
+export async function startTestApp(options: { config?: Config; separateWorker?: boolean } = {}): Promise<TestApp> {
   const config = options.config ?? testConfig();
+  if (options.separateWorker) {
+    const worker = await startApp({
+      config,
+      role: "worker",
+      logger: createLogger(config.LOG_LEVEL, { test: true, role: "worker" }),
+      onFatal: () => {},
+    });
+    const api = await startTestInstance(config, "api");
+    return { ...api, stop: async () => { await api.app.stop(); await worker.stop(); await deleteTopics(config); } };
+  }
+  return startTestInstance(config, "all");
+}
+
+async function startTestInstance(config: Config, role: Role): Promise<TestApp> {
   const queries: TestApp["queries"] = [];
   const logger = createLogger(config.LOG_LEVEL, { test: true });
   const app = await startApp({
     config,
-    role: options.role ?? "all",
+    role,
     logger,
     onFatal: (error) => logger.fatal({ err: error }, "fatal error in test app"),
     onQuery: (sql, params) => queries.push({ sql, params }),

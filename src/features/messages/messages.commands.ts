@@ -18,7 +18,7 @@ export const sendMessageCommand = defineCommand({
   }),
   result: messageRecord,
   key: (p) => p.roomId,
-  async apply(tx, { id: commandId, actorId, payload }) {
+  async apply(tx, { id: commandId, actorId, payload, issuedAt }) {
     // A redelivered command never gets here (the worker answers it from the command log);
     // messages.command_id is unique all the same.
     await requireMemberTx(tx, payload.roomId, actorId!);
@@ -63,7 +63,7 @@ export const sendMessageCommand = defineCommand({
       .update(roomMembers)
       .set({ lastReadSeq: room.seq })
       .where(and(eq(roomMembers.roomId, payload.roomId), eq(roomMembers.userId, actorId!)));
-    return { result: stored!, events: [{ type: "MessageAdded", roomId: payload.roomId, message: stored! }] };
+    return { result: stored!, events: [{ type: "MessageAdded", roomId: payload.roomId, message: stored!, issuedAt }] };
   },
 });
 

@@ -27,7 +27,8 @@ export const messagesResolvers: Resolvers = {
   },
   Subscription: {
     messageAdded: {
-      subscribe: (_, { roomId, afterSeq }, ctx) => ctx.services.messages.stream(ctx.requireViewer(), roomId, { afterSeq }),
+      subscribe: (_, { roomId, afterSeq }, ctx) =>
+        ctx.services.messages.stream(ctx.requireViewer(), roomId, { afterSeq }, ctx.onSlowConsumer),
       resolve: (item: MessageRow | AppError, _args: unknown, ctx: GraphQLContext) => {
         if (item instanceof AppError) throw item; // the stream's last item: why it ended
         // The subscription's context lives as long as the subscription: fresh loaders per event.

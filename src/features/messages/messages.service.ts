@@ -5,6 +5,7 @@ import { messages, type MessageRow, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
 import { AppError, forbidden } from "../../errors.js";
+import type { Metrics } from "../../metrics.js";
 import { parseInput } from "../../validation.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import { MAX_BODY_LENGTH, MAX_CLIENT_MESSAGE_ID_LENGTH, sendMessageCommand } from "./messages.commands.js";
@@ -37,6 +38,7 @@ export class MessagesService {
     private readonly commands: CommandBus,
     private readonly events: EventBus,
     private readonly rooms: RoomsService,
+    private readonly metrics: Metrics,
   ) {}
 
   async send(viewer: UserRow, input: { roomId: string; body: string; clientMessageId?: string | null }): Promise<MessageRow> {
@@ -82,10 +84,11 @@ export class MessagesService {
     viewer: UserRow,
     roomId: string,
     input: { afterSeq?: number | null },
+    onOverflow?: () => void,
   ): Promise<AsyncIterableIterator<MessageRow | AppError>> {
     const { afterSeq } = parseInput(streamInput, input);
     await this.rooms.requireMembership(viewer, roomId);
-    const live = this.events.subscribeRoom(roomId);
+    const live = this.events.subscribeRoom(roomId, onOverflow);
     const self = this;
 
     async function* run(): AsyncGenerator<MessageRow | AppError> {
@@ -112,6 +115,7 @@ export class MessagesService {
           if (lastSeq !== null && message.seq <= lastSeq) continue;
           if (lastSeq !== null && message.seq > lastSeq + 1) yield* catchUp(message.seq);
           lastSeq = message.seq;
+          if (event.issuedAt) self.metrics.deliveryLatency.observe((Date.now() - Date.parse(event.issuedAt)) / 1000);
           yield message;
         }
       } catch (error) {

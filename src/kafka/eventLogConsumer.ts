@@ -1,0 +1,71 @@
+import type { Consumer, Kafka } from "kafkajs";
+import type { Database } from "../db/client.js";
+import { eventLog } from "../db/schema.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+
+export interface EventLogConsumerOptions {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  db: Database;
+  logger: Logger;
+  metrics: Metrics;
+  onFatal(error: unknown): void;
+}
+
+/**
+ * Appends every event of `chat.events` to the append-only `event_log` table (the original
+ * system's logging consumer). Its own consumer group: it never holds up the chat path, and
+ * after a stop it catches up from its committed offsets. Inserts are keyed by the record's
+ * position, so a redelivered batch adds nothing.
+ */
+export function createEventLogConsumer(options: EventLogConsumerOptions) {
+  const { logger } = options;
+  let consumer: Consumer | null = null;
+
+  return {
+    async start() {
+      consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        logger.error({ err: payload.error, restart: payload.restart }, "event-log consumer crashed");
+        if (!payload.restart) options.onFatal(payload.error);
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          if (batch.messages.length === 0) return;
+          const rows = batch.messages.map((m) => {
+            const text = m.value?.toString("utf8") ?? "";
+            let payload: unknown;
+            try {
+              payload = JSON.parse(text);
+            } catch {
+              payload = { malformed: text.slice(0, 10_000) };
+            }
+            return {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: BigInt(m.offset),
+              channel: m.headers?.channel?.toString() ?? null,
+              payload,
+              producedAt: new Date(Number(m.timestamp)),
+            };
+          });
+          // Throwing leaves the offsets where they were: kafkajs retries, then restarts us.
+          await options.db.insert(eventLog).values(rows).onConflictDoNothing();
+          options.metrics.eventsLogged.inc(rows.length);
+        },
+      });
+      logger.info({ topic: options.topic, groupId: options.groupId }, "event-log consumer running");
+    },
+
+    async stop() {
+      await consumer?.disconnect();
+      consumer = null;
+    },
+  };
+}
+
+export type EventLogConsumer = ReturnType<typeof createEventLogConsumer>;

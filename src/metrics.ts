@@ -1,0 +1,78 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * The process's Prometheus metrics, served on GET /metrics. One registry per app instance
+ * (not prom-client's global one), so several instances in one process stay apart.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    commandsProduced: new Counter({
+      name: "chat_commands_produced_total",
+      help: "Commands published to chat.commands by the API.",
+      labelNames: ["type"] as const,
+      registers,
+    }),
+    commandTimeouts: new Counter({
+      name: "chat_command_timeouts_total",
+      help: "Mutations whose outcome did not arrive in time.",
+      labelNames: ["type"] as const,
+      registers,
+    }),
+    commandsApplied: new Counter({
+      name: "chat_commands_applied_total",
+      help: "Commands decided by workers: result=ok (applied) or rejected (an error outcome).",
+      labelNames: ["type", "result"] as const,
+      registers,
+    }),
+    commandsDeadLettered: new Counter({
+      name: "chat_commands_dead_lettered_total",
+      help: "Records sent to chat.commands.dlq because they can never be applied.",
+      registers,
+    }),
+    batchRetries: new Counter({
+      name: "chat_worker_batch_retries_total",
+      help: "Batches retried after a transient failure (database or broker unavailable).",
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: "chat_worker_batch_size",
+      help: "Commands per batch applied in one transaction.",
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    }),
+    eventsLogged: new Counter({
+      name: "chat_event_log_appended_total",
+      help: "Events appended to the event_log table by the event-log consumer.",
+      registers,
+    }),
+    deliveryLatency: new Histogram({
+      name: "chat_message_delivery_seconds",
+      help: "Time from a sendMessage call to its delivery to a subscriber.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    slowSubscribersClosed: new Counter({
+      name: "chat_slow_subscribers_closed_total",
+      help: "WebSocket connections closed because a subscription fell too far behind.",
+      registers,
+    }),
+    /** Set by whoever can measure it (see registerGauges in app.ts). */
+    gauge(name: string, help: string, labelNames: string[], collect: (gauge: Gauge) => void | Promise<void>) {
+      return new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          await collect(this);
+        },
+      });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,179 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import cors from "cors";
+import express from "express";
+import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import { AppError } from "../errors.js";
+import { createContext, type GraphQLContext } from "../graphql/context.js";
+import type { Services } from "../graphql/services.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+/** The GraphQL part: present in the `api` and `all` roles. */
+export interface GraphQLEndpointOptions {
+  schema: GraphQLSchema;
+  services: Services;
+  production: boolean;
+}
+
+export interface HttpServerOptions {
+  logger: Logger;
+  host: string;
+  port: number;
+  metrics: Metrics;
+  /** What /readyz checks (Kafka, database). */
+  readiness: ReadinessCheck[];
+  graphql?: GraphQLEndpointOptions;
+}
+
+export interface HttpServer {
+  /** e.g. http://localhost:4000 */
+  origin: string;
+  port: number;
+  /** Open WebSocket connections (0 without the GraphQL endpoint). */
+  readonly connections: number;
+  stop(): Promise<void>;
+}
+
+/** Close code for a subscriber that fell too far behind: graphql-ws clients retry on it. */
+export const SLOW_CONSUMER_CLOSE_CODE = 1013; // "Try Again Later"
+
+/** Errors thrown on purpose keep their code; anything else is a bug and is masked in production. */
+function formatErrorFor(production: boolean, logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    // Parse and validation errors have no originalError; a resolver's throw does.
+    const original = (error as { originalError?: unknown } | null)?.originalError;
+    if (!original || original instanceof AppError || (original as Error).name === "GraphQLError") return formatted;
+    logger.error({ err: original, path: formatted.path }, "unexpected error in resolver");
+    if (!production) return formatted;
+    return { message: "Internal server error", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  };
+}
+
+/**
+ * One port per process: /healthz, /readyz and /metrics in every role, plus POST /graphql
+ * and graphql-ws subscriptions on the same path where the process serves the API.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const { logger, metrics } = options;
+  const app = express();
+  const httpServer: Server = createServer(app);
+  const stops: Array<() => Promise<void>> = [];
+  let connections = () => 0;
+
+  app.get("/healthz", (_req, res) => void res.json({ status: "ok" }));
+  app.get("/readyz", async (_req, res) => {
+    const results = await Promise.all(
+      options.readiness.map(async ({ name, check }) => {
+        try {
+          await check();
+          return { name, ok: true };
+        } catch (error) {
+          return { name, ok: false, error: (error as Error).message };
+        }
+      }),
+    );
+    const ready = results.every((r) => r.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks: results });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.setHeader("content-type", metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  if (options.graphql) {
+    const endpoint = await mountGraphQL(app, httpServer, options.graphql, logger, metrics);
+    stops.push(endpoint.stop);
+    connections = endpoint.connections;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(options.port, options.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const displayHost = options.host === "0.0.0.0" || options.host === "::" ? "localhost" : options.host;
+  return {
+    origin: `http://${displayHost}:${port}`,
+    port,
+    get connections() {
+      return connections();
+    },
+    async stop() {
+      for (const stop of stops) await stop();
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}
+
+async function mountGraphQL(
+  app: express.Express,
+  httpServer: Server,
+  { schema, services, production }: GraphQLEndpointOptions,
+  logger: Logger,
+  metrics: Metrics,
+) {
+  const formatError = formatErrorFor(production, logger);
+
+  // 1 MB is far above any valid operation (a message body is at most 4000 characters).
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: 1_000_000 });
+  const wsCleanup = useServer<{ authorization?: unknown }>(
+    {
+      schema,
+      // Runs once per subscription; resolvers refresh loaders per event.
+      context: (ctx) =>
+        createContext(services, ctx.connectionParams?.authorization, {
+          onSlowConsumer: () => {
+            metrics.slowSubscribersClosed.inc();
+            const socket = ctx.extra.socket;
+            socket.close(SLOW_CONSUMER_CLOSE_CODE, "subscription fell too far behind; resubscribe with afterSeq");
+            // A client that is not reading will not answer the close handshake either.
+            setTimeout(() => socket.terminate(), 1000).unref();
+          },
+        }),
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!("errors" in result) || !result.errors) return;
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+      },
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: !production,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+  });
+  await apollo.start();
+  app.use(
+    "/graphql",
+    cors(),
+    express.json({ limit: "1mb" }),
+    expressMiddleware(apollo, {
+      context: ({ req }) => createContext(services, req.headers.authorization),
+    }),
+  );
+
+  return {
+    connections: () => wsServer.clients.size,
+    async stop() {
+      // Close WebSockets first (1001 Going Away: clients reconnect elsewhere), then drain HTTP.
+      await wsCleanup.dispose();
+      for (const client of wsServer.clients) client.terminate();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      await apollo.stop();
+    },
+  };
+}
