@@ -13,15 +13,22 @@ export const KAFKA_VERSION = "3.9.1";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const home = path.join(root, ".kafka");
-const paths = {
-  pom: path.join(root, "kafka", "pom.xml"),
-  lib: path.join(home, "lib"),
-  data: path.join(home, "data"),
-  config: path.join(home, "server.properties"),
-  log4j: path.join(home, "log4j.properties"),
-  pid: path.join(home, "broker.pid"),
-  log: path.join(home, "broker.log"),
-};
+const pom = path.join(root, "kafka", "pom.xml");
+/** Jars are shared; each broker (one per client port) has its own folder. */
+const lib = path.join(home, "lib");
+
+function instancePaths(port: number) {
+  const dir = path.join(home, `broker-${port}`);
+  return {
+    dir,
+    data: path.join(dir, "data"),
+    config: path.join(dir, "server.properties"),
+    log4j: path.join(dir, "log4j.properties"),
+    pid: path.join(dir, "broker.pid"),
+    log: path.join(dir, "broker.log"),
+  };
+}
+type InstancePaths = ReturnType<typeof instancePaths>;
 
 export interface LocalKafkaOptions {
   /** Client port. @default KAFKA_PORT or 9092 */
@@ -42,7 +49,7 @@ function resolveOptions(options: LocalKafkaOptions) {
   return { port, controllerPort: options.controllerPort ?? port + 1, log: options.log ?? ((line: string) => console.log(line)) };
 }
 
-function readPid(): number | null {
+function readPid(paths: InstancePaths): number | null {
   if (!existsSync(paths.pid)) return null;
   const pid = Number(readFileSync(paths.pid, "utf8").trim());
   return Number.isInteger(pid) && pid > 0 ? pid : null;
@@ -80,7 +87,7 @@ export interface BrokerStatus {
 
 export async function status(options: LocalKafkaOptions = {}): Promise<BrokerStatus> {
   const { port } = resolveOptions(options);
-  const pid = readPid();
+  const pid = readPid(instancePaths(port));
   const running = pid !== null && isAlive(pid) && (await isPortOpen(port));
   return { running, pid: running ? pid : null, port, brokers: `127.0.0.1:${port}` };
 }
@@ -99,20 +106,20 @@ function requireTool(command: string, args: string[], what: string) {
 export function fetchBroker(options: LocalKafkaOptions = {}): void {
   const { log } = resolveOptions(options);
   const jar = `kafka_2.13-${KAFKA_VERSION}.jar`;
-  if (existsSync(paths.lib) && readdirSync(paths.lib).includes(jar)) return;
+  if (existsSync(lib) && readdirSync(lib).includes(jar)) return;
   requireTool("mvn", ["-v"], "Maven fetches the Kafka broker from Maven Central");
   log(`Fetching Apache Kafka ${KAFKA_VERSION} from Maven Central into .kafka/lib (first run only)...`);
-  rmSync(paths.lib, { recursive: true, force: true });
+  rmSync(lib, { recursive: true, force: true });
   const result = spawnSync(
     "mvn",
-    ["-B", "-q", "-f", paths.pom, "dependency:copy-dependencies", `-DoutputDirectory=${paths.lib}`, `-Dkafka.version=${KAFKA_VERSION}`],
+    ["-B", "-q", "-f", pom, "dependency:copy-dependencies", `-DoutputDirectory=${lib}`, `-Dkafka.version=${KAFKA_VERSION}`],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
   if (result.status !== 0) throw new LocalKafkaError(`mvn could not fetch Kafka (exit ${result.status}); see its output above`);
 }
 
-function writeConfig(port: number, controllerPort: number) {
-  mkdirSync(home, { recursive: true });
+function writeConfig(paths: InstancePaths, port: number, controllerPort: number) {
+  mkdirSync(paths.dir, { recursive: true });
   writeFileSync(
     paths.config,
     [
@@ -150,9 +157,9 @@ function writeConfig(port: number, controllerPort: number) {
   );
 }
 
-const classpath = () => `${paths.lib}/*`;
+const classpath = () => `${lib}/*`;
 
-function formatStorage() {
+function formatStorage(paths: InstancePaths) {
   if (existsSync(path.join(paths.data, "meta.properties"))) return;
   const clusterId = execFileSync("java", [`-Dlog4j.configuration=file:${paths.log4j}`, "-cp", classpath(), "kafka.tools.StorageTool", "random-uuid"], { encoding: "utf8" })
     .trim()
@@ -188,10 +195,11 @@ export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStat
   }
   requireTool("java", ["-version"], "Java 17+ runs the Kafka broker");
   fetchBroker({ port, log });
-  writeConfig(port, controllerPort);
-  formatStorage();
+  const paths = instancePaths(port);
+  writeConfig(paths, port, controllerPort);
+  formatStorage(paths);
 
-  log(`Starting Kafka ${KAFKA_VERSION} on 127.0.0.1:${port} (log: .kafka/broker.log)...`);
+  log(`Starting Kafka ${KAFKA_VERSION} on 127.0.0.1:${port} (log: ${path.relative(root, paths.log)})...`);
   const out = openSync(paths.log, "w");
   const child = spawn(
     "java",
@@ -206,7 +214,7 @@ export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStat
   while (Date.now() < deadline) {
     if (!isAlive(child.pid!)) {
       rmSync(paths.pid, { force: true });
-      throw new LocalKafkaError(`Kafka exited during start-up. Last lines of .kafka/broker.log:\n${tail(paths.log)}`);
+      throw new LocalKafkaError(`Kafka exited during start-up. Last lines of ${paths.log}:\n${tail(paths.log)}`);
     }
     if (readFileSync(paths.log, "utf8").includes("Kafka Server started") && (await isPortOpen(port))) {
       log(`Kafka is ready on 127.0.0.1:${port} (pid ${child.pid})`);
@@ -215,13 +223,14 @@ export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStat
     await new Promise((r) => setTimeout(r, 250));
   }
   process.kill(child.pid!, "SIGKILL");
-  throw new LocalKafkaError(`Kafka did not become ready within 90 s. Last lines of .kafka/broker.log:\n${tail(paths.log)}`);
+  throw new LocalKafkaError(`Kafka did not become ready within 90 s. Last lines of ${paths.log}:\n${tail(paths.log)}`);
 }
 
 /** Stops the managed broker (SIGTERM, then SIGKILL after 30 s); a no-op when none runs. */
 export async function stop(options: LocalKafkaOptions = {}): Promise<boolean> {
-  const { log } = resolveOptions(options);
-  const pid = readPid();
+  const { port, log } = resolveOptions(options);
+  const paths = instancePaths(port);
+  const pid = readPid(paths);
   if (pid === null || !isAlive(pid)) {
     rmSync(paths.pid, { force: true });
     log("Kafka is not running");
