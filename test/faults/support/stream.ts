@@ -1,0 +1,218 @@
+/**
+ * The fault scenarios' common parts: a stream of sendMessage calls that retries like a
+ * careful client (same clientMessageId), subscribers that resume with afterSeq after any
+ * disconnect, and the checks that nothing was lost or doubled.
+ */
+import { createClient, type Client } from "graphql-ws";
+import type postgres from "postgres";
+import WebSocket from "ws";
+import { createRoom, gql, signUp, type TestUser } from "../../support/harness.js";
+
+export interface StreamRoom {
+  id: string;
+  members: TestUser[];
+}
+
+/** Users and rooms for a scenario: `count` rooms of two friends each. */
+export async function createRooms(url: string, count: number): Promise<StreamRoom[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const [a, b] = await Promise.all([signUp(url), signUp(url)]);
+      return { id: await createRoom(url, a!, [b!], `stream ${i}`), members: [a!, b!] };
+    }),
+  );
+}
+
+export interface Acknowledged {
+  roomId: string;
+  id: string;
+  seq: number;
+}
+
+export interface StreamResult {
+  sent: number;
+  acknowledged: Map<string, Acknowledged>;
+  /** Failed attempts by error code (retried with the same clientMessageId). */
+  failures: Record<string, number>;
+}
+
+const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { id seq roomId } }`;
+
+/**
+ * Sends `total` messages round-robin over the rooms, `concurrency` at a time, against the
+ * given API URLs. A failed call (error, timeout, connection refused) is retried with the same
+ * clientMessageId on the next URL until it succeeds or `deadlineMs` passes.
+ */
+export async function sendStream(options: {
+  urls: () => string[];
+  rooms: StreamRoom[];
+  total: number;
+  concurrency: number;
+  onAcknowledged?: (count: number) => void | Promise<void>;
+  deadlineMs?: number;
+  prefix?: string;
+}): Promise<StreamResult> {
+  const acknowledged = new Map<string, Acknowledged>();
+  const failures: Record<string, number> = {};
+  const deadline = Date.now() + (options.deadlineMs ?? 150_000);
+  let next = 0;
+
+  async function sendOne(i: number) {
+    const room = options.rooms[i % options.rooms.length]!;
+    const sender = room.members[i % room.members.length]!;
+    const clientMessageId = `${options.prefix ?? "m"}-${i}`;
+    for (let attempt = 0; ; attempt++) {
+      const urls = options.urls();
+      const url = urls[(i + attempt) % urls.length]!;
+      let code: string;
+      try {
+        const result = await gql(url, SEND, { r: room.id, b: `message ${i}`, c: clientMessageId }, sender.token);
+        const message = result.data?.sendMessage;
+        if (message) {
+          acknowledged.set(clientMessageId, { roomId: room.id, id: message.id, seq: message.seq });
+          await options.onAcknowledged?.(acknowledged.size);
+          return;
+        }
+        code = String(result.errors?.[0]?.extensions?.code ?? "UNKNOWN");
+      } catch {
+        code = "CONNECTION_FAILED";
+      }
+      failures[code] = (failures[code] ?? 0) + 1;
+      if (Date.now() > deadline) throw new Error(`message ${clientMessageId} still failing (${code}) at the deadline`);
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000))); // client backoff
+    }
+  }
+
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (next < options.total) await sendOne(next++);
+    }),
+  );
+  return { sent: options.total, acknowledged, failures };
+}
+
+/**
+ * A subscriber that resumes: after any close or error it subscribes again, to the next
+ * API URL, with afterSeq set to the last seq it has. Records every delivery it gets.
+ */
+export class ResumingSubscriber {
+  readonly seqs: number[] = [];
+  duplicates = 0;
+  reconnects = 0;
+  private client: Client | null = null;
+  private stopped = false;
+  private urlIndex: number;
+
+  constructor(
+    private readonly urls: () => string[],
+    private readonly user: TestUser,
+    readonly roomId: string,
+    firstUrl = 0,
+  ) {
+    this.urlIndex = firstUrl;
+  }
+
+  get lastSeq(): number {
+    return this.seqs.length ? Math.max(...this.seqs) : 0;
+  }
+
+  start(): void {
+    if (this.stopped) return;
+    const urls = this.urls();
+    const url = urls[this.urlIndex % urls.length]!.replace(/^http/, "ws");
+    const client = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${this.user.token}` },
+      onNonLazyError: () => {},
+    });
+    this.client = client;
+    const resume = () => {
+      if (this.stopped || this.client !== client) return;
+      this.reconnects++;
+      this.urlIndex++;
+      void client.dispose();
+      setTimeout(() => this.start(), 250);
+    };
+    client.subscribe<{ messageAdded: { seq: number } }>(
+      { query: `subscription($r: ID!, $a: Int) { messageAdded(roomId: $r, afterSeq: $a) { seq } }`, variables: { r: this.roomId, a: this.lastSeq } },
+      {
+        next: (result) => {
+          const seq = result.data?.messageAdded.seq;
+          if (seq === undefined) return resume();
+          if (this.seqs.includes(seq)) this.duplicates++;
+          else this.seqs.push(seq);
+        },
+        error: resume,
+        complete: resume,
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.client?.dispose();
+  }
+}
+
+export interface StoredCheck {
+  stored: number;
+  perRoom: Map<string, number>;
+}
+
+/**
+ * Every acknowledged message is stored exactly once with the seq it was acknowledged with,
+ * each room's seqs are 1..N without gaps, and nothing unacknowledged was stored.
+ */
+export async function checkStored(db: postgres.Sql, rooms: StreamRoom[], result: StreamResult): Promise<StoredCheck> {
+  const perRoom = new Map<string, number>();
+  let stored = 0;
+  for (const room of rooms) {
+    const rows = await db<{ id: string; seq: number; client_message_id: string | null }[]>`
+      select id, seq, client_message_id from messages where room_id = ${room.id} order by seq`;
+    const seqs = rows.map((r) => r.seq);
+    const expected = Array.from({ length: rows.length }, (_, i) => i + 1);
+    if (JSON.stringify(seqs) !== JSON.stringify(expected)) throw new Error(`room ${room.id}: seqs are not 1..${rows.length}: ${seqs.join(",")}`);
+    const ackedHere = [...result.acknowledged.entries()].filter(([, a]) => a.roomId === room.id);
+    for (const [clientMessageId, ack] of ackedHere) {
+      const matches = rows.filter((r) => r.client_message_id === clientMessageId);
+      if (matches.length !== 1 || matches[0]!.id !== ack.id || matches[0]!.seq !== ack.seq) {
+        throw new Error(`room ${room.id}: ${clientMessageId} stored ${matches.length} times or not as acknowledged`);
+      }
+    }
+    if (rows.length !== ackedHere.length) throw new Error(`room ${room.id}: ${rows.length} stored but ${ackedHere.length} acknowledged`);
+    perRoom.set(room.id, rows.length);
+    stored += rows.length;
+  }
+  return { stored, perRoom };
+}
+
+/** Waits until every subscriber holds exactly its room's seqs 1..N. */
+export async function waitForDeliveries(subscribers: ResumingSubscriber[], perRoom: Map<string, number>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  const complete = (s: ResumingSubscriber) => s.seqs.length >= (perRoom.get(s.roomId) ?? 0);
+  while (!subscribers.every(complete)) {
+    if (Date.now() > deadline) {
+      const missing = subscribers.filter((s) => !complete(s)).map((s) => `${s.roomId}: ${s.seqs.length}/${perRoom.get(s.roomId)}`);
+      throw new Error(`subscribers still missing messages: ${missing.join("; ")}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const s of subscribers) {
+    const sorted = [...s.seqs].sort((a, b) => a - b);
+    const expected = Array.from({ length: perRoom.get(s.roomId) ?? 0 }, (_, i) => i + 1);
+    if (JSON.stringify(sorted) !== JSON.stringify(expected)) throw new Error(`subscriber of ${s.roomId} got ${sorted.join(",")}`);
+  }
+  return {
+    delivered: subscribers.reduce((n, s) => n + s.seqs.length, 0),
+    duplicates: subscribers.reduce((n, s) => n + s.duplicates, 0),
+    reconnects: subscribers.reduce((n, s) => n + s.reconnects, 0),
+  };
+}
+
+/** One line of figures per scenario, for the report. */
+export function report(name: string, figures: Record<string, unknown>): void {
+  console.log(`[fault] ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ")}`);
+}
