@@ -38,8 +38,8 @@ export class Scenario {
     return scenario;
   }
 
-  async startWorker(): Promise<AppProcess> {
-    const worker = await AppProcess.start("worker", this.env);
+  async startWorker(env: Record<string, string> = {}): Promise<AppProcess> {
+    const worker = await AppProcess.start("worker", { ...this.env, ...env });
     this.workers.push(worker);
     return worker;
   }
