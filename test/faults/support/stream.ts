@@ -51,6 +51,8 @@ export async function sendStream(options: {
   onAcknowledged?: (count: number) => void | Promise<void>;
   deadlineMs?: number;
   prefix?: string;
+  /** Characters per message body (at least the "message N" label). */
+  bodyLength?: number;
 }): Promise<StreamResult> {
   const acknowledged = new Map<string, Acknowledged>();
   const failures: Record<string, number> = {};
@@ -66,7 +68,8 @@ export async function sendStream(options: {
       const url = urls[(i + attempt) % urls.length]!;
       let code: string;
       try {
-        const result = await gql(url, SEND, { r: room.id, b: `message ${i}`, c: clientMessageId }, sender.token);
+        const body = `message ${i} `.padEnd(options.bodyLength ?? 0, "x");
+        const result = await gql(url, SEND, { r: room.id, b: body, c: clientMessageId }, sender.token);
         const message = result.data?.sendMessage;
         if (message) {
           acknowledged.set(clientMessageId, { roomId: room.id, id: message.id, seq: message.seq });
