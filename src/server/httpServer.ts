@@ -48,12 +48,30 @@ export interface HttpServer {
 /** Close code for a subscriber that fell too far behind: graphql-ws clients retry on it. */
 export const SLOW_CONSUMER_CLOSE_CODE = 1013; // "Try Again Later"
 
-/** Errors thrown on purpose keep their code; anything else is a bug and is masked in production. */
+/** Errors of a lost or refused database connection (postgres-js codes, errno, SQLSTATE 08/57P). */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = String((error as { code?: unknown })?.code ?? "");
+  return /^(CONNECTION_|CONNECT_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|08|57P0)/.test(code);
+}
+
+/**
+ * Errors thrown on purpose keep their code; a database that is away is SERVICE_UNAVAILABLE
+ * (retry); anything else is a bug, logged, and masked in production.
+ */
 function formatErrorFor(production: boolean, logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     // Parse and validation errors have no originalError; a resolver's throw does.
     const original = (error as { originalError?: unknown } | null)?.originalError;
     if (!original || original instanceof AppError || (original as Error).name === "GraphQLError") return formatted;
+    if (isDatabaseUnavailable(original)) {
+      logger.warn({ err: original, path: formatted.path }, "database unavailable");
+      return {
+        message: "the database is unavailable; retry shortly",
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: "SERVICE_UNAVAILABLE" },
+      };
+    }
     logger.error({ err: original, path: formatted.path }, "unexpected error in resolver");
     if (!production) return formatted;
     return { message: "Internal server error", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
