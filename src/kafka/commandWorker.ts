@@ -1,6 +1,7 @@
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from "kafkajs";
 import { inArray } from "drizzle-orm";
 import type { Database } from "../db/client.js";
+import { isPermanentDatabaseError } from "../db/errors.js";
 import { commandLog } from "../db/schema.js";
 import {
   commandEnvelope,
@@ -47,11 +48,6 @@ async function waitWithHeartbeats(ms: number, heartbeat: () => Promise<void>, is
   }
 }
 
-/** SQLSTATE classes that retrying cannot fix: data exceptions and integrity violations. */
-const isPermanentDatabaseError = (error: unknown): boolean => {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" && /^(22|23)/.test(code);
-};
 
 interface DeadLetter {
   message: KafkaMessage;

@@ -8,6 +8,7 @@ import express from "express";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
+import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import { createContext, type GraphQLContext } from "../graphql/context.js";
 import type { Services } from "../graphql/services.js";
@@ -48,11 +49,6 @@ export interface HttpServer {
 /** Close code for a subscriber that fell too far behind: graphql-ws clients retry on it. */
 export const SLOW_CONSUMER_CLOSE_CODE = 1013; // "Try Again Later"
 
-/** Errors of a lost or refused database connection (postgres-js codes, errno, SQLSTATE 08/57P). */
-function isDatabaseUnavailable(error: unknown): boolean {
-  const code = String((error as { code?: unknown })?.code ?? "");
-  return /^(CONNECTION_|CONNECT_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|08|57P0)/.test(code);
-}
 
 /**
  * Errors thrown on purpose keep their code; a database that is away is SERVICE_UNAVAILABLE

@@ -52,24 +52,36 @@ it("dead-letters poison records with the reason, and the room's later messages s
           payload: { roomId: room!.id, body: "", clientMessageId: null },
         }),
       },
+      {
+        // Well-formed, but PostgreSQL refuses it: a room with this id exists (unique violation).
+        key: room!.id,
+        value: JSON.stringify({
+          id: crypto.randomUUID(),
+          type: "CreateRoom",
+          actorId: room!.members[0]!.id,
+          issuedAt: new Date().toISOString(),
+          payload: { roomId: room!.id, name: "duplicate", memberIds: [] },
+        }),
+      },
     ],
   });
   await producer.disconnect();
 
   const after = await sendStream({ urls: s.urls, rooms: [room!], total: 20, concurrency: 4, prefix: "after" });
-  const dead = await readTopic(s, topics.deadLetters, (records) => records.length >= 3);
+  const dead = await readTopic(s, topics.deadLetters, (records) => records.length >= 4);
   const reasons = dead.map((r) => r.headers?.["dlq-reason"]?.toString());
   expect(reasons).toEqual([
     "value is not JSON",
     "unknown command type LaunchRockets",
     expect.stringContaining("invalid SendMessage payload: body"),
+    expect.stringContaining("database rejected it"),
   ]);
   expect(dead[0]!.value?.toString()).toBe("{ this is not json");
-  expect(await s.workers[0]!.metric("chat_commands_dead_lettered_total")).toBe(3);
+  expect(await s.workers[0]!.metric("chat_commands_dead_lettered_total")).toBe(4);
 
   for (const [k, v] of after.acknowledged) before.acknowledged.set(k, v);
   const stored = await checkStored(s.db, [room!], { sent: 40, acknowledged: before.acknowledged, failures: {} });
-  report("poison records", { poison: 3, deadLettered: dead.length, sentAfter: after.sent, acknowledgedAfter: after.acknowledged.size, stored: stored.stored });
+  report("poison records", { poison: 4, deadLettered: dead.length, sentAfter: after.sent, acknowledgedAfter: after.acknowledged.size, stored: stored.stored });
   expect(stored.stored).toBe(40);
 });
 
