@@ -38,6 +38,16 @@ async function main() {
   };
 
   let app: Awaited<ReturnType<typeof startApp>> | undefined;
+  // A bug that escapes every handler leaves the process in an unknown state: log it as one
+  // structured line and exit, so the supervisor starts a clean process.
+  process.on("uncaughtException", (error) => {
+    logger.fatal({ err: error }, "uncaught exception");
+    void shutdown("uncaughtException", 1);
+  });
+  process.on("unhandledRejection", (error) => {
+    logger.fatal({ err: error }, "unhandled promise rejection");
+    void shutdown("unhandledRejection", 1);
+  });
   process.once("SIGINT", () => void shutdown("SIGINT", 0));
   process.once("SIGTERM", () => void shutdown("SIGTERM", 0));
   try {
