@@ -1,7 +1,7 @@
 import { Kafka, logLevel, Partitioners, type KafkaMessage } from "kafkajs";
 import { afterEach, expect, it } from "vitest";
 import { topicNames } from "../../src/kafka/client.js";
-import { waitUntil } from "./support/processes.js";
+import { waitUntil } from "../../scripts/app-process.js";
 import { Scenario } from "./support/scenario.js";
 import { checkStored, createRooms, report, sendStream } from "./support/stream.js";
 

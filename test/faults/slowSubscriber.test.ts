@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from "vitest";
 import WebSocket from "ws";
-import { waitUntil } from "./support/processes.js";
+import { waitUntil } from "../../scripts/app-process.js";
 import { Scenario } from "./support/scenario.js";
 import { createRooms, report, ResumingSubscriber, sendStream, waitForDeliveries } from "./support/stream.js";
 

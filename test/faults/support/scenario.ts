@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { inject } from "vitest";
-import { AppProcess } from "./processes.js";
+import { AppProcess } from "../../../scripts/app-process.js";
 
 /** Real api and worker processes sharing one database and a topic prefix of their own. */
 export class Scenario {

@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Role } from "../../../src/app.js";
+import type { Role } from "../src/app.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
