@@ -120,6 +120,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         commands: allCommands,
         logger: logger.child({ component: "worker" }),
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+        transactionSize: config.WORKER_TRANSACTION_SIZE,
         metrics,
         onFatal,
       });

@@ -35,6 +35,8 @@ const envSchema = z
     KAFKA_WORKER_GROUP: z.string().min(1).default("chat-workers"),
     /** How soon a dead worker's partitions move to the others (the broker allows 6000-300000). @default 10000 */
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
+    /** Commands a worker applies per database transaction; 1 means one per command. @default 500 */
+    WORKER_TRANSACTION_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
     /** Workers also run the event-log consumer (appends every event to event_log). @default true */
     EVENT_LOG_ENABLED: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
     /** How long a mutation waits for its command's outcome. @default 10000 */

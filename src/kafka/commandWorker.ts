@@ -26,6 +26,8 @@ export interface CommandWorkerOptions {
   logger: Logger;
   /** Kafka consumer session timeout: how soon a dead worker's partitions are reassigned. */
   sessionTimeoutMs: number;
+  /** Commands applied per database transaction (1: one transaction per command). */
+  transactionSize: number;
   metrics: Metrics;
   /** Called when the consumer fails for good; the process should exit and be restarted. */
   onFatal(error: unknown): void;
@@ -199,25 +201,29 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       await consumer.run({
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
-          if (batch.messages.length === 0) return;
-          // A transient failure (database or broker away) retries the same batch, so a
-          // partition's commands are never skipped or reordered. We only give up when the
-          // partition is taken away or the worker stops; its next owner redoes the batch.
-          for (let attempt = 1; ; attempt++) {
-            if (!isRunning() || isStale()) return;
-            try {
-              await applyBatch(batch.messages, heartbeat);
-              break;
-            } catch (error) {
-              const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
-              logger.warn({ err: error, attempt, delayMs, partition: batch.partition }, "batch failed; retrying");
-              options.metrics.batchRetries.inc();
-              await waitWithHeartbeats(delayMs, heartbeat, isRunning);
+          // One transaction per chunk of the fetched batch: large enough to amortize the
+          // commit, small enough to keep transactions and redelivery after a crash short.
+          for (let start = 0; start < batch.messages.length; start += options.transactionSize) {
+            const chunk = batch.messages.slice(start, start + options.transactionSize);
+            // A transient failure (database or broker away) retries the same chunk, so a
+            // partition's commands are never skipped or reordered. We only give up when the
+            // partition is taken away or the worker stops; its next owner redoes the chunk.
+            for (let attempt = 1; ; attempt++) {
+              if (!isRunning() || isStale()) return;
+              try {
+                await applyBatch(chunk, heartbeat);
+                break;
+              } catch (error) {
+                const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
+                logger.warn({ err: error, attempt, delayMs, partition: batch.partition }, "batch failed; retrying");
+                options.metrics.batchRetries.inc();
+                await waitWithHeartbeats(delayMs, heartbeat, isRunning);
+              }
             }
+            resolveOffset(chunk.at(-1)!.offset);
+            await commitOffsetsIfNecessary();
+            await heartbeat();
           }
-          resolveOffset(batch.lastOffset());
-          await commitOffsetsIfNecessary();
-          await heartbeat();
         },
       });
       running = true;
