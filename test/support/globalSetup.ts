@@ -4,7 +4,7 @@
  * fresh PostgreSQL database for this run (dropped at the end).
  */
 import type { TestProject } from "vitest/node";
-import { createTestDatabase, kafkaAnswers, startBroker } from "./services.js";
+import { createTestDatabase, kafkaAnswers, startBroker } from "../../scripts/local-services.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

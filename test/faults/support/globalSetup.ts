@@ -3,7 +3,7 @@
  * its own (FAULT_KAFKA_PORT, default 19092), never the one other suites or users share.
  */
 import type { TestProject } from "vitest/node";
-import { createTestDatabase, startBroker } from "../../support/services.js";
+import { createTestDatabase, startBroker } from "../../../scripts/local-services.js";
 
 export default async function setup(project: TestProject) {
   const port = Number(process.env.FAULT_KAFKA_PORT ?? 19092);

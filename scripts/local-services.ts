@@ -1,7 +1,7 @@
-/** Shared by the test suites' global setups: a real broker and a fresh database per run. */
+/** Shared by the test suites and the benchmark: a real broker and a fresh database per run. */
 import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
-import { start, stop } from "../../scripts/local-kafka.js";
+import { start, stop } from "./local-kafka.js";
 
 export async function kafkaAnswers(brokers: string[]): Promise<boolean> {
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 2000 }).admin();

@@ -1,0 +1,93 @@
+import { randomUUID } from "node:crypto";
+import { AppProcess } from "../../scripts/app-process.js";
+import { createTestDatabase, kafkaAnswers, startBroker } from "../../scripts/local-services.js";
+import { graphql } from "./clients.js";
+
+export interface Stack {
+  brokers: string;
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Kafka (reused on 127.0.0.1:9092 when one answers, else the managed broker) and a fresh database. */
+export async function startStack(log: (line: string) => void): Promise<Stack> {
+  const brokers = "127.0.0.1:9092";
+  let stopBroker = async () => {};
+  if (await kafkaAnswers([brokers])) log(`using the Kafka broker at ${brokers}`);
+  else stopBroker = await startBroker(9092, "bench");
+  const database = await createTestDatabase("chat_bench");
+  return {
+    brokers,
+    databaseUrl: database.url,
+    async stop() {
+      await database.drop();
+      await stopBroker();
+    },
+  };
+}
+
+/** api and worker as separate processes, on topics of their own, configured as in production. */
+export class Chat {
+  private constructor(
+    readonly api: AppProcess | null,
+    readonly workers: AppProcess[],
+    readonly env: Record<string, string>,
+  ) {}
+
+  static env(stack: Stack, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      NODE_ENV: "production",
+      JWT_SECRET: "benchmark-secret-benchmark-secret-benchmark",
+      LOG_LEVEL: "warn",
+      DATABASE_URL: stack.databaseUrl,
+      KAFKA_BROKERS: stack.brokers,
+      KAFKA_TOPIC_PREFIX: `bench-${randomUUID().slice(0, 8)}.`,
+      KAFKA_TOPIC_PARTITIONS: "6",
+      SUBSCRIPTION_QUEUE_LIMIT: "10000",
+      EVENT_LOG_ENABLED: "false",
+      ...extra,
+    };
+  }
+
+  static async start(env: Record<string, string>, parts: { api: boolean; workers: number }): Promise<Chat> {
+    const workers: AppProcess[] = [];
+    for (let i = 0; i < parts.workers; i++) workers.push(await AppProcess.start("worker", env));
+    const api = parts.api ? await AppProcess.start("api", env) : null;
+    return new Chat(api, workers, env);
+  }
+
+  get url(): string {
+    return this.api!.url;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.api, ...this.workers].map((p) => p?.stop()));
+  }
+}
+
+export interface Fixture {
+  sender: { id: string; token: string };
+  reader: { id: string; token: string };
+  rooms: string[];
+}
+
+/** Two users who are friends and share `roomCount` rooms. */
+export async function createFixture(url: string, roomCount: number): Promise<Fixture> {
+  const SIGN_UP = `mutation($u: String!) { signUp(username: $u, password: "benchmark password", displayName: "Bench") { token user { id } } }`;
+  const user = async () => {
+    const { signUp } = await graphql(url, SIGN_UP, { u: `b_${randomUUID().replace(/-/g, "").slice(0, 20)}` });
+    return { id: signUp.user.id as string, token: signUp.token as string };
+  };
+  const [sender, reader] = await Promise.all([user(), user()]);
+  await graphql(url, `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`, { ids: [reader.id] }, sender.token);
+  const rooms: string[] = [];
+  for (let i = 0; i < roomCount; i += 10) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(10, roomCount - i) }, (_, j) =>
+        graphql(url, `mutation($n: String!, $ids: [ID!]!) { createRoom(name: $n, memberIds: $ids) { id } }`, { n: `bench ${i + j}`, ids: [reader.id] }, sender.token),
+      ),
+    );
+    rooms.push(...batch.map((b) => b.createRoom.id as string));
+  }
+  return { sender, reader, rooms };
+}

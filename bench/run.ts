@@ -1,0 +1,68 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=latency,history]`: runs every scenario against the
+ * real stack (Kafka, PostgreSQL, api and worker as separate processes, load from this
+ * process), each next to a baseline measured in the same run, prints a table and writes the
+ * figures to bench/results/.
+ */
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { machine, printTable, writeResults, type Row } from "./lib/report.js";
+import { startStack } from "./lib/stack.js";
+import { connectionsScenario } from "./scenarios/connections.js";
+import { fanoutScenario } from "./scenarios/fanout.js";
+import { historyScenario } from "./scenarios/history.js";
+import { latencyScenario } from "./scenarios/latency.js";
+import { persistenceScenario } from "./scenarios/persistence.js";
+import { throughputScenario } from "./scenarios/throughput.js";
+
+const quick = process.argv.includes("--quick");
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const started = performance.now();
+const log = (line: string) => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+const sizes = quick
+  ? {
+      latency: { rates: [100, 500], seconds: 5, subscribers: 1000, rooms: 100 },
+      throughput: { seconds: 5, concurrency: 32, rooms: 20 },
+      fanout: { subscribers: 1000, messages: 50 },
+      persistence: { commands: 5000, singleCommands: 1000, rooms: 20 },
+      history: { messages: 1_000_000, queries: 200 },
+      connections: { clients: 2000, rooms: 100 },
+    }
+  : {
+      latency: { rates: [100, 500, 1000], seconds: 15, subscribers: 1000, rooms: 100 },
+      throughput: { seconds: 15, concurrency: 32, rooms: 20 },
+      fanout: { subscribers: 5000, messages: 100 },
+      persistence: { commands: 30000, singleCommands: 3000, rooms: 20 },
+      history: { messages: 1_000_000, queries: 1000 },
+      connections: { clients: 5000, rooms: 100 },
+    };
+
+const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
+  ["latency", (s) => latencyScenario(s, sizes.latency, log)],
+  ["throughput", (s) => throughputScenario(s, sizes.throughput, log)],
+  ["fanout", (s) => fanoutScenario(s, sizes.fanout, log)],
+  ["persistence", (s) => persistenceScenario(s, sizes.persistence, log)],
+  ["history", (s) => historyScenario(s, sizes.history, log)],
+  ["connections", (s) => connectionsScenario(s, sizes.connections, log)],
+];
+
+log(`${quick ? "quick" : "full"} run on ${JSON.stringify(machine())}`);
+const stack = await startStack(log);
+const rows: Row[] = [];
+try {
+  for (const [name, run] of scenarios) {
+    if (only && !only.includes(name)) continue;
+    log(`scenario ${name}`);
+    const result = await run(stack);
+    rows.push(...result);
+    console.log(printTable(result));
+  }
+} finally {
+  await stack.stop();
+}
+console.log(`\n${printTable(rows)}\n`);
+const file = writeResults(path.join(path.dirname(fileURLToPath(import.meta.url)), "results"), quick ? "quick" : "full", rows);
+log(`done; figures written to ${path.relative(process.cwd(), file)}`);
+process.exit(0);
