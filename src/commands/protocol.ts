@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Transaction } from "../db/client.js";
-import { errorCodes, type ErrorCode } from "../errors.js";
+import { errorCodes, type AppError, type ErrorCode } from "../errors.js";
 
 /** A command as it travels on `chat.commands`. */
 export const commandEnvelope = z.object({
@@ -71,7 +71,15 @@ export interface CommandDefinition<P, R> {
   /** Kafka key: commands with the same key are applied in order (room id, user id). */
   key(payload: P, actorId: string | null): string;
   apply(tx: Transaction, command: CommandEnvelope<P>): Promise<Applied<z.input<z.ZodType<R>>>>;
+  /**
+   * Optional fast path for a run of consecutive commands of this type in one batch: the same
+   * effects as calling `apply` for each in order, with a few multi-row statements instead of
+   * several per command. Domain rejections are returned per command, not thrown.
+   */
+  applyMany?(tx: Transaction, commands: CommandEnvelope<P>[]): Promise<Array<ManyResult<z.input<z.ZodType<R>>>>>;
 }
+
+export type ManyResult<R> = { ok: true; applied: Applied<R> } | { ok: false; error: AppError };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyCommand = CommandDefinition<any, any>;

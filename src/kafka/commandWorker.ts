@@ -82,7 +82,22 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
     return { command: envelope.data };
   }
 
+  /**
+   * Applies a chunk, using the commands' multi-row fast paths where they have one. If the
+   * database refuses a fast-path statement (a constraint no pre-check caught), the chunk is
+   * applied again one command per savepoint, which isolates the culprit for the DLQ.
+   */
   async function applyBatch(records: KafkaMessage[], heartbeat: () => Promise<void>) {
+    try {
+      await applyChunk(records, heartbeat, true);
+    } catch (error) {
+      if (!isPermanentDatabaseError(error)) throw error;
+      logger.warn({ err: error }, "fast path refused by the database; applying the chunk one command at a time");
+      await applyChunk(records, heartbeat, false);
+    }
+  }
+
+  async function applyChunk(records: KafkaMessage[], heartbeat: () => Promise<void>, fastPaths: boolean) {
     const outcomes: CommandOutcome[] = [];
     const events: RoomEvent[] = [];
     const deadLetters: DeadLetter[] = [];
@@ -108,6 +123,26 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       };
       const reject = (command: CommandEnvelope, code: ErrorCode, message: string) =>
         outcomes.push({ commandId: command.id, ok: false, error: { code, message } });
+      const toOutcome = (command: CommandEnvelope, error: AppError): CommandOutcome => ({
+        commandId: command.id,
+        ok: false,
+        error: { code: error.code, message: error.message },
+      });
+
+      // Consecutive commands of one type with a fast path are applied together, in order.
+      let run: { definition: AnyCommand; commands: CommandEnvelope[] } | null = null;
+      const flush = async () => {
+        if (!run) return;
+        const { definition, commands } = run;
+        run = null;
+        const results = await definition.applyMany!(tx, commands);
+        results.forEach((r, i) => {
+          const command = commands[i]!;
+          if (r.ok) decide(command, { commandId: command.id, ok: true, result: r.applied.result }, r.applied.events);
+          else decide(command, toOutcome(command, r.error));
+        });
+        await heartbeat();
+      };
 
       for (const item of decoded) {
         if ("reason" in item) {
@@ -115,6 +150,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
           continue;
         }
         const { command, record } = item;
+        if (run?.commands.some((c) => c.id === command.id)) await flush(); // a duplicate: answer it from the first
         const previous = decided.get(command.id);
         if (previous) {
           outcomes.push(previous.outcome);
@@ -134,13 +170,20 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
           reject(command, "BAD_USER_INPUT", message);
           continue;
         }
+        if (fastPaths && definition.applyMany) {
+          if (run && run.definition !== definition) await flush();
+          run ??= { definition, commands: [] };
+          run.commands.push({ ...command, payload: payload.data });
+          continue;
+        }
+        await flush();
         try {
           const applied = await tx.transaction((savepoint) => definition.apply(savepoint, { ...command, payload: payload.data }));
           decide(command, { commandId: command.id, ok: true, result: applied.result }, applied.events);
           await heartbeat(); // throttled by kafkajs; keeps a long batch from costing the partition
         } catch (error) {
           if (error instanceof AppError) {
-            decide(command, { commandId: command.id, ok: false, error: { code: error.code, message: error.message } });
+            decide(command, toOutcome(command, error));
           } else if (isPermanentDatabaseError(error)) {
             logger.error({ err: error, commandId: command.id, type: command.type }, "command can never be applied");
             deadLetters.push({ message: record, reason: `database rejected it: ${(error as Error).message}` });
@@ -150,6 +193,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
           }
         }
       }
+      await flush();
       if (newlyDecided.length > 0) await tx.insert(commandLog).values(newlyDecided);
     });
 

@@ -5,6 +5,7 @@ import { messages, roomMembers, rooms } from "../../db/schema.js";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
 import { notFound } from "../../errors.js";
 import { requireMemberTx } from "../rooms/membership.js";
+import { sendMessages } from "./sendMessages.bulk.js";
 
 export const MAX_BODY_LENGTH = 4000;
 export const MAX_CLIENT_MESSAGE_ID_LENGTH = 128;
@@ -65,6 +66,7 @@ export const sendMessageCommand = defineCommand({
       .where(and(eq(roomMembers.roomId, payload.roomId), eq(roomMembers.userId, actorId!)));
     return { result: stored!, events: [{ type: "MessageAdded", roomId: payload.roomId, message: stored!, issuedAt }] };
   },
+  applyMany: sendMessages,
 });
 
 export const messageCommands = [sendMessageCommand];

@@ -1,0 +1,131 @@
+import { randomUUID } from "node:crypto";
+import { and, inArray, sql, type SQL } from "drizzle-orm";
+import type { Transaction } from "../../db/client.js";
+import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
+import type { CommandEnvelope, ManyResult } from "../../commands/protocol.js";
+import { forbidden, notFound } from "../../errors.js";
+
+export interface SendMessagePayload {
+  roomId: string;
+  body: string;
+  clientMessageId: string | null;
+}
+
+const pairKey = (roomId: string, userId: string) => `${roomId}|${userId}`;
+const clientKey = (roomId: string, userId: string, clientMessageId: string) => `${roomId}|${userId}|${clientMessageId}`;
+const tuples = (rows: SQL[]) => sql.join(rows, sql`, `);
+
+/**
+ * Applies a run of SendMessage commands with five statements whatever its length: check
+ * rooms and memberships, find client retries, reserve each room's seqs with one UPDATE,
+ * insert all messages in one INSERT, and move the senders' read positions. The result for
+ * each command is what `apply` would have produced, in order.
+ */
+export async function sendMessages(
+  tx: Transaction,
+  commands: CommandEnvelope<SendMessagePayload>[],
+): Promise<Array<ManyResult<MessageRow>>> {
+  const results: Array<ManyResult<MessageRow> | undefined> = new Array(commands.length);
+  const roomIds = [...new Set(commands.map((c) => c.payload.roomId))];
+  const pairs = [...new Map(commands.map((c) => [pairKey(c.payload.roomId, c.actorId!), c])).values()];
+
+  const existingRooms = new Set(
+    (await tx.select({ id: rooms.id }).from(rooms).where(inArray(rooms.id, roomIds))).map((r) => r.id),
+  );
+  const members = new Set(
+    (
+      await tx
+        .select({ roomId: roomMembers.roomId, userId: roomMembers.userId })
+        .from(roomMembers)
+        .where(
+          sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${tuples(pairs.map((c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid)`))})`,
+        )
+    ).map((m) => pairKey(m.roomId, m.userId)),
+  );
+
+  const withClientId = commands.filter((c) => c.payload.clientMessageId !== null);
+  const earlier = new Map<string, MessageRow>();
+  if (withClientId.length > 0) {
+    const found = await tx
+      .select()
+      .from(messages)
+      .where(
+        sql`(${messages.roomId}, ${messages.senderId}, ${messages.clientMessageId}) in (${tuples(
+          withClientId.map((c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid, ${c.payload.clientMessageId})`),
+        )})`,
+      );
+    for (const m of found) earlier.set(clientKey(m.roomId, m.senderId!, m.clientMessageId!), m);
+  }
+
+  // Decide each command in order; a retry within the run points at the first attempt.
+  const accepted: number[] = [];
+  const firstInRun = new Map<string, number>();
+  const retryOf = new Map<number, number>();
+  commands.forEach((c, i) => {
+    const { roomId, clientMessageId } = c.payload;
+    if (!existingRooms.has(roomId)) return void (results[i] = { ok: false, error: notFound(`no room with id ${roomId}`) });
+    if (!members.has(pairKey(roomId, c.actorId!))) {
+      return void (results[i] = { ok: false, error: forbidden(`you are not a member of room ${roomId}`) });
+    }
+    if (clientMessageId !== null) {
+      const key = clientKey(roomId, c.actorId!, clientMessageId);
+      const stored = earlier.get(key);
+      if (stored) return void (results[i] = { ok: true, applied: { result: stored } }); // already stored and announced
+      if (firstInRun.has(key)) return void retryOf.set(i, firstInRun.get(key)!);
+      firstInRun.set(key, i);
+    }
+    accepted.push(i);
+  });
+  if (accepted.length === 0) return results as Array<ManyResult<MessageRow>>;
+
+  // Reserve seqs: each room's counter moves by its number of new messages, under the row lock.
+  const perRoom = new Map<string, number>();
+  for (const i of accepted) perRoom.set(commands[i]!.payload.roomId, (perRoom.get(commands[i]!.payload.roomId) ?? 0) + 1);
+  const increments = sql`case ${rooms.id} ${sql.join([...perRoom].map(([id, n]) => sql`when ${id}::uuid then ${n}::int`), sql` `)} end`;
+  const reserved = await tx
+    .update(rooms)
+    .set({ lastSeq: sql`${rooms.lastSeq} + ${increments}`, lastActivityAt: sql`clock_timestamp()` })
+    .where(inArray(rooms.id, [...perRoom.keys()]))
+    .returning({ id: rooms.id, lastSeq: rooms.lastSeq });
+  const nextSeq = new Map(reserved.map((r) => [r.id, r.lastSeq - perRoom.get(r.id)! + 1]));
+
+  const stored = await tx
+    .insert(messages)
+    .values(
+      accepted.map((i) => {
+        const c = commands[i]!;
+        const seq = nextSeq.get(c.payload.roomId)!;
+        nextSeq.set(c.payload.roomId, seq + 1);
+        return { id: randomUUID(), roomId: c.payload.roomId, seq, senderId: c.actorId, body: c.payload.body, clientMessageId: c.payload.clientMessageId, commandId: c.id };
+      }),
+    )
+    .returning();
+  const byCommand = new Map(stored.map((m) => [m.commandId, m]));
+
+  // Writing in a room means having read it: each sender's position moves to their last message.
+  const readUpTo = new Map<string, { roomId: string; userId: string; seq: number }>();
+  for (const m of stored) readUpTo.set(pairKey(m.roomId, m.senderId!), { roomId: m.roomId, userId: m.senderId!, seq: m.seq });
+  const positions = [...readUpTo.values()];
+  await tx
+    .update(roomMembers)
+    .set({
+      lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, case ${sql.join(
+        positions.map((p) => sql`when ${roomMembers.roomId} = ${p.roomId}::uuid and ${roomMembers.userId} = ${p.userId}::uuid then ${p.seq}::int`),
+        sql` `,
+      )} end)`,
+    })
+    .where(
+      and(
+        inArray(roomMembers.roomId, [...new Set(positions.map((p) => p.roomId))]),
+        sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${tuples(positions.map((p) => sql`(${p.roomId}::uuid, ${p.userId}::uuid)`))})`,
+      ),
+    );
+
+  for (const i of accepted) {
+    const c = commands[i]!;
+    const message = byCommand.get(c.id)!;
+    results[i] = { ok: true, applied: { result: message, events: [{ type: "MessageAdded", roomId: c.payload.roomId, message, issuedAt: c.issuedAt }] } };
+  }
+  for (const [i, first] of retryOf) results[i] = { ok: true, applied: { result: byCommand.get(commands[first]!.id)! } };
+  return results as Array<ManyResult<MessageRow>>;
+}
