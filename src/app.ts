@@ -121,6 +121,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         logger: logger.child({ component: "worker" }),
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
         transactionSize: config.WORKER_TRANSACTION_SIZE,
+        concurrency: config.WORKER_CONCURRENCY,
         metrics,
         onFatal,
       });

@@ -37,6 +37,8 @@ const envSchema = z
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
     /** Commands a worker applies per database transaction; 1 means one per command. @default 500 */
     WORKER_TRANSACTION_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    /** Partitions a worker applies at the same time (each in its own transaction). @default 4 */
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
     /** Workers also run the event-log consumer (appends every event to event_log). @default true */
     EVENT_LOG_ENABLED: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
     /** How long a mutation waits for its command's outcome. @default 10000 */

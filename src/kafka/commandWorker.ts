@@ -28,6 +28,8 @@ export interface CommandWorkerOptions {
   sessionTimeoutMs: number;
   /** Commands applied per database transaction (1: one transaction per command). */
   transactionSize: number;
+  /** Partitions whose batches this worker applies at the same time. */
+  concurrency: number;
   metrics: Metrics;
   /** Called when the consumer fails for good; the process should exit and be restarted. */
   onFatal(error: unknown): void;
@@ -244,6 +246,8 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       await consumer.subscribe({ topic: topics.commands, fromBeginning: true });
       await consumer.run({
         eachBatchAutoResolve: false,
+        // Partitions hold different rooms, so their batches can be applied side by side.
+        partitionsConsumedConcurrently: options.concurrency,
         eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
           // One transaction per chunk of the fetched batch: large enough to amortize the
           // commit, small enough to keep transactions and redelivery after a crash short.
