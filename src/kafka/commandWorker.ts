@@ -246,6 +246,9 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       await consumer.subscribe({ topic: topics.commands, fromBeginning: true });
       await consumer.run({
         eachBatchAutoResolve: false,
+        // Offsets are committed in the background at most once a second, not after every
+        // chunk: a crash redelivers at most that much, and redelivery is idempotent.
+        autoCommitInterval: 1000,
         // Partitions hold different rooms, so their batches can be applied side by side.
         partitionsConsumedConcurrently: options.concurrency,
         eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {

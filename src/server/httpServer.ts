@@ -12,6 +12,7 @@ import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import { createContext, type GraphQLContext } from "../graphql/context.js";
 import type { Services } from "../graphql/services.js";
+import { createSharedSubscribe } from "./sharedExecution.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 
@@ -145,6 +146,7 @@ async function mountGraphQL(
   const wsCleanup = useServer<{ authorization?: unknown }>(
     {
       schema,
+      subscribe: createSharedSubscribe(),
       // Runs once per subscription; resolvers refresh loaders per event.
       context: (ctx) =>
         createContext(services, ctx.connectionParams?.authorization, {

@@ -1,0 +1,105 @@
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  Kind,
+  print,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from "graphql";
+import type { GraphQLContext } from "../graphql/context.js";
+
+/** Fields whose value depends on who asks: a selection with any of them is executed per viewer. */
+const VIEWER_DEPENDENT_FIELDS = new Set(["Room.unreadCount", "Room.lastReadSeq", "Room.messages", "User.friends"]);
+
+interface SelectionShape {
+  /** Identifies the selection below the subscription field (and the variables it uses). */
+  key: string;
+  variables: string[];
+  viewerDependent: boolean;
+}
+
+function selectionShape(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): SelectionShape | null {
+  const operation = getOperationAST(document, operationName);
+  const root = operation?.selectionSet.selections[0];
+  if (!operation || operation.operation !== "subscription" || !root || root.kind !== Kind.FIELD || !root.selectionSet) return null;
+  const variables = new Set<string>();
+  let viewerDependent = false;
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const parent = typeInfo.getParentType();
+        if (parent && VIEWER_DEPENDENT_FIELDS.has(`${parent.name}.${node.name.value}`)) viewerDependent = true;
+      },
+    }),
+  );
+  // Only variables used below the root field shape the result; the root field's own
+  // arguments (roomId, afterSeq) differ per subscriber and only shape the source stream.
+  visit(root.selectionSet, { Variable: (node) => void variables.add(node.name.value) });
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) visit(definition, { Variable: (node) => void variables.add(node.name.value) });
+  }
+  const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map(print);
+  return { key: [print(root.selectionSet), ...fragments].join("\n"), variables: [...variables].sort(), viewerDependent };
+}
+
+/**
+ * A `subscribe` for graphql-ws that executes a subscription's selection once per event and
+ * shape, instead of once per subscriber: subscribers of a room asking for the same fields
+ * (the usual case: one client app, thousands of users) share one execution result. The
+ * source stream (authorization, replay, de-duplication) stays per subscriber. Selections
+ * with viewer-dependent fields are shared only between subscriptions of the same viewer.
+ */
+export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
+  const cacheSize = options.cacheSize ?? 5000;
+  const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();
+
+  return async function subscribe(args: ExecutionArgs) {
+    const source = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+    const shape = selectionShape(args.schema, args.document, args.operationName);
+    const context = args.contextValue as GraphQLContext;
+    const variables = args.variableValues ?? {};
+    const prefix = shape
+      ? `${shape.key}|${JSON.stringify(shape.variables.map((v) => variables[v]))}|${shape.viewerDependent ? context.viewer?.id : "*"}`
+      : null;
+
+    const executeFor = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
+      const id = (payload as { id?: unknown })?.id;
+      if (!prefix || typeof id !== "string") return execute({ ...args, rootValue: payload });
+      const key = `${id}|${prefix}`;
+      let result = results.get(key);
+      if (!result) {
+        result = execute({ ...args, rootValue: payload });
+        results.set(key, result);
+        if (results.size > cacheSize) results.delete(results.keys().next().value!);
+      }
+      return result;
+    };
+
+    const upstream = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const iterator: AsyncIterableIterator<ExecutionResult> = {
+      async next() {
+        const item = await upstream.next();
+        return item.done ? { done: true, value: undefined } : { done: false, value: await executeFor(item.value) };
+      },
+      async return() {
+        await upstream.return?.();
+        return { done: true, value: undefined };
+      },
+      async throw(error) {
+        await upstream.throw?.(error);
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  };
+}
