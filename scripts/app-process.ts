@@ -51,9 +51,10 @@ export class AppProcess {
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   }
 
-  static async start(role: Role, env: Record<string, string>): Promise<AppProcess> {
+  /** `nodeArgs`: extra flags for node, e.g. `--cpu-prof` to profile the process. */
+  static async start(role: Role, env: Record<string, string>, nodeArgs: string[] = []): Promise<AppProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/main.ts"), role], {
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(root, "src/main.ts"), role], {
       cwd: root,
       env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", ...env, HOST: "127.0.0.1", PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Partitioners, type Kafka, type Producer } from "kafkajs";
+import { Partitioners, type Kafka, type Message, type Producer } from "kafkajs";
 import type { CommandDefinition, CommandEnvelope, CommandOutcome } from "../commands/protocol.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -57,6 +57,24 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
     });
   }
 
+  // Commands issued in the same event-loop turn go out in one produce request: under load
+  // that is many fewer requests (and socket writes); when idle it adds no delay.
+  let outbox: Array<{ message: Message; resolve: () => void; reject: (error: unknown) => void }> = [];
+  function publish(message: Message): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (outbox.push({ message, resolve, reject }) === 1) setImmediate(flushOutbox);
+    });
+  }
+  function flushOutbox() {
+    const items = outbox;
+    outbox = [];
+    if (!producer) return items.forEach((i) => i.reject(new Error("the producer is stopped")));
+    producer.send({ topic: options.topic, messages: items.map((i) => i.message) }).then(
+      () => items.forEach((i) => i.resolve()),
+      (error: unknown) => items.forEach((i) => i.reject(error)),
+    );
+  }
+
   return {
     async start() {
       producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -83,11 +101,7 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
       // Listen before publishing: the outcome can arrive before send() returns. The timeout
       // covers publishing too, so a broker that is away cannot hold the caller forever.
       const outcome = waitForOutcome(envelope, abort.signal);
-      const sent = producer
-        .send({
-          topic: options.topic,
-          messages: [{ key: command.key(payload, actorId), value: JSON.stringify(envelope), headers: { type: command.type } }],
-        })
+      const sent = publish({ key: command.key(payload, actorId), value: JSON.stringify(envelope), headers: { type: command.type } })
         .then(
           () => options.metrics.commandsProduced.inc({ type: command.type }),
           (error: unknown) => {
