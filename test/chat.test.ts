@@ -184,6 +184,25 @@ describe("messages end to end", () => {
   });
 });
 
+describe("shared execution of subscription events", () => {
+  it("shares results between subscribers only where no field depends on the viewer", async () => {
+    const { alice, bob, roomId } = await roomWithTwoMembers();
+    const QUERY = `subscription($roomId: ID!) { messageAdded(roomId: $roomId, afterSeq: 0) { seq body room { lastReadSeq } } }`;
+    const clients = [wsClient(t.wsUrl, alice.token), wsClient(t.wsUrl, bob.token)];
+    const subs = clients.map((c) => new TestSubscription(c, QUERY, { roomId }));
+    try {
+      await gqlOk(t.url, SEND, { roomId, body: "read by its sender" }, alice.token);
+      await Promise.all(subs.map((s) => s.waitFor((x) => x.data.length === 1, 20_000, "the message")));
+      // Sending moved alice's read position to 1; bob has read nothing.
+      expect(subs[0]!.data[0]!.messageAdded).toEqual({ seq: 1, body: "read by its sender", room: { lastReadSeq: 1 } });
+      expect(subs[1]!.data[0]!.messageAdded).toEqual({ seq: 1, body: "read by its sender", room: { lastReadSeq: 0 } });
+    } finally {
+      subs.forEach((s) => s.close());
+      await Promise.all(clients.map((c) => c.dispose()));
+    }
+  });
+});
+
 describe("authorization and input", () => {
   it("forbids a non-member to send, read or subscribe", async () => {
     const { alice, roomId } = await roomWithTwoMembers();
