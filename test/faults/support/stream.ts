@@ -219,3 +219,58 @@ export async function waitForDeliveries(subscribers: ResumingSubscriber[], perRo
 export function report(name: string, figures: Record<string, unknown>): void {
   console.log(`[fault] ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ")}`);
 }
+
+/**
+ * The common shape of a fault scenario: `total` messages over `rooms` rooms, each room
+ * followed by resuming subscribers (one per entry of `subscribersOn`, an index into the
+ * API list), `fault` injected once a third is acknowledged; then every acknowledged
+ * message must be stored exactly once and delivered to every subscriber exactly once.
+ */
+export async function streamThroughFault<F extends Record<string, unknown> = Record<never, never>>(options: {
+  name: string;
+  urls: () => string[];
+  db: postgres.Sql;
+  rooms: number;
+  total: number;
+  subscribersOn?: number[];
+  fault: (rooms: StreamRoom[]) => Promise<void>;
+  /** Adjusts what counts as acknowledged before the checks (e.g. a call whose fate was unknown). */
+  beforeCheck?: (result: StreamResult, rooms: StreamRoom[]) => Promise<void>;
+  figures?: () => Promise<F>;
+}) {
+  const rooms = await createRooms(options.urls()[0]!, options.rooms);
+  const subscribers = rooms.flatMap((room) =>
+    (options.subscribersOn ?? [0]).map((api) => new ResumingSubscriber(options.urls, room.members[1]!, room.id, api)),
+  );
+  subscribers.forEach((s) => s.start());
+  try {
+    let faulted: Promise<void> | null = null;
+    const result = await sendStream({
+      urls: options.urls,
+      rooms,
+      total: options.total,
+      concurrency: 8,
+      onAcknowledged: (count) => {
+        if (count === Math.floor(options.total / 3)) faulted = options.fault(rooms);
+      },
+    });
+    if (!faulted) throw new Error("the fault was never injected");
+    await faulted;
+    await options.beforeCheck?.(result, rooms);
+    const stored = await checkStored(options.db, rooms, result);
+    const delivery = await waitForDeliveries(subscribers, stored.perRoom, 90_000);
+    const figures = {
+      sent: result.sent,
+      acknowledged: result.acknowledged.size,
+      stored: stored.stored,
+      ...delivery,
+      ...((await options.figures?.()) as F),
+      failedAttempts: result.failures,
+    };
+    report(options.name, figures);
+    if (delivery.duplicates !== 0) throw new Error(`${delivery.duplicates} duplicate deliveries`);
+    return { ...figures, subscribers: subscribers.length };
+  } finally {
+    await Promise.all(subscribers.map((s) => s.stop()));
+  }
+}
