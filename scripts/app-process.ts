@@ -49,6 +49,10 @@ export class AppProcess {
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
     this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    // Whatever ends the harness (a failed test, a timeout, Ctrl-C) ends the processes it started.
+    const reap = () => child.kill("SIGKILL");
+    process.once("exit", reap);
+    void this.exited.then(() => process.removeListener("exit", reap));
   }
 
   /** `nodeArgs`: extra flags for node, e.g. `--cpu-prof` to profile the process. */
