@@ -15,10 +15,6 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     private readonly onClose: () => void = () => {},
   ) {}
 
-  get size(): number {
-    return this.buffer.length;
-  }
-
   push(item: T): void {
     if (this.done) return;
     if (this.waiting) {

@@ -38,7 +38,6 @@ export interface CommandWorkerOptions {
 export interface CommandWorker {
   start(): Promise<void>;
   stop(): Promise<void>;
-  readonly running: boolean;
 }
 
 const RETRY_BASE_MS = 200;
@@ -52,24 +51,23 @@ async function waitWithHeartbeats(ms: number, heartbeat: () => Promise<void>, is
   }
 }
 
-
 interface DeadLetter {
   message: KafkaMessage;
   reason: string;
 }
 
 /**
- * Applies commands from `chat.commands` in batches: one database transaction per batch of a
- * partition, each command in its own savepoint, then outcome and domain events are
- * published, and only then are the offsets committed. A crash anywhere in between
- * redelivers the batch, and every command is idempotent, so nothing is lost or doubled.
+ * Applies commands from `chat.commands` in batches: one database transaction per chunk of
+ * a partition's batch (runs of commands with a fast path use multi-row statements, the
+ * others each get a savepoint), every decision recorded in `command_log`; then outcomes and
+ * domain events are published, and only then are the offsets committed. A crash anywhere
+ * in between redelivers the chunk, which the log answers: nothing is lost or doubled.
  */
 export function createCommandWorker(options: CommandWorkerOptions): CommandWorker {
   const { logger, topics } = options;
   const registry = new Map(options.commands.map((c) => [c.type, c]));
   let consumer: Consumer | null = null;
   let producer: Producer | null = null;
-  let running = false;
 
   /** Reads a record into a command, or says why it can never be one. */
   function decode(record: KafkaMessage): { command: CommandEnvelope } | { reason: string } {
@@ -223,10 +221,6 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
   }
 
   return {
-    get running() {
-      return running;
-    },
-
     async start() {
       producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
@@ -277,12 +271,10 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
           }
         },
       });
-      running = true;
       logger.info({ topic: topics.commands, groupId: options.groupId }, "command worker running");
     },
 
     async stop() {
-      running = false;
       await consumer?.disconnect();
       await producer?.disconnect();
       consumer = producer = null;
