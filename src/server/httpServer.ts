@@ -50,7 +50,6 @@ export interface HttpServer {
 /** Close code for a subscriber that fell too far behind: graphql-ws clients retry on it. */
 export const SLOW_CONSUMER_CLOSE_CODE = 1013; // "Try Again Later"
 
-
 /**
  * Errors thrown on purpose keep their code; a database that is away is SERVICE_UNAVAILABLE
  * (retry); anything else is a bug, logged, and masked in production.

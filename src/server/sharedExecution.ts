@@ -80,6 +80,8 @@ export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
         result = execute({ ...args, rootValue: payload });
         results.set(key, result);
         if (results.size > cacheSize) results.delete(results.keys().next().value!);
+        // A result with errors (a database hiccup, say) is not handed to the next subscriber.
+        void Promise.resolve(result).then((r) => r.errors && results.delete(key));
       }
       return result;
     };
