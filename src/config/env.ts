@@ -12,7 +12,7 @@ const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     /** HTTP and WebSocket port. @default 4000 */
-    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    PORT: z.coerce.number({ error: "must be a port number" }).int().min(0).max(65535).default(4000),
     /** Interface to listen on. @default 0.0.0.0 */
     HOST: z.string().min(1).default("0.0.0.0"),
     /** PostgreSQL connection string. Without it, role `all` runs on embedded PGlite. */
@@ -51,11 +51,6 @@ const envSchema = z
     TOKEN_TTL: z.string().regex(/^\d+\s*(s|m|h|d|w)$/, "must look like 30m, 12h or 7d").default("7d"),
     /** @default info */
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === "production" && !env.JWT_SECRET) {
-      ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is required when NODE_ENV=production" });
-    }
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -76,8 +71,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Treat empty strings as unset, as shells and compose files often produce them.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`));
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`);
+  // Checked on the raw values so that it is reported together with every other problem.
+  if (cleaned.NODE_ENV === "production" && !cleaned.JWT_SECRET) problems.push("JWT_SECRET: is required when NODE_ENV=production");
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return { ...parsed.data, JWT_SECRET: parsed.data.JWT_SECRET ?? DEV_JWT_SECRET };
 }
