@@ -17,9 +17,13 @@ import { persistenceScenario } from "./scenarios/persistence.js";
 import { throughputScenario } from "./scenarios/throughput.js";
 
 const quick = process.argv.includes("--quick");
-const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const only = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 const started = performance.now();
-const log = (line: string) => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const log = (line: string) =>
+  console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
 const sizes = quick
   ? {
@@ -63,6 +67,10 @@ try {
   await stack.stop();
 }
 console.log(`\n${printTable(rows)}\n`);
-const file = writeResults(path.join(path.dirname(fileURLToPath(import.meta.url)), "results"), quick ? "quick" : "full", rows);
+const file = writeResults(
+  path.join(path.dirname(fileURLToPath(import.meta.url)), "results"),
+  quick ? "quick" : "full",
+  rows,
+);
 log(`done; figures written to ${path.relative(process.cwd(), file)}`);
 process.exit(0);

@@ -32,9 +32,13 @@ const app = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/mai
   stdio: ["inherit", "pipe", "inherit"],
   env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "development" },
 });
-const pretty = spawn(process.execPath, [path.join(root, "node_modules/pino-pretty/bin.js"), "--colorize", "--ignore", "pid,hostname"], {
-  stdio: ["pipe", "inherit", "inherit"],
-});
+const pretty = spawn(
+  process.execPath,
+  [path.join(root, "node_modules/pino-pretty/bin.js"), "--colorize", "--ignore", "pid,hostname"],
+  {
+    stdio: ["pipe", "inherit", "inherit"],
+  },
+);
 app.stdout.pipe(pretty.stdin);
 
 // Ctrl-C reaches the whole process group; SIGTERM sent to this process alone is forwarded.

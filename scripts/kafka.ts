@@ -7,7 +7,9 @@ try {
   else if (command === "stop") await stop();
   else if (command === "status") {
     const s = await status();
-    console.log(s.running ? `Kafka is running (pid ${s.pid}) on ${s.brokers}` : `Kafka is not running (port ${s.port})`);
+    console.log(
+      s.running ? `Kafka is running (pid ${s.pid}) on ${s.brokers}` : `Kafka is not running (port ${s.port})`,
+    );
     process.exitCode = s.running ? 0 : 3;
   } else {
     console.error("usage: tsx scripts/kafka.ts start|stop|status");

@@ -45,8 +45,13 @@ export class LocalKafkaError extends Error {
 
 function resolveOptions(options: LocalKafkaOptions) {
   const port = options.port ?? Number(process.env.KAFKA_PORT ?? 9092);
-  if (!Number.isInteger(port) || port <= 0 || port > 65534) throw new LocalKafkaError(`KAFKA_PORT must be a port number, got ${process.env.KAFKA_PORT}`);
-  return { port, controllerPort: options.controllerPort ?? port + 1, log: options.log ?? ((line: string) => console.log(line)) };
+  if (!Number.isInteger(port) || port <= 0 || port > 65534)
+    throw new LocalKafkaError(`KAFKA_PORT must be a port number, got ${process.env.KAFKA_PORT}`);
+  return {
+    port,
+    controllerPort: options.controllerPort ?? port + 1,
+    log: options.log ?? ((line: string) => console.log(line)),
+  };
 }
 
 function readPid(paths: InstancePaths): number | null {
@@ -112,10 +117,19 @@ export function fetchBroker(options: LocalKafkaOptions = {}): void {
   rmSync(lib, { recursive: true, force: true });
   const result = spawnSync(
     "mvn",
-    ["-B", "-q", "-f", pom, "dependency:copy-dependencies", `-DoutputDirectory=${lib}`, `-Dkafka.version=${KAFKA_VERSION}`],
+    [
+      "-B",
+      "-q",
+      "-f",
+      pom,
+      "dependency:copy-dependencies",
+      `-DoutputDirectory=${lib}`,
+      `-Dkafka.version=${KAFKA_VERSION}`,
+    ],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
-  if (result.status !== 0) throw new LocalKafkaError(`mvn could not fetch Kafka (exit ${result.status}); see its output above`);
+  if (result.status !== 0)
+    throw new LocalKafkaError(`mvn could not fetch Kafka (exit ${result.status}); see its output above`);
 }
 
 function writeConfig(paths: InstancePaths, port: number, controllerPort: number) {
@@ -161,13 +175,31 @@ const classpath = () => `${lib}/*`;
 
 function formatStorage(paths: InstancePaths) {
   if (existsSync(path.join(paths.data, "meta.properties"))) return;
-  const clusterId = execFileSync("java", [`-Dlog4j.configuration=file:${paths.log4j}`, "-cp", classpath(), "kafka.tools.StorageTool", "random-uuid"], { encoding: "utf8" })
+  const clusterId = execFileSync(
+    "java",
+    [`-Dlog4j.configuration=file:${paths.log4j}`, "-cp", classpath(), "kafka.tools.StorageTool", "random-uuid"],
+    { encoding: "utf8" },
+  )
     .trim()
     .split("\n")
     .pop()!;
-  execFileSync("java", [`-Dlog4j.configuration=file:${paths.log4j}`, "-cp", classpath(), "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", paths.config], {
-    stdio: "ignore",
-  });
+  execFileSync(
+    "java",
+    [
+      `-Dlog4j.configuration=file:${paths.log4j}`,
+      "-cp",
+      classpath(),
+      "kafka.tools.StorageTool",
+      "format",
+      "-t",
+      clusterId,
+      "-c",
+      paths.config,
+    ],
+    {
+      stdio: "ignore",
+    },
+  );
 }
 
 function tail(file: string, lines = 30): string {
@@ -203,7 +235,15 @@ export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStat
   const out = openSync(paths.log, "w");
   const child = spawn(
     "java",
-    ["-Xms256m", "-Xmx768m", `-Dlog4j.configuration=file:${paths.log4j}`, "-cp", classpath(), "kafka.Kafka", paths.config],
+    [
+      "-Xms256m",
+      "-Xmx768m",
+      `-Dlog4j.configuration=file:${paths.log4j}`,
+      "-cp",
+      classpath(),
+      "kafka.Kafka",
+      paths.config,
+    ],
     { detached: true, stdio: ["ignore", out, out] },
   );
   closeSync(out);

@@ -4,7 +4,12 @@ import postgres from "postgres";
 import { start, stop } from "./local-kafka.js";
 
 export async function kafkaAnswers(brokers: string[]): Promise<boolean> {
-  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 2000 }).admin();
+  const admin = new Kafka({
+    brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 2000,
+  }).admin();
   try {
     await admin.connect();
     await admin.describeCluster();
@@ -33,7 +38,9 @@ export async function createTestDatabase(prefix: string): Promise<{ url: string;
     await admin.unsafe(`create database "${database}"`);
   } catch (error) {
     await admin.end();
-    throw new Error(`could not create the test database through ${adminUrl}: ${(error as Error).message}. Is PostgreSQL running?`);
+    throw new Error(
+      `could not create the test database through ${adminUrl}: ${(error as Error).message}. Is PostgreSQL running?`,
+    );
   }
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;

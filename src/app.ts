@@ -102,14 +102,19 @@ export async function startApp(options: AppOptions): Promise<App> {
       workers: `${config.KAFKA_TOPIC_PREFIX}${config.KAFKA_WORKER_GROUP}`,
       eventLog: `${config.KAFKA_TOPIC_PREFIX}chat-event-log`,
     };
-    metrics.gauge("chat_consumer_lag", "Records not yet consumed, per consumer group.", ["group", "topic"], async (gauge) => {
-      const lags = await consumerLag(admin, [
-        { groupId: groups.workers, topic: topics.commands },
-        ...(config.EVENT_LOG_ENABLED ? [{ groupId: groups.eventLog, topic: topics.events }] : []),
-      ]);
-      gauge.reset();
-      for (const { groupId, topic, lag } of lags) gauge.set({ group: groupId, topic }, lag);
-    });
+    metrics.gauge(
+      "chat_consumer_lag",
+      "Records not yet consumed, per consumer group.",
+      ["group", "topic"],
+      async (gauge) => {
+        const lags = await consumerLag(admin, [
+          { groupId: groups.workers, topic: topics.commands },
+          ...(config.EVENT_LOG_ENABLED ? [{ groupId: groups.eventLog, topic: topics.events }] : []),
+        ]);
+        gauge.reset();
+        for (const { groupId, topic, lag } of lags) gauge.set({ group: groupId, topic }, lag);
+      },
+    );
 
     if (runsWorker) {
       const worker = createCommandWorker({
@@ -199,9 +204,16 @@ export async function startApp(options: AppOptions): Promise<App> {
     });
     stack.push({ name: "http server", stop: () => server.stop() });
     metrics.gauge("chat_websocket_connections", "Open WebSocket connections.", [], (g) => g.set(server.connections));
-    metrics.gauge("chat_subscriptions", "Open messageAdded subscriptions.", [], (g) => g.set(events?.subscriptionCount ?? 0));
+    metrics.gauge("chat_subscriptions", "Open messageAdded subscriptions.", [], (g) =>
+      g.set(events?.subscriptionCount ?? 0),
+    );
 
-    return { url: runsApi ? `${server.origin}/graphql` : null, origin: server.origin, port: server.port, stop: stopAll };
+    return {
+      url: runsApi ? `${server.origin}/graphql` : null,
+      origin: server.origin,
+      port: server.port,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;

@@ -64,7 +64,8 @@ async function main() {
     logger.fatal({ err: error }, "could not start");
     process.exit(1);
   }
-  if (app.url) logger.info({ url: app.url }, `GraphQL API ready at ${app.url} (subscriptions: ${app.url.replace(/^http/, "ws")})`);
+  if (app.url)
+    logger.info({ url: app.url }, `GraphQL API ready at ${app.url} (subscriptions: ${app.url.replace(/^http/, "ws")})`);
   else logger.info({ origin: app.origin }, `worker ready; health and metrics at ${app.origin}/readyz and /metrics`);
 }
 

@@ -57,20 +57,31 @@ describe("accounts", () => {
 
   it("rejects a wrong password and a taken username", async () => {
     const dave = await signUp(t.url);
-    const wrong = await gql(t.url, `mutation($u: String!) { logIn(username: $u, password: "not the password") { token } }`, {
-      u: dave.username,
-    });
+    const wrong = await gql(
+      t.url,
+      `mutation($u: String!) { logIn(username: $u, password: "not the password") { token } }`,
+      {
+        u: dave.username,
+      },
+    );
     expect(errorCode(wrong)).toBe("UNAUTHENTICATED");
 
-    const taken = await gql(t.url, `mutation($u: String!) { signUp(username: $u, password: "long enough", displayName: "x") { token } }`, {
-      u: dave.username,
-    });
+    const taken = await gql(
+      t.url,
+      `mutation($u: String!) { signUp(username: $u, password: "long enough", displayName: "x") { token } }`,
+      {
+        u: dave.username,
+      },
+    );
     expect(errorCode(taken)).toBe("BAD_USER_INPUT");
     expect(taken.errors?.[0]?.message).toContain("taken");
   });
 
   it("explains invalid sign-up input field by field", async () => {
-    const result = await gql(t.url, `mutation { signUp(username: "a!", password: "short", displayName: " ") { token } }`);
+    const result = await gql(
+      t.url,
+      `mutation { signUp(username: "a!", password: "short", displayName: " ") { token } }`,
+    );
     expect(errorCode(result)).toBe("BAD_USER_INPUT");
     const message = result.errors?.[0]?.message ?? "";
     expect(message).toContain("username");
@@ -101,11 +112,19 @@ describe("messages end to end", () => {
 
       await sub.waitFor((s) => s.data.length >= 1, 20_000, "seq 1");
       expect(sub.data.map((d) => d.messageAdded)).toEqual([
-        { id: sendMessage.id, seq: 1, body: "hello bob", sender: { id: alice.id, username: alice.username }, room: { id: roomId } },
+        {
+          id: sendMessage.id,
+          seq: 1,
+          body: "hello bob",
+          sender: { id: alice.id, username: alice.username },
+          room: { id: roomId },
+        },
       ]);
 
       const history = await gqlOk(t.url, HISTORY, { id: roomId }, bob.token);
-      expect(history.room.messages).toEqual([{ id: sendMessage.id, seq: 1, body: "hello bob", sender: { id: alice.id, username: alice.username } }]);
+      expect(history.room.messages).toEqual([
+        { id: sendMessage.id, seq: 1, body: "hello bob", sender: { id: alice.id, username: alice.username } },
+      ]);
     } finally {
       sub.close();
       await client.dispose();
@@ -121,9 +140,11 @@ describe("messages end to end", () => {
       // delivers, then every later message must follow in order.
       for (let attempt = 1; sub.data.length === 0; attempt++) {
         await gqlOk(t.url, SEND, { roomId, body: `probe ${attempt}` }, alice.token);
-        await sub.waitFor((s) => s.data.length > 0, 2_000, "a probe").catch((error) => {
-          if (attempt >= 10) throw error;
-        });
+        await sub
+          .waitFor((s) => s.data.length > 0, 2_000, "a probe")
+          .catch((error) => {
+            if (attempt >= 10) throw error;
+          });
       }
       const first = sub.data[0]!.messageAdded.seq as number;
       for (const body of ["a", "b", "c"]) await gqlOk(t.url, SEND, { roomId, body }, alice.token);
@@ -143,7 +164,9 @@ describe("messages end to end", () => {
       gqlOk(t.url, SEND, { roomId, body: `m${i}` }, i % 2 ? alice.token : bob.token),
     );
     const results = await Promise.all(sends);
-    expect(results.map((r) => r.sendMessage.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(results.map((r) => r.sendMessage.seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
   });
 
   it("stores one message for two sends with the same clientMessageId", async () => {

@@ -5,13 +5,20 @@ import { ConfigError, loadConfig } from "../src/config/env.js";
 it("reports every invalid setting at once", () => {
   let error: unknown;
   try {
-    loadConfig({ PORT: "http", KAFKA_BROKERS: "localhost", DATABASE_URL: "mysql://x", NODE_ENV: "production", TOKEN_TTL: "forever" });
+    loadConfig({
+      PORT: "http",
+      KAFKA_BROKERS: "localhost",
+      DATABASE_URL: "mysql://x",
+      NODE_ENV: "production",
+      TOKEN_TTL: "forever",
+    });
   } catch (e) {
     error = e;
   }
   expect(error).toBeInstanceOf(ConfigError);
   const problems = (error as ConfigError).problems.join("\n");
-  for (const name of ["PORT", "KAFKA_BROKERS", "DATABASE_URL", "JWT_SECRET", "TOKEN_TTL"]) expect(problems).toContain(name);
+  for (const name of ["PORT", "KAFKA_BROKERS", "DATABASE_URL", "JWT_SECRET", "TOKEN_TTL"])
+    expect(problems).toContain(name);
 });
 
 it("applies documented defaults and treats empty values as unset", () => {
@@ -24,7 +31,10 @@ it("applies documented defaults and treats empty values as unset", () => {
 
 it("exits with status 2 and a readable message on bad configuration or an unknown role", () => {
   const run = (args: string[], env: Record<string, string>) =>
-    spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
+    spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+    });
   const bad = run(["all"], { PORT: "not-a-port" });
   expect(bad.status).toBe(2);
   expect(bad.stderr).toContain("Invalid configuration");

@@ -42,7 +42,12 @@ async function userWithRooms(count: number): Promise<TestUser> {
         { n: `room ${i}`, ids: [a!.id, b!.id] },
         me!.token,
       );
-      await gqlOk(t.url, `mutation($r: ID!) { sendMessage(roomId: $r, body: "hello") { id } }`, { r: createRoom.id }, a!.token);
+      await gqlOk(
+        t.url,
+        `mutation($r: ID!) { sendMessage(roomId: $r, body: "hello") { id } }`,
+        { r: createRoom.id },
+        a!.token,
+      );
     }),
   );
   return me!;
@@ -57,7 +62,11 @@ describe("statement counts", () => {
     const large = await statementsFor(fifty, ROOM_LIST);
     expect(small.data.rooms).toHaveLength(1);
     expect(large.data.rooms).toHaveLength(50);
-    expect(large.data.rooms.every((r: { unreadCount: number; members: unknown[] }) => r.unreadCount === 1 && r.members.length === 3)).toBe(true);
+    expect(
+      large.data.rooms.every(
+        (r: { unreadCount: number; members: unknown[] }) => r.unreadCount === 1 && r.members.length === 3,
+      ),
+    ).toBe(true);
 
     // authenticate, rooms, member ids, last messages, memberships, unread counts, and users:
     // members and senders share one batch when their loads land in the same tick, else two.
@@ -102,10 +111,21 @@ describe("query plans on a room with 100,000 messages", () => {
     await db`analyze room_members`;
     await db`analyze rooms`;
 
-    const history = await statementsFor(me!, `query($r: ID!) { room(id: $r) { messages(last: 50, beforeSeq: 54321) { seq } } }`, { r: roomId });
-    expect(history.data.room.messages.map((m: { seq: number }) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 54271 + i));
+    const history = await statementsFor(
+      me!,
+      `query($r: ID!) { room(id: $r) { messages(last: 50, beforeSeq: 54321) { seq } } }`,
+      { r: roomId },
+    );
+    expect(history.data.room.messages.map((m: { seq: number }) => m.seq)).toEqual(
+      Array.from({ length: 50 }, (_, i) => 54271 + i),
+    );
     const list = await statementsFor(me!, ROOM_LIST);
-    expect(list.data.rooms[0]).toMatchObject({ id: roomId, unreadCount: 25000, lastReadSeq: 50000, lastMessage: { seq: 100000 } });
+    expect(list.data.rooms[0]).toMatchObject({
+      id: roomId,
+      unreadCount: 25000,
+      lastReadSeq: 50000,
+      lastMessage: { seq: 100000 },
+    });
 
     const statements = [...history.statements, ...list.statements];
     const touchingMessages = statements.filter((s) => /from "messages"|join "messages"/.test(s.sql));

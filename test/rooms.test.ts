@@ -37,7 +37,9 @@ describe("createRoom", () => {
       owner!.token,
     );
     expect(created.createRoom.name).toBe("trip");
-    expect(created.createRoom.members.map((m: { id: string }) => m.id).sort()).toEqual([owner!.id, a!.id, b!.id].sort());
+    expect(created.createRoom.members.map((m: { id: string }) => m.id).sort()).toEqual(
+      [owner!.id, a!.id, b!.id].sort(),
+    );
     expect(created.createRoom).toMatchObject({ lastReadSeq: 0, unreadCount: 0, lastMessage: null });
   });
 
@@ -91,9 +93,19 @@ describe("rooms list, unread counts and read positions", () => {
     const all = await gqlOk(t.url, MARK, { r: busy, s: 3 }, me!.token);
     expect(all.markRead).toMatchObject({ lastReadSeq: 3, unreadCount: 0 });
     // Each member has their own position: in quiet I read up to 1, while a wrote q2 (seq 2).
-    const theirs = await gqlOk(t.url, `query($r: ID!) { room(id: $r) { lastReadSeq unreadCount } }`, { r: quiet }, a!.token);
+    const theirs = await gqlOk(
+      t.url,
+      `query($r: ID!) { room(id: $r) { lastReadSeq unreadCount } }`,
+      { r: quiet },
+      a!.token,
+    );
     expect(theirs.room).toEqual({ lastReadSeq: 2, unreadCount: 0 });
-    const mine = await gqlOk(t.url, `query($r: ID!) { room(id: $r) { lastReadSeq unreadCount } }`, { r: quiet }, me!.token);
+    const mine = await gqlOk(
+      t.url,
+      `query($r: ID!) { room(id: $r) { lastReadSeq unreadCount } }`,
+      { r: quiet },
+      me!.token,
+    );
     expect(mine.room).toEqual({ lastReadSeq: 1, unreadCount: 1 });
   });
 
@@ -118,7 +130,9 @@ describe("history paging", () => {
     for (let i = 1; i <= 12; i++) await send(i % 2 ? me! : a!, roomId, `m${i}`);
     const PAGE = `query($r: ID!, $last: Int, $before: Int) { room(id: $r) { messages(last: $last, beforeSeq: $before) { seq } } }`;
     const seqs = async (vars: Record<string, unknown>) =>
-      ((await gqlOk(t.url, PAGE, { r: roomId, ...vars }, me!.token)).room.messages as { seq: number }[]).map((m) => m.seq);
+      ((await gqlOk(t.url, PAGE, { r: roomId, ...vars }, me!.token)).room.messages as { seq: number }[]).map(
+        (m) => m.seq,
+      );
     expect(await seqs({ last: 5 })).toEqual([8, 9, 10, 11, 12]);
     expect(await seqs({ last: 5, before: 8 })).toEqual([3, 4, 5, 6, 7]);
     expect(await seqs({ last: 5, before: 3 })).toEqual([1, 2]);
@@ -136,20 +150,33 @@ describe("leaving and removing members", () => {
     const [me, a] = await Promise.all([signUp(t.url), signUp(t.url)]);
     const roomId = await createRoom(t.url, me!, [a!]);
     const client = wsClient(t.wsUrl, a!.token);
-    const sub = new TestSubscription(client, `subscription($r: ID!) { messageAdded(roomId: $r, afterSeq: 0) { seq body } }`, { r: roomId });
+    const sub = new TestSubscription(
+      client,
+      `subscription($r: ID!) { messageAdded(roomId: $r, afterSeq: 0) { seq body } }`,
+      { r: roomId },
+    );
     try {
       await send(me!, roomId, "before");
       await sub.waitFor((s) => s.data.length === 1, 20_000, "the first message");
-      expect((await gqlOk(t.url, `mutation($r: ID!) { leaveRoom(roomId: $r) }`, { r: roomId }, a!.token)).leaveRoom).toBe(true);
+      expect(
+        (await gqlOk(t.url, `mutation($r: ID!) { leaveRoom(roomId: $r) }`, { r: roomId }, a!.token)).leaveRoom,
+      ).toBe(true);
       await sub.waitFor((s) => s.completed, 20_000, "the subscription to end");
       expect(sub.results.at(-1)?.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
 
       await send(me!, roomId, "after");
       expect(sub.data.map((d) => d.messageAdded.body)).toEqual(["before"]);
       expect(errorCode(await gql(t.url, SEND, { r: roomId, b: "hi" }, a!.token))).toBe("FORBIDDEN");
-      expect(errorCode(await gql(t.url, `query($r: ID!) { room(id: $r) { id } }`, { r: roomId }, a!.token))).toBe("FORBIDDEN");
+      expect(errorCode(await gql(t.url, `query($r: ID!) { room(id: $r) { id } }`, { r: roomId }, a!.token))).toBe(
+        "FORBIDDEN",
+      );
       expect((await gqlOk(t.url, ROOMS, {}, a!.token)).rooms).toEqual([]);
-      const members = await gqlOk(t.url, `query($r: ID!) { room(id: $r) { members { id } } }`, { r: roomId }, me!.token);
+      const members = await gqlOk(
+        t.url,
+        `query($r: ID!) { room(id: $r) { members { id } } }`,
+        { r: roomId },
+        me!.token,
+      );
       expect(members.room.members).toEqual([{ id: me!.id }]);
     } finally {
       sub.close();

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRoom, errorCode, gql, gqlOk, signUp, startTestApp, type TestApp, type TestUser } from "./support/harness.js";
+import {
+  createRoom,
+  errorCode,
+  gql,
+  gqlOk,
+  signUp,
+  startTestApp,
+  type TestApp,
+  type TestUser,
+} from "./support/harness.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -18,12 +27,17 @@ async function roomWithMessages(count: number) {
   const [me, a] = await Promise.all([signUp(t.url), signUp(t.url)]);
   const roomId = await createRoom(t.url, me!, [a!]);
   const ids: string[] = [];
-  for (let i = 1; i <= count; i++) ids.push((await gqlOk(t.url, SEND, { r: roomId, b: `m${i}` }, a!.token)).sendMessage.id);
+  for (let i = 1; i <= count; i++)
+    ids.push((await gqlOk(t.url, SEND, { r: roomId, b: `m${i}` }, a!.token)).sendMessage.id);
   return { me: me!, a: a!, roomId, ids };
 }
 
 const bodies = async (user: TestUser, vars: Record<string, unknown> = {}) =>
-  (await gqlOk(t.url, LIST, vars, user.token)).savedMessages as { savedAt: string; cursor: string; message: { body: string } }[];
+  (await gqlOk(t.url, LIST, vars, user.token)).savedMessages as {
+    savedAt: string;
+    cursor: string;
+    message: { body: string };
+  }[];
 
 describe("saved messages", () => {
   it("saves, lists newest first, keeps the first savedAt and unsaves", async () => {
@@ -62,7 +76,9 @@ describe("saved messages", () => {
     const { me, a, roomId, ids } = await roomWithMessages(1);
     const outsider = await signUp(t.url);
     expect(errorCode(await gql(t.url, SAVE, { m: ids[0] }, outsider.token))).toBe("FORBIDDEN");
-    expect(errorCode(await gql(t.url, SAVE, { m: "3f1d2c4b-5a69-4788-9a0b-1c2d3e4f5a6b" }, me.token))).toBe("NOT_FOUND");
+    expect(errorCode(await gql(t.url, SAVE, { m: "3f1d2c4b-5a69-4788-9a0b-1c2d3e4f5a6b" }, me.token))).toBe(
+      "NOT_FOUND",
+    );
     expect(errorCode(await gql(t.url, SAVE, { m: "nope" }, me.token))).toBe("BAD_USER_INPUT");
     expect(errorCode(await gql(t.url, SAVE, { m: ids[0] }))).toBe("UNAUTHENTICATED");
 

@@ -75,8 +75,13 @@ describe("signUp", () => {
 describe("logIn and logOut", () => {
   it("gives the same error for an unknown user and a wrong password", async () => {
     const user = await signUp(t.url);
-    const unknown = await gql(t.url, `mutation { logIn(username: "${uniqueName("nobody")}", password: "whatever123") { token } }`);
-    const wrong = await gql(t.url, `mutation($u: String!) { logIn(username: $u, password: "whatever123") { token } }`, { u: user.username });
+    const unknown = await gql(
+      t.url,
+      `mutation { logIn(username: "${uniqueName("nobody")}", password: "whatever123") { token } }`,
+    );
+    const wrong = await gql(t.url, `mutation($u: String!) { logIn(username: $u, password: "whatever123") { token } }`, {
+      u: user.username,
+    });
     expect(errorCode(unknown)).toBe("UNAUTHENTICATED");
     expect(errorCode(wrong)).toBe("UNAUTHENTICATED");
     expect(unknown.errors?.[0]?.message).toBe(wrong.errors?.[0]?.message);
@@ -85,13 +90,22 @@ describe("logIn and logOut", () => {
   it("logOut makes the token stop working, and a new logIn works again", async () => {
     const user = await signUp(t.url);
     expect((await gqlOk(t.url, `mutation { logOut }`, {}, user.token)).logOut).toBe(true);
-    const after = await gql(t.url, `mutation($s: String!) { updateStatusMessage(statusMessage: $s) { id } }`, { s: "x" }, user.token);
+    const after = await gql(
+      t.url,
+      `mutation($s: String!) { updateStatusMessage(statusMessage: $s) { id } }`,
+      { s: "x" },
+      user.token,
+    );
     expect(errorCode(after)).toBe("UNAUTHENTICATED");
     expect((await gqlOk(t.url, `{ me { id } }`, {}, user.token)).me).toBeNull();
 
-    const again = await gqlOk(t.url, `mutation($u: String!) { logIn(username: $u, password: "correct horse battery") { token } }`, {
-      u: user.username,
-    });
+    const again = await gqlOk(
+      t.url,
+      `mutation($u: String!) { logIn(username: $u, password: "correct horse battery") { token } }`,
+      {
+        u: user.username,
+      },
+    );
     expect((await gqlOk(t.url, `{ me { id } }`, {}, again.logIn.token)).me.id).toBe(user.id);
   });
 
@@ -104,21 +118,35 @@ describe("profile", () => {
   it("updates and clears the status message, within 140 characters", async () => {
     const user = await signUp(t.url);
     const UPDATE = `mutation($s: String!) { updateStatusMessage(statusMessage: $s) { id statusMessage } }`;
-    expect((await gqlOk(t.url, UPDATE, { s: "  busy coding  " }, user.token)).updateStatusMessage.statusMessage).toBe("busy coding");
-    const viewed = await gqlOk(t.url, `query($id: ID!) { user(id: $id) { statusMessage } }`, { id: user.id }, user.token);
+    expect((await gqlOk(t.url, UPDATE, { s: "  busy coding  " }, user.token)).updateStatusMessage.statusMessage).toBe(
+      "busy coding",
+    );
+    const viewed = await gqlOk(
+      t.url,
+      `query($id: ID!) { user(id: $id) { statusMessage } }`,
+      { id: user.id },
+      user.token,
+    );
     expect(viewed.user.statusMessage).toBe("busy coding");
 
     const tooLong = await gql(t.url, UPDATE, { s: "x".repeat(141) }, user.token);
     expect(errorCode(tooLong)).toBe("BAD_USER_INPUT");
     expect(tooLong.errors?.[0]?.message).toContain("statusMessage");
-    expect((await gqlOk(t.url, UPDATE, { s: "x".repeat(140) }, user.token)).updateStatusMessage.statusMessage).toHaveLength(140);
+    expect(
+      (await gqlOk(t.url, UPDATE, { s: "x".repeat(140) }, user.token)).updateStatusMessage.statusMessage,
+    ).toHaveLength(140);
     expect((await gqlOk(t.url, UPDATE, { s: "" }, user.token)).updateStatusMessage.statusMessage).toBe("");
   });
 
   it("finds users by id and by username, NOT_FOUND for unknown ids", async () => {
     const user = await signUp(t.url);
     const other = await signUp(t.url);
-    const byName = await gqlOk(t.url, `query($u: String!) { userByUsername(username: $u) { id } }`, { u: other.username.toUpperCase() }, user.token);
+    const byName = await gqlOk(
+      t.url,
+      `query($u: String!) { userByUsername(username: $u) { id } }`,
+      { u: other.username.toUpperCase() },
+      user.token,
+    );
     expect(byName.userByUsername.id).toBe(other.id);
     const unknown = await gql(t.url, `{ user(id: "7d1e8c2a-0000-4000-8000-000000000000") { id } }`, {}, user.token);
     expect(errorCode(unknown)).toBe("NOT_FOUND");
@@ -131,13 +159,32 @@ describe("deleteAccount", () => {
     const doomed = await signUp(t.url);
     const friend = await signUp(t.url);
     const roomId = await createRoom(t.url, doomed, [friend]);
-    await gqlOk(t.url, `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`, { ids: [doomed.id] }, friend.token);
-    const sent = await gqlOk(t.url, `mutation($r: ID!) { sendMessage(roomId: $r, body: "last words") { id } }`, { r: roomId }, doomed.token);
-    await gqlOk(t.url, `mutation($m: ID!) { saveMessage(messageId: $m) { savedAt } }`, { m: sent.sendMessage.id }, doomed.token);
+    await gqlOk(
+      t.url,
+      `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`,
+      { ids: [doomed.id] },
+      friend.token,
+    );
+    const sent = await gqlOk(
+      t.url,
+      `mutation($r: ID!) { sendMessage(roomId: $r, body: "last words") { id } }`,
+      { r: roomId },
+      doomed.token,
+    );
+    await gqlOk(
+      t.url,
+      `mutation($m: ID!) { saveMessage(messageId: $m) { savedAt } }`,
+      { m: sent.sendMessage.id },
+      doomed.token,
+    );
 
     // The friend has a subscription open: it keeps working, the deleted user's ends.
     const doomedClient = wsClient(t.wsUrl, doomed.token);
-    const doomedSub = new TestSubscription(doomedClient, `subscription($r: ID!) { messageAdded(roomId: $r, afterSeq: 0) { seq } }`, { r: roomId });
+    const doomedSub = new TestSubscription(
+      doomedClient,
+      `subscription($r: ID!) { messageAdded(roomId: $r, afterSeq: 0) { seq } }`,
+      { r: roomId },
+    );
     await doomedSub.waitFor((s) => s.data.length === 1, 20_000, "the replayed message");
 
     expect((await gqlOk(t.url, `mutation { deleteAccount }`, {}, doomed.token)).deleteAccount).toBe(true);
@@ -147,7 +194,11 @@ describe("deleteAccount", () => {
     await doomedClient.dispose();
 
     expect(errorCode(await gql(t.url, `mutation { logOut }`, {}, doomed.token))).toBe("UNAUTHENTICATED");
-    const login = await gql(t.url, `mutation($u: String!) { logIn(username: $u, password: "correct horse battery") { token } }`, { u: doomed.username });
+    const login = await gql(
+      t.url,
+      `mutation($u: String!) { logIn(username: $u, password: "correct horse battery") { token } }`,
+      { u: doomed.username },
+    );
     expect(errorCode(login)).toBe("UNAUTHENTICATED");
 
     const view = await gqlOk(
@@ -159,7 +210,10 @@ describe("deleteAccount", () => {
     expect(view.me.friends).toEqual([]);
     expect(view.room.members).toEqual([{ id: friend.id }]);
     expect(view.room.messages).toEqual([
-      { body: "last words", sender: { id: "00000000-0000-0000-0000-000000000000", username: "deleted_user", displayName: "Deleted user" } },
+      {
+        body: "last words",
+        sender: { id: "00000000-0000-0000-0000-000000000000", username: "deleted_user", displayName: "Deleted user" },
+      },
     ]);
     expect(errorCode(await gql(t.url, `{ user(id: "${doomed.id}") { id } }`, {}, friend.token))).toBe("NOT_FOUND");
 

@@ -43,7 +43,12 @@ async function outcomes(ids: string[]): Promise<Map<string, any>> {
       if (found.size === new Set(ids).size) done();
     },
   });
-  await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error(`outcomes missing: ${found.size}/${ids.length}`)), 30_000))]);
+  await Promise.race([
+    all,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`outcomes missing: ${found.size}/${ids.length}`)), 30_000),
+    ),
+  ]);
   await consumer.disconnect();
   return found;
 }
@@ -84,7 +89,9 @@ it("decides a run of SendMessage commands like one-at-a-time would", async () =>
   expect(result(5)).toMatchObject({ ok: false, error: { code: "NOT_FOUND" } });
   expect(result(7)).toMatchObject({ ok: true, result: { seq: 4, body: "three" } });
 
-  const stored = await db<{ seq: number; body: string }[]>`select seq, body from messages where room_id = ${roomId} order by seq`;
+  const stored = await db<
+    { seq: number; body: string }[]
+  >`select seq, body from messages where room_id = ${roomId} order by seq`;
   expect(stored).toEqual([
     { seq: 1, body: "one" },
     { seq: 2, body: "sent twice by the producer" },

@@ -9,7 +9,12 @@ import WebSocket from "ws";
 const agent = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
 
 /** POSTs one operation; throws on transport errors and GraphQL errors. */
-export async function graphql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+export async function graphql<T = any>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<T> {
   const response = await request(url, {
     method: "POST",
     dispatcher: agent,
@@ -40,7 +45,9 @@ export function subscribe(
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(wsUrl, "graphql-transport-ws");
     socket.once("error", reject);
-    socket.once("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })));
+    socket.once("open", () =>
+      socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })),
+    );
     socket.on("message", (raw) => {
       const receivedAt = performance.now();
       const message = JSON.parse(raw.toString());
@@ -57,7 +64,12 @@ export function subscribe(
 }
 
 /** Opens `count` connections `parallel` at a time, reporting progress. */
-export async function openMany<T>(count: number, parallel: number, open: (i: number) => Promise<T>, progress?: (n: number) => void): Promise<T[]> {
+export async function openMany<T>(
+  count: number,
+  parallel: number,
+  open: (i: number) => Promise<T>,
+  progress?: (n: number) => void,
+): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
   let done = 0;
@@ -87,7 +99,11 @@ export async function atRate(ratePerSecond: number, seconds: number, fire: (i: n
 }
 
 /** Runs `call` in `concurrency` closed loops for `seconds`; returns completed calls per second. */
-export async function closedLoop(concurrency: number, seconds: number, call: (i: number) => Promise<void>): Promise<{ perSecond: number; completed: number; failed: number }> {
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  call: (i: number) => Promise<void>,
+): Promise<{ perSecond: number; completed: number; failed: number }> {
   const until = performance.now() + seconds * 1000;
   let completed = 0;
   let failed = 0;

@@ -7,19 +7,26 @@ import { freePort, waitUntil } from "../../scripts/app-process.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** A baseline server script in its own process, ready once GET /ready answers. */
-export async function startBaseline(script: string): Promise<{ origin: string; child: ChildProcess; rssBytes(): number; stop(): Promise<void> }> {
+export async function startBaseline(
+  script: string,
+): Promise<{ origin: string; child: ChildProcess; rssBytes(): number; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", path.join(root, "bench/baselines", script)], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port) },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", path.join(root, "bench/baselines", script)],
+    {
+      cwd: root,
+      env: { ...process.env, PORT: String(port) },
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
   const origin = `http://127.0.0.1:${port}`;
   await waitUntil(async () => (await fetch(`${origin}/ready`)).ok, 30_000, `${script} to start`);
   return {
     origin,
     child,
-    rssBytes: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
+    rssBytes: () =>
+      Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));

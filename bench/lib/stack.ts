@@ -79,12 +79,34 @@ export async function createFixture(url: string, roomCount: number): Promise<Fix
     return { id: signUp.user.id as string, token: signUp.token as string };
   };
   const [sender, reader] = await Promise.all([user(), user()]);
-  await graphql(url, `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`, { ids: [reader.id] }, sender.token);
+  await graphql(
+    url,
+    `
+      mutation ($ids: [ID!]!) {
+        addFriends(userIds: $ids) {
+          id
+        }
+      }
+    `,
+    { ids: [reader.id] },
+    sender.token,
+  );
   const rooms: string[] = [];
   for (let i = 0; i < roomCount; i += 10) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(10, roomCount - i) }, (_, j) =>
-        graphql(url, `mutation($n: String!, $ids: [ID!]!) { createRoom(name: $n, memberIds: $ids) { id } }`, { n: `bench ${i + j}`, ids: [reader.id] }, sender.token),
+        graphql(
+          url,
+          `
+            mutation ($n: String!, $ids: [ID!]!) {
+              createRoom(name: $n, memberIds: $ids) {
+                id
+              }
+            }
+          `,
+          { n: `bench ${i + j}`, ids: [reader.id] },
+          sender.token,
+        ),
       ),
     );
     rooms.push(...batch.map((b) => b.createRoom.id as string));

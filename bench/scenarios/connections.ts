@@ -8,7 +8,11 @@ import { round } from "../lib/stats.js";
 
 const settle = () => new Promise((r) => setTimeout(r, 3000));
 
-export async function connectionsScenario(stack: Stack, opts: { clients: number; rooms: number }, log: (l: string) => void): Promise<Row[]> {
+export async function connectionsScenario(
+  stack: Stack,
+  opts: { clients: number; rooms: number },
+  log: (l: string) => void,
+): Promise<Row[]> {
   const chat = await Chat.start(Chat.env(stack), { api: true, workers: 1 });
   const subs: Subscriber[] = [];
   let ours: number;
@@ -18,8 +22,17 @@ export async function connectionsScenario(stack: Stack, opts: { clients: number;
     const before = chat.api!.rssBytes();
     log(`connections: opening ${opts.clients} idle subscribed clients`);
     subs.push(
-      ...(await openMany(opts.clients, 50, (i) =>
-        subscribe(chat.url.replace(/^http/, "ws"), fixture.reader.token, `subscription($r: ID!) { messageAdded(roomId: $r) { seq } }`, { r: fixture.rooms[i % opts.rooms] }, () => {}),
+      ...(await openMany(
+        opts.clients,
+        50,
+        (i) =>
+          subscribe(
+            chat.url.replace(/^http/, "ws"),
+            fixture.reader.token,
+            `subscription($r: ID!) { messageAdded(roomId: $r) { seq } }`,
+            { r: fixture.rooms[i % opts.rooms] },
+            () => {},
+          ),
         (n) => log(`connections: ${n} open`),
       )),
     );
@@ -38,11 +51,14 @@ export async function connectionsScenario(stack: Stack, opts: { clients: number;
     await settle();
     const before = ws.rssBytes();
     sockets.push(
-      ...(await openMany(opts.clients, 50, () =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const socket = new WebSocket(ws.origin.replace(/^http/, "ws"));
-          socket.once("open", () => resolve(socket)).once("error", reject);
-        }),
+      ...(await openMany(
+        opts.clients,
+        50,
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const socket = new WebSocket(ws.origin.replace(/^http/, "ws"));
+            socket.once("open", () => resolve(socket)).once("error", reject);
+          }),
       )),
     );
     await settle();

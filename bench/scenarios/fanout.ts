@@ -9,7 +9,11 @@ import { round } from "../lib/stats.js";
 
 const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { id seq body createdAt sender { id username } } }`;
 
-export async function fanoutScenario(stack: Stack, opts: { subscribers: number; messages: number }, log: (l: string) => void): Promise<Row[]> {
+export async function fanoutScenario(
+  stack: Stack,
+  opts: { subscribers: number; messages: number },
+  log: (l: string) => void,
+): Promise<Row[]> {
   const expected = opts.subscribers * opts.messages;
   let received = 0;
   let lastAt = 0;
@@ -27,15 +31,44 @@ export async function fanoutScenario(stack: Stack, opts: { subscribers: number; 
     const fixture = await createFixture(chat.url, 1);
     const room = fixture.rooms[0]!;
     log(`fan-out: opening ${opts.subscribers} subscriptions to one room`);
-    subs.push(...(await openMany(opts.subscribers, 50, () => subscribe(chat.url.replace(/^http/, "ws"), fixture.reader.token, SUBSCRIPTION, { r: room }, onData), (n) => log(`fan-out: ${n} open`))));
-    await graphql(chat.url, `mutation($r: ID!) { sendMessage(roomId: $r, body: "warm-up") { seq } }`, { r: room }, fixture.sender.token);
+    subs.push(
+      ...(await openMany(
+        opts.subscribers,
+        50,
+        () => subscribe(chat.url.replace(/^http/, "ws"), fixture.reader.token, SUBSCRIPTION, { r: room }, onData),
+        (n) => log(`fan-out: ${n} open`),
+      )),
+    );
+    await graphql(
+      chat.url,
+      `
+        mutation ($r: ID!) {
+          sendMessage(roomId: $r, body: "warm-up") {
+            seq
+          }
+        }
+      `,
+      { r: room },
+      fixture.sender.token,
+    );
     while (received < opts.subscribers) await new Promise((r) => setTimeout(r, 20));
     received = 0;
     log(`fan-out: ${opts.messages} messages to ${opts.subscribers} subscribers`);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: opts.messages }, (_, i) =>
-        graphql(chat.url, `mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { seq } }`, { r: room, b: `fan-out message ${i}` }, fixture.sender.token),
+        graphql(
+          chat.url,
+          `
+            mutation ($r: ID!, $b: String!) {
+              sendMessage(roomId: $r, body: $b) {
+                seq
+              }
+            }
+          `,
+          { r: room, b: `fan-out message ${i}` },
+          fixture.sender.token,
+        ),
       ),
     );
     const deadline = Date.now() + 120_000;
@@ -54,12 +87,15 @@ export async function fanoutScenario(stack: Stack, opts: { subscribers: number; 
   try {
     received = 0;
     sockets.push(
-      ...(await openMany(opts.subscribers, 50, () =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const socket = new WebSocket(ws.origin.replace(/^http/, "ws"));
-          socket.on("message", (raw) => onData(JSON.parse(raw.toString()).payload.data, performance.now()));
-          socket.once("open", () => resolve(socket)).once("error", reject);
-        }),
+      ...(await openMany(
+        opts.subscribers,
+        50,
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const socket = new WebSocket(ws.origin.replace(/^http/, "ws"));
+            socket.on("message", (raw) => onData(JSON.parse(raw.toString()).payload.data, performance.now()));
+            socket.once("open", () => resolve(socket)).once("error", reject);
+          }),
       )),
     );
     received = 0;

@@ -6,7 +6,11 @@ import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { distribution, round } from "../lib/stats.js";
 
-export async function historyScenario(stack: Stack, opts: { messages: number; queries: number }, log: (l: string) => void): Promise<Row[]> {
+export async function historyScenario(
+  stack: Stack,
+  opts: { messages: number; queries: number },
+  log: (l: string) => void,
+): Promise<Row[]> {
   const chat = await Chat.start(Chat.env(stack), { api: true, workers: 1 });
   const db = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
   try {
@@ -30,7 +34,8 @@ export async function historyScenario(stack: Stack, opts: { messages: number; qu
       const started = performance.now();
       const data = await graphql(chat.url, QUERY, { r: room, b }, fixture.reader.token);
       ours.push(performance.now() - started);
-      if (data.room.messages.length !== 50 || data.room.messages[49].seq !== b - 1) throw new Error(`wrong page before ${b}`);
+      if (data.room.messages.length !== 50 || data.room.messages[49].seq !== b - 1)
+        throw new Error(`wrong page before ${b}`);
     }
     const base: number[] = [];
     for (const b of positions) {

@@ -44,7 +44,11 @@ async function kafkaRoundTrip(stack: Stack, rate: number, seconds: number): Prom
   return latencies;
 }
 
-export async function latencyScenario(stack: Stack, opts: { rates: number[]; seconds: number; subscribers: number; rooms: number }, log: (l: string) => void): Promise<Row[]> {
+export async function latencyScenario(
+  stack: Stack,
+  opts: { rates: number[]; seconds: number; subscribers: number; rooms: number },
+  log: (l: string) => void,
+): Promise<Row[]> {
   const chat = await Chat.start(Chat.env(stack), { api: true, workers: 1 });
   const subscribers: Subscriber[] = [];
   try {
@@ -55,18 +59,31 @@ export async function latencyScenario(stack: Stack, opts: { rates: number[]; sec
     const perRoom = opts.subscribers / opts.rooms;
     log(`latency: opening ${opts.subscribers} subscriptions over ${opts.rooms} rooms`);
     subscribers.push(
-      ...(await openMany(opts.subscribers, 50, (i) =>
-        subscribe(chat.url.replace(/^http/, "ws"), fixture.reader.token, SUBSCRIPTION, { r: fixture.rooms[i % opts.rooms] }, (data, receivedAt) => {
-          const entry = pending.get(data.messageAdded.clientMessageId);
-          if (!entry) return;
-          latencies.push(receivedAt - entry.started);
-          if (--entry.remaining === 0) pending.delete(data.messageAdded.clientMessageId);
-        }),
+      ...(await openMany(
+        opts.subscribers,
+        50,
+        (i) =>
+          subscribe(
+            chat.url.replace(/^http/, "ws"),
+            fixture.reader.token,
+            SUBSCRIPTION,
+            { r: fixture.rooms[i % opts.rooms] },
+            (data, receivedAt) => {
+              const entry = pending.get(data.messageAdded.clientMessageId);
+              if (!entry) return;
+              latencies.push(receivedAt - entry.started);
+              if (--entry.remaining === 0) pending.delete(data.messageAdded.clientMessageId);
+            },
+          ),
         (n) => log(`latency: ${n} subscriptions open`),
       )),
     );
     // Warm up (JIT, connections, consumer positions) before measuring.
-    await Promise.all(fixture.rooms.slice(0, 20).map((r, i) => graphql(chat.url, SEND, { r, b: "warm-up", c: `warm-${i}` }, fixture.sender.token)));
+    await Promise.all(
+      fixture.rooms
+        .slice(0, 20)
+        .map((r, i) => graphql(chat.url, SEND, { r, b: "warm-up", c: `warm-${i}` }, fixture.sender.token)),
+    );
     await new Promise((r) => setTimeout(r, 1000));
 
     const rows: Row[] = [];
@@ -78,7 +95,12 @@ export async function latencyScenario(stack: Stack, opts: { rates: number[]; sec
       const sent = await atRate(rate, opts.seconds, (i) => {
         const clientMessageId = `r${rate}-${i}`;
         pending.set(clientMessageId, { started: performance.now(), remaining: perRoom });
-        graphql(chat.url, SEND, { r: fixture.rooms[i % opts.rooms], b: `message ${i}`, c: clientMessageId }, fixture.sender.token).catch(() => failures++);
+        graphql(
+          chat.url,
+          SEND,
+          { r: fixture.rooms[i % opts.rooms], b: `message ${i}`, c: clientMessageId },
+          fixture.sender.token,
+        ).catch(() => failures++);
       });
       const deadline = Date.now() + 30_000;
       while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -86,7 +108,15 @@ export async function latencyScenario(stack: Stack, opts: { rates: number[]; sec
       const ours = distribution(latencies);
       log(`latency: baseline kafkajs round trip at ${rate} msg/s`);
       const base = distribution(await kafkaRoundTrip(stack, rate, opts.seconds));
-      const details = { sent, deliveries: ours.count, expectedDeliveries: sent * perRoom, undelivered: lost, failedSends: failures, ours, kafkaRoundTrip: base };
+      const details = {
+        sent,
+        deliveries: ours.count,
+        expectedDeliveries: sent * perRoom,
+        undelivered: lost,
+        failedSends: failures,
+        ours,
+        kafkaRoundTrip: base,
+      };
       for (const p of ["p50", "p95", "p99", "max"] as const) {
         rows.push(
           row({

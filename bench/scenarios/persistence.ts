@@ -32,7 +32,13 @@ async function produceCommands(env: Record<string, string>, fixture: Fixture, co
 }
 
 /** Applied commands per second, from the first to the last stored message's timestamp. */
-async function measureApply(stack: Stack, env: Record<string, string>, fixture: Fixture, count: number, transactionSize: number): Promise<number> {
+async function measureApply(
+  stack: Stack,
+  env: Record<string, string>,
+  fixture: Fixture,
+  count: number,
+  transactionSize: number,
+): Promise<number> {
   const db = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
   try {
     await produceCommands(env, fixture, count);
@@ -40,7 +46,9 @@ async function measureApply(stack: Stack, env: Record<string, string>, fixture: 
     try {
       const deadline = Date.now() + 600_000;
       for (;;) {
-        const [{ n } = { n: "0" }] = await db<{ n: string }[]>`select count(*) as n from messages where room_id in ${db(fixture.rooms)}`;
+        const [{ n } = { n: "0" }] = await db<
+          { n: string }[]
+        >`select count(*) as n from messages where room_id in ${db(fixture.rooms)}`;
         if (Number(n) >= count) break;
         if (Date.now() > deadline) throw new Error(`only ${n} of ${count} commands applied`);
         await new Promise((r) => setTimeout(r, 200));
@@ -56,7 +64,11 @@ async function measureApply(stack: Stack, env: Record<string, string>, fixture: 
   }
 }
 
-export async function persistenceScenario(stack: Stack, opts: { commands: number; singleCommands: number; rooms: number }, log: (l: string) => void): Promise<Row[]> {
+export async function persistenceScenario(
+  stack: Stack,
+  opts: { commands: number; singleCommands: number; rooms: number },
+  log: (l: string) => void,
+): Promise<Row[]> {
   const env = Chat.env(stack);
   // Users and rooms through the real API, then the worker is stopped so commands queue up.
   const chat = await Chat.start(env, { api: true, workers: 1 });

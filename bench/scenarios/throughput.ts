@@ -7,7 +7,11 @@ import { round } from "../lib/stats.js";
 
 const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { seq } }`;
 
-export async function throughputScenario(stack: Stack, opts: { seconds: number; concurrency: number; rooms: number }, log: (l: string) => void): Promise<Row[]> {
+export async function throughputScenario(
+  stack: Stack,
+  opts: { seconds: number; concurrency: number; rooms: number },
+  log: (l: string) => void,
+): Promise<Row[]> {
   const chat = await Chat.start(Chat.env(stack), { api: true, workers: 1 });
   let ours: { perSecond: number; completed: number; failed: number };
   let delivered = 0;
@@ -15,13 +19,28 @@ export async function throughputScenario(stack: Stack, opts: { seconds: number; 
     const fixture = await createFixture(chat.url, opts.rooms);
     // One subscriber per room counts deliveries: acknowledged messages must also arrive.
     const subs = await Promise.all(
-      fixture.rooms.map((r) => subscribe(chat.url.replace(/^http/, "ws"), fixture.reader.token, `subscription($r: ID!) { messageAdded(roomId: $r) { seq } }`, { r }, () => delivered++)),
+      fixture.rooms.map((r) =>
+        subscribe(
+          chat.url.replace(/^http/, "ws"),
+          fixture.reader.token,
+          `subscription($r: ID!) { messageAdded(roomId: $r) { seq } }`,
+          { r },
+          () => delivered++,
+        ),
+      ),
     );
-    await closedLoop(opts.concurrency, 2, (i) => graphql(chat.url, SEND, { r: fixture.rooms[i % opts.rooms], b: "warm-up", c: `w-${i}` }, fixture.sender.token)); // warm-up
+    await closedLoop(opts.concurrency, 2, (i) =>
+      graphql(chat.url, SEND, { r: fixture.rooms[i % opts.rooms], b: "warm-up", c: `w-${i}` }, fixture.sender.token),
+    ); // warm-up
     delivered = 0;
     log(`throughput: ${opts.concurrency} concurrent senders for ${opts.seconds} s`);
     ours = await closedLoop(opts.concurrency, opts.seconds, (i) =>
-      graphql(chat.url, SEND, { r: fixture.rooms[i % opts.rooms], b: `message ${i}`, c: `t-${i}` }, fixture.sender.token),
+      graphql(
+        chat.url,
+        SEND,
+        { r: fixture.rooms[i % opts.rooms], b: `message ${i}`, c: `t-${i}` },
+        fixture.sender.token,
+      ),
     );
     const deadline = Date.now() + 20_000;
     while (delivered < ours.completed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -19,13 +19,19 @@ export function createTokenService(secret: string, ttl: string, cacheSize = 10_0
   const verified = new Map<string, TokenClaims & { expiresAt: number }>();
   return {
     issue: ({ userId, epoch }) =>
-      new SignJWT({ ep: epoch }).setProtectedHeader({ alg: "HS256" }).setSubject(userId).setIssuedAt().setExpirationTime(ttl).sign(key),
+      new SignJWT({ ep: epoch })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject(userId)
+        .setIssuedAt()
+        .setExpirationTime(ttl)
+        .sign(key),
     async verify(token) {
       const known = verified.get(token);
       if (known && known.expiresAt > Date.now()) return { userId: known.userId, epoch: known.epoch };
       try {
         const { payload } = await jwtVerify(token, key, { algorithms: ["HS256"] });
-        if (typeof payload.sub !== "string" || typeof payload.ep !== "number" || typeof payload.exp !== "number") return null;
+        if (typeof payload.sub !== "string" || typeof payload.ep !== "number" || typeof payload.exp !== "number")
+          return null;
         verified.set(token, { userId: payload.sub, epoch: payload.ep, expiresAt: payload.exp * 1000 });
         if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);
         return { userId: payload.sub, epoch: payload.ep };

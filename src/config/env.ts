@@ -5,53 +5,69 @@ const DEV_JWT_SECRET = "dev-only-secret-change-me-dev-only-secret";
 /** Comma-separated `host:port` list, e.g. `127.0.0.1:9092,127.0.0.1:9094`. */
 const brokerList = z
   .string()
-  .transform((value) => value.split(",").map((s) => s.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, "each broker must look like host:port")).min(1));
 
-const envSchema = z
-  .object({
-    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    /** HTTP and WebSocket port. @default 4000 */
-    PORT: z.coerce.number({ error: "must be a port number" }).int().min(0).max(65535).default(4000),
-    /** Interface to listen on. @default 0.0.0.0 */
-    HOST: z.string().min(1).default("0.0.0.0"),
-    /** PostgreSQL connection string. Without it, role `all` runs on embedded PGlite. */
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://").optional(),
-    /** Where embedded PGlite keeps its files; `memory://` keeps nothing. @default .data/pglite */
-    PGLITE_DIR: z.string().min(1).default(".data/pglite"),
-    /** @default 10 */
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-    /** @default 127.0.0.1:9092 */
-    KAFKA_BROKERS: brokerList.default(["127.0.0.1:9092"]),
-    /** @default chat */
-    KAFKA_CLIENT_ID: z.string().min(1).default("chat"),
-    /** Prepended to every topic name, so that several deployments or test runs share a cluster. */
-    KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, "may contain only letters, digits, '.', '_' and '-'").default(""),
-    /** Partitions for each topic created at start. @default 6 */
-    KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
-    /** @default 1 */
-    KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).default(1),
-    /** Consumer group shared by all workers. @default chat-workers */
-    KAFKA_WORKER_GROUP: z.string().min(1).default("chat-workers"),
-    /** How soon a dead worker's partitions move to the others (the broker allows 6000-300000). @default 10000 */
-    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
-    /** Commands a worker applies per database transaction; 1 means one per command. @default 500 */
-    WORKER_TRANSACTION_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-    /** Partitions a worker applies at the same time (each in its own transaction). @default 4 */
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
-    /** Workers also run the event-log consumer (appends every event to event_log). @default true */
-    EVENT_LOG_ENABLED: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
-    /** How long a mutation waits for its command's outcome. @default 10000 */
-    COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-    /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
-    SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
-    /** HS256 key for session tokens; required (32+ characters) in production. */
-    JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-    /** Session token lifetime, as jose understands it (`7d`, `12h`). @default 7d */
-    TOKEN_TTL: z.string().regex(/^\d+\s*(s|m|h|d|w)$/, "must look like 30m, 12h or 7d").default("7d"),
-    /** @default info */
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  });
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** HTTP and WebSocket port. @default 4000 */
+  PORT: z.coerce.number({ error: "must be a port number" }).int().min(0).max(65535).default(4000),
+  /** Interface to listen on. @default 0.0.0.0 */
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** PostgreSQL connection string. Without it, role `all` runs on embedded PGlite. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+    .optional(),
+  /** Where embedded PGlite keeps its files; `memory://` keeps nothing. @default .data/pglite */
+  PGLITE_DIR: z.string().min(1).default(".data/pglite"),
+  /** @default 10 */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** @default 127.0.0.1:9092 */
+  KAFKA_BROKERS: brokerList.default(["127.0.0.1:9092"]),
+  /** @default chat */
+  KAFKA_CLIENT_ID: z.string().min(1).default("chat"),
+  /** Prepended to every topic name, so that several deployments or test runs share a cluster. */
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/, "may contain only letters, digits, '.', '_' and '-'")
+    .default(""),
+  /** Partitions for each topic created at start. @default 6 */
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  /** @default 1 */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).default(1),
+  /** Consumer group shared by all workers. @default chat-workers */
+  KAFKA_WORKER_GROUP: z.string().min(1).default("chat-workers"),
+  /** How soon a dead worker's partitions move to the others (the broker allows 6000-300000). @default 10000 */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
+  /** Commands a worker applies per database transaction; 1 means one per command. @default 500 */
+  WORKER_TRANSACTION_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Partitions a worker applies at the same time (each in its own transaction). @default 4 */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /** Workers also run the event-log consumer (appends every event to event_log). @default true */
+  EVENT_LOG_ENABLED: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
+  /** How long a mutation waits for its command's outcome. @default 10000 */
+  COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
+  SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** HS256 key for session tokens; required (32+ characters) in production. */
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Session token lifetime, as jose understands it (`7d`, `12h`). @default 7d */
+  TOKEN_TTL: z
+    .string()
+    .regex(/^\d+\s*(s|m|h|d|w)$/, "must look like 30m, 12h or 7d")
+    .default("7d"),
+  /** @default info */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -73,7 +89,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(cleaned);
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`);
   // Checked on the raw values so that it is reported together with every other problem.
-  if (cleaned.NODE_ENV === "production" && !cleaned.JWT_SECRET) problems.push("JWT_SECRET: is required when NODE_ENV=production");
+  if (cleaned.NODE_ENV === "production" && !cleaned.JWT_SECRET)
+    problems.push("JWT_SECRET: is required when NODE_ENV=production");
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return { ...parsed.data, JWT_SECRET: parsed.data.JWT_SECRET ?? DEV_JWT_SECRET };
 }

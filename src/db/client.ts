@@ -19,7 +19,6 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-
 /** Arbitrary, fixed key for pg_advisory_lock around migrations. */
 const MIGRATION_LOCK_ID = 727_001;
 
@@ -33,7 +32,9 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  const logger = options.onQuery ? { logQuery: (query: string, params: unknown[]) => options.onQuery!(query, params) } : undefined;
+  const logger = options.onQuery
+    ? { logQuery: (query: string, params: unknown[]) => options.onQuery!(query, params) }
+    : undefined;
   if (options.url) {
     const { default: postgres } = await import("postgres");
     const { drizzle } = await import("drizzle-orm/postgres-js");

@@ -18,7 +18,9 @@ import {
  * transaction, and rows written in it should not all share the transaction's start time.
  */
 const createdAt = (name: string) =>
-  timestamp(name, { withTimezone: true, mode: "date", precision: 3 }).notNull().default(sql`clock_timestamp()`);
+  timestamp(name, { withTimezone: true, mode: "date", precision: 3 })
+    .notNull()
+    .default(sql`clock_timestamp()`);
 const optionalTime = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
 
 export const users = pgTable(
@@ -43,8 +45,12 @@ export const users = pgTable(
 export const friendships = pgTable(
   "friendships",
   {
-    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    friendId: uuid("friend_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    friendId: uuid("friend_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     createdAt: createdAt("created_at"),
   },
   (t) => [primaryKey({ columns: [t.userId, t.friendId] }), index("friendships_friend_idx").on(t.friendId)],
@@ -67,8 +73,12 @@ export const rooms = pgTable(
 export const roomMembers = pgTable(
   "room_members",
   {
-    roomId: uuid("room_id").notNull().references(() => rooms.id, { onDelete: "cascade" }),
-    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     joinedAt: createdAt("joined_at"),
     lastReadSeq: integer("last_read_seq").notNull().default(0),
   },
@@ -79,7 +89,9 @@ export const messages = pgTable(
   "messages",
   {
     id: uuid("id").primaryKey(),
-    roomId: uuid("room_id").notNull().references(() => rooms.id, { onDelete: "cascade" }),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
     seq: integer("seq").notNull(),
     /** Null once the sender deleted their account; history stays. */
     senderId: uuid("sender_id").references(() => users.id, { onDelete: "set null" }),
@@ -104,8 +116,12 @@ export const messages = pgTable(
 export const savedMessages = pgTable(
   "saved_messages",
   {
-    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    messageId: uuid("message_id").notNull().references(() => messages.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
     savedAt: createdAt("saved_at"),
   },
   (t) => [

@@ -31,7 +31,10 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
   let stopListening = () => {};
   const pending = new Map<string, (outcome: CommandOutcome) => void>();
 
-  function waitForOutcome({ id: commandId, type }: CommandEnvelope<unknown>, signal: AbortSignal): Promise<CommandOutcome> {
+  function waitForOutcome(
+    { id: commandId, type }: CommandEnvelope<unknown>,
+    signal: AbortSignal,
+  ): Promise<CommandOutcome> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(commandId);
@@ -77,7 +80,10 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
 
   return {
     async start() {
-      producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      producer = options.kafka.producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await producer.connect();
       stopListening = options.events.onOutcome((outcome) => pending.get(outcome.commandId)?.(outcome));
     },
@@ -101,17 +107,20 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
       // Listen before publishing: the outcome can arrive before send() returns. The timeout
       // covers publishing too, so a broker that is away cannot hold the caller forever.
       const outcome = waitForOutcome(envelope, abort.signal);
-      const sent = publish({ key: command.key(payload, actorId), value: JSON.stringify(envelope), headers: { type: command.type } })
-        .then(
-          () => options.metrics.commandsProduced.inc({ type: command.type }),
-          (error: unknown) => {
-            abort.abort();
-            logger.error({ err: error, commandId: envelope.id, type: command.type }, "could not publish command");
-            throw new AppError("SERVICE_UNAVAILABLE", `could not publish command ${envelope.id}: Kafka is unavailable`, {
-              commandId: envelope.id,
-            });
-          },
-        );
+      const sent = publish({
+        key: command.key(payload, actorId),
+        value: JSON.stringify(envelope),
+        headers: { type: command.type },
+      }).then(
+        () => options.metrics.commandsProduced.inc({ type: command.type }),
+        (error: unknown) => {
+          abort.abort();
+          logger.error({ err: error, commandId: envelope.id, type: command.type }, "could not publish command");
+          throw new AppError("SERVICE_UNAVAILABLE", `could not publish command ${envelope.id}: Kafka is unavailable`, {
+            commandId: envelope.id,
+          });
+        },
+      );
       sent.catch(() => {}); // when the timeout wins the race, a later send failure has no one to tell
       await Promise.race([sent, outcome]);
       const result = await outcome;
@@ -120,4 +129,3 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
     },
   };
 }
-

@@ -111,7 +111,8 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       const decided = new Map<string, { outcome: CommandOutcome; events: RoomEvent[] }>();
       if (ids.length > 0) {
         const rows = await tx.select().from(commandLog).where(inArray(commandLog.commandId, ids));
-        for (const row of rows) decided.set(row.commandId, { outcome: row.outcome as CommandOutcome, events: row.events as RoomEvent[] });
+        for (const row of rows)
+          decided.set(row.commandId, { outcome: row.outcome as CommandOutcome, events: row.events as RoomEvent[] });
       }
       const newlyDecided: Array<typeof commandLog.$inferInsert> = [];
       const decide = (command: CommandEnvelope, outcome: CommandOutcome, emitted: RoomEvent[] = []) => {
@@ -178,7 +179,9 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         }
         await flush();
         try {
-          const applied = await tx.transaction((savepoint) => definition.apply(savepoint, { ...command, payload: payload.data }));
+          const applied = await tx.transaction((savepoint) =>
+            definition.apply(savepoint, { ...command, payload: payload.data }),
+          );
           decide(command, { commandId: command.id, ok: true, result: applied.result }, applied.events);
           await heartbeat(); // throttled by kafkajs; keeps a long batch from costing the partition
         } catch (error) {
@@ -222,7 +225,10 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
 
   return {
     async start() {
-      producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      producer = options.kafka.producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await producer.connect();
       consumer = options.kafka.consumer({
         groupId: options.groupId,

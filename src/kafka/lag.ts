@@ -8,7 +8,10 @@ export interface GroupLag {
 }
 
 /** How far each consumer group is behind the end of its topic. */
-export async function consumerLag(admin: Admin, groups: Array<{ groupId: string; topic: string }>): Promise<GroupLag[]> {
+export async function consumerLag(
+  admin: Admin,
+  groups: Array<{ groupId: string; topic: string }>,
+): Promise<GroupLag[]> {
   return Promise.all(
     groups.map(async ({ groupId, topic }) => {
       const [ends, [committed]] = await Promise.all([

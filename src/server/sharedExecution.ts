@@ -24,10 +24,15 @@ interface SelectionShape {
   viewerDependent: boolean;
 }
 
-function selectionShape(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): SelectionShape | null {
+function selectionShape(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName?: string | null,
+): SelectionShape | null {
   const operation = getOperationAST(document, operationName);
   const root = operation?.selectionSet.selections[0];
-  if (!operation || operation.operation !== "subscription" || !root || root.kind !== Kind.FIELD || !root.selectionSet) return null;
+  if (!operation || operation.operation !== "subscription" || !root || root.kind !== Kind.FIELD || !root.selectionSet)
+    return null;
   const variables = new Set<string>();
   let viewerDependent = false;
   const typeInfo = new TypeInfo(schema);
@@ -44,10 +49,15 @@ function selectionShape(schema: GraphQLSchema, document: DocumentNode, operation
   // arguments (roomId, afterSeq) differ per subscriber and only shape the source stream.
   visit(root.selectionSet, { Variable: (node) => void variables.add(node.name.value) });
   for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) visit(definition, { Variable: (node) => void variables.add(node.name.value) });
+    if (definition.kind === Kind.FRAGMENT_DEFINITION)
+      visit(definition, { Variable: (node) => void variables.add(node.name.value) });
   }
   const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map(print);
-  return { key: [print(root.selectionSet), ...fragments].join("\n"), variables: [...variables].sort(), viewerDependent };
+  return {
+    key: [print(root.selectionSet), ...fragments].join("\n"),
+    variables: [...variables].sort(),
+    viewerDependent,
+  };
 }
 
 /**

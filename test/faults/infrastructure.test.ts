@@ -41,7 +41,9 @@ it("recovers from a Kafka broker restart mid-stream without restarting the app",
     },
     // That call may or may not have been applied later; if it was, it counts as acknowledged.
     beforeCheck: async (result, rooms) => {
-      const [late] = await s.db<{ id: string; seq: number }[]>`select id, seq from messages where client_message_id = 'during-outage'`;
+      const [late] = await s.db<
+        { id: string; seq: number }[]
+      >`select id, seq from messages where client_message_id = 'during-outage'`;
       if (late) result.acknowledged.set("during-outage", { roomId: rooms[0]!.id, id: late.id, seq: late.seq });
     },
     figures: async () => ({ outageCallMs }),
@@ -54,7 +56,10 @@ it("recovers from a Kafka broker restart mid-stream without restarting the app",
 it("retries through a PostgreSQL outage mid-stream and loses nothing", async () => {
   const proxy = await startPgProxy();
   cleanups.push(() => proxy.close());
-  const s = (scenario = await Scenario.start({ apis: 1, workers: 1 }, { DATABASE_URL: proxy.url(inject("databaseUrl")) }));
+  const s = (scenario = await Scenario.start(
+    { apis: 1, workers: 1 },
+    { DATABASE_URL: proxy.url(inject("databaseUrl")) },
+  ));
   const run = await streamThroughFault({
     name: "PostgreSQL outage (4 s)",
     urls: s.urls,

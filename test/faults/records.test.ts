@@ -14,7 +14,11 @@ afterEach(async () => {
 const kafkaFor = (s: Scenario) => new Kafka({ brokers: s.env.KAFKA_BROKERS!.split(","), logLevel: logLevel.NOTHING });
 
 /** Every record of a topic from the beginning, read by a throwaway consumer group. */
-async function readTopic(s: Scenario, topic: string, until: (records: KafkaMessage[]) => boolean): Promise<KafkaMessage[]> {
+async function readTopic(
+  s: Scenario,
+  topic: string,
+  until: (records: KafkaMessage[]) => boolean,
+): Promise<KafkaMessage[]> {
   const consumer = kafkaFor(s).consumer({ groupId: `reader-${Math.random().toString(36).slice(2)}` });
   const records: KafkaMessage[] = [];
   await consumer.connect();
@@ -41,7 +45,16 @@ it("dead-letters poison records with the reason, and the room's later messages s
     topic: topics.commands,
     messages: [
       { key: room!.id, value: "{ this is not json" },
-      { key: room!.id, value: JSON.stringify({ id: crypto.randomUUID(), type: "LaunchRockets", actorId: null, issuedAt: new Date().toISOString(), payload: {} }) },
+      {
+        key: room!.id,
+        value: JSON.stringify({
+          id: crypto.randomUUID(),
+          type: "LaunchRockets",
+          actorId: null,
+          issuedAt: new Date().toISOString(),
+          payload: {},
+        }),
+      },
       {
         key: room!.id,
         value: JSON.stringify({
@@ -81,7 +94,13 @@ it("dead-letters poison records with the reason, and the room's later messages s
 
   for (const [k, v] of after.acknowledged) before.acknowledged.set(k, v);
   const stored = await checkStored(s.db, [room!], { sent: 40, acknowledged: before.acknowledged, failures: {} });
-  report("poison records", { poison: 4, deadLettered: dead.length, sentAfter: after.sent, acknowledgedAfter: after.acknowledged.size, stored: stored.stored });
+  report("poison records", {
+    poison: 4,
+    deadLettered: dead.length,
+    sentAfter: after.sent,
+    acknowledgedAfter: after.acknowledged.size,
+    stored: stored.stored,
+  });
   expect(stored.stored).toBe(40);
 });
 
@@ -111,9 +130,17 @@ it("the event-log consumer can stop without slowing the chat path, and catches u
   await s.startWorker({ EVENT_LOG_ENABLED: "true" });
   await waitUntil(async () => (await countLogged()) === total, 60_000, "the event log to catch up");
   const messageEvents = Number(
-    (await s.db<{ n: string }[]>`select count(*) as n from event_log where topic = ${topics.events} and payload->>'type' = 'MessageAdded'`)[0]!.n,
+    (
+      await s.db<
+        { n: string }[]
+      >`select count(*) as n from event_log where topic = ${topics.events} and payload->>'type' = 'MessageAdded'`
+    )[0]!.n,
   );
-  report("event-log consumer stopped and restarted", { events: total, loggedWhileDown, loggedAfter: total, messageEvents });
+  report("event-log consumer stopped and restarted", {
+    events: total,
+    loggedWhileDown,
+    loggedAfter: total,
+    messageEvents,
+  });
   expect(messageEvents).toBe(150);
 });
-

@@ -48,9 +48,24 @@ it("disconnects a subscriber that never reads, keeps memory bounded and serves e
   const rssBefore = api.rssBytes();
 
   // 2,000 messages of 4,000 characters: about 8 MB of events for the stalled reader.
-  const result = await sendStream({ urls: s.urls, rooms: [room!], total: 2000, concurrency: 16, prefix: "flood", bodyLength: 4000 });
-  await waitUntil(async () => (await api.metric("chat_slow_subscribers_closed_total")) >= 1, 30_000, "the stalled subscriber to be closed");
-  await waitUntil(async () => (await api.metric("chat_subscriptions")) === 1, 30_000, "only the healthy subscription to remain");
+  const result = await sendStream({
+    urls: s.urls,
+    rooms: [room!],
+    total: 2000,
+    concurrency: 16,
+    prefix: "flood",
+    bodyLength: 4000,
+  });
+  await waitUntil(
+    async () => (await api.metric("chat_slow_subscribers_closed_total")) >= 1,
+    30_000,
+    "the stalled subscriber to be closed",
+  );
+  await waitUntil(
+    async () => (await api.metric("chat_subscriptions")) === 1,
+    30_000,
+    "only the healthy subscription to remain",
+  );
   const rssAfter = api.rssBytes();
 
   const delivery = await waitForDeliveries([healthy], new Map([[room!.id, 2000]]), 60_000);

@@ -60,7 +60,14 @@ export async function startTestApp(options: { config?: Config; separateWorker?: 
       onFatal: () => {},
     });
     const api = await startTestInstance(config, "api");
-    return { ...api, stop: async () => { await api.app.stop(); await worker.stop(); await deleteTopics(config); } };
+    return {
+      ...api,
+      stop: async () => {
+        await api.app.stop();
+        await worker.stop();
+        await deleteTopics(config);
+      },
+    };
   }
   return startTestInstance(config, "all");
 }
@@ -148,7 +155,12 @@ export async function signUp(url: string, name = uniqueName()): Promise<TestUser
 
 /** `user` adds `others` as friends (room members must be the creator's friends). */
 export async function befriend(url: string, user: TestUser, others: TestUser[]): Promise<void> {
-  await gqlOk(url, `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`, { ids: others.map((o) => o.id) }, user.token);
+  await gqlOk(
+    url,
+    `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`,
+    { ids: others.map((o) => o.id) },
+    user.token,
+  );
 }
 
 /** A room created by `creator` with `members`, made friends first. */

@@ -16,7 +16,8 @@ export const friendsResolvers: Resolvers = {
     },
   },
   Mutation: {
-    addFriends: async (_, { userIds }, ctx) => usersByIds(ctx, await ctx.services.friends.add(ctx.requireViewer(), userIds)),
+    addFriends: async (_, { userIds }, ctx) =>
+      usersByIds(ctx, await ctx.services.friends.add(ctx.requireViewer(), userIds)),
     removeFriend: (_, { userId }, ctx) => ctx.services.friends.remove(ctx.requireViewer(), userId),
   },
 };

@@ -41,7 +41,10 @@ export class MessagesService {
     private readonly metrics: Metrics,
   ) {}
 
-  async send(viewer: UserRow, input: { roomId: string; body: string; clientMessageId?: string | null }): Promise<MessageRow> {
+  async send(
+    viewer: UserRow,
+    input: { roomId: string; body: string; clientMessageId?: string | null },
+  ): Promise<MessageRow> {
     const valid = parseInput(sendInput, input);
     if (!z.uuid().safeParse(input.roomId).success) throw notFound(`no room with id ${input.roomId}`);
     // Membership is decided by the worker, in the transaction that stores the message: a
@@ -66,12 +69,23 @@ export class MessagesService {
   }
 
   async byIds(ids: readonly string[]): Promise<MessageRow[]> {
-    return this.db.select().from(messages).where(inArray(messages.id, [...ids]));
+    return this.db
+      .select()
+      .from(messages)
+      .where(inArray(messages.id, [...ids]));
   }
 
   private after(roomId: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<MessageRow[]> {
-    const range = beforeSeq === undefined ? gt(messages.seq, afterSeq) : and(gt(messages.seq, afterSeq), lt(messages.seq, beforeSeq));
-    return this.db.select().from(messages).where(and(eq(messages.roomId, roomId), range)).orderBy(asc(messages.seq)).limit(limit);
+    const range =
+      beforeSeq === undefined
+        ? gt(messages.seq, afterSeq)
+        : and(gt(messages.seq, afterSeq), lt(messages.seq, beforeSeq));
+    return this.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.roomId, roomId), range))
+      .orderBy(asc(messages.seq))
+      .limit(limit);
   }
 
   /**

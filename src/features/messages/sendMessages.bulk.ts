@@ -63,7 +63,8 @@ export async function sendMessages(
   const retryOf = new Map<number, number>();
   commands.forEach((c, i) => {
     const { roomId, clientMessageId } = c.payload;
-    if (!existingRooms.has(roomId)) return void (results[i] = { ok: false, error: notFound(`no room with id ${roomId}`) });
+    if (!existingRooms.has(roomId))
+      return void (results[i] = { ok: false, error: notFound(`no room with id ${roomId}`) });
     if (!members.has(pairKey(roomId, c.actorId!))) {
       return void (results[i] = { ok: false, error: forbidden(`you are not a member of room ${roomId}`) });
     }
@@ -80,8 +81,12 @@ export async function sendMessages(
 
   // Reserve seqs: each room's counter moves by its number of new messages, under the row lock.
   const perRoom = new Map<string, number>();
-  for (const i of accepted) perRoom.set(commands[i]!.payload.roomId, (perRoom.get(commands[i]!.payload.roomId) ?? 0) + 1);
-  const increments = sql`case ${rooms.id} ${sql.join([...perRoom].map(([id, n]) => sql`when ${id}::uuid then ${n}::int`), sql` `)} end`;
+  for (const i of accepted)
+    perRoom.set(commands[i]!.payload.roomId, (perRoom.get(commands[i]!.payload.roomId) ?? 0) + 1);
+  const increments = sql`case ${rooms.id} ${sql.join(
+    [...perRoom].map(([id, n]) => sql`when ${id}::uuid then ${n}::int`),
+    sql` `,
+  )} end`;
   const reserved = await tx
     .update(rooms)
     .set({ lastSeq: sql`${rooms.lastSeq} + ${increments}`, lastActivityAt: sql`clock_timestamp()` })
@@ -96,7 +101,15 @@ export async function sendMessages(
         const c = commands[i]!;
         const seq = nextSeq.get(c.payload.roomId)!;
         nextSeq.set(c.payload.roomId, seq + 1);
-        return { id: randomUUID(), roomId: c.payload.roomId, seq, senderId: c.actorId, body: c.payload.body, clientMessageId: c.payload.clientMessageId, commandId: c.id };
+        return {
+          id: randomUUID(),
+          roomId: c.payload.roomId,
+          seq,
+          senderId: c.actorId,
+          body: c.payload.body,
+          clientMessageId: c.payload.clientMessageId,
+          commandId: c.id,
+        };
       }),
     )
     .returning();
@@ -104,13 +117,17 @@ export async function sendMessages(
 
   // Writing in a room means having read it: each sender's position moves to their last message.
   const readUpTo = new Map<string, { roomId: string; userId: string; seq: number }>();
-  for (const m of stored) readUpTo.set(pairKey(m.roomId, m.senderId!), { roomId: m.roomId, userId: m.senderId!, seq: m.seq });
+  for (const m of stored)
+    readUpTo.set(pairKey(m.roomId, m.senderId!), { roomId: m.roomId, userId: m.senderId!, seq: m.seq });
   const positions = [...readUpTo.values()];
   await tx
     .update(roomMembers)
     .set({
       lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, case ${sql.join(
-        positions.map((p) => sql`when ${roomMembers.roomId} = ${p.roomId}::uuid and ${roomMembers.userId} = ${p.userId}::uuid then ${p.seq}::int`),
+        positions.map(
+          (p) =>
+            sql`when ${roomMembers.roomId} = ${p.roomId}::uuid and ${roomMembers.userId} = ${p.userId}::uuid then ${p.seq}::int`,
+        ),
         sql` `,
       )} end)`,
     })
@@ -124,7 +141,13 @@ export async function sendMessages(
   for (const i of accepted) {
     const c = commands[i]!;
     const message = byCommand.get(c.id)!;
-    results[i] = { ok: true, applied: { result: message, events: [{ type: "MessageAdded", roomId: c.payload.roomId, message, issuedAt: c.issuedAt }] } };
+    results[i] = {
+      ok: true,
+      applied: {
+        result: message,
+        events: [{ type: "MessageAdded", roomId: c.payload.roomId, message, issuedAt: c.issuedAt }],
+      },
+    };
   }
   for (const [i, first] of retryOf) results[i] = { ok: true, applied: { result: byCommand.get(commands[first]!.id)! } };
   return results as Array<ManyResult<MessageRow>>;

@@ -18,7 +18,10 @@ async function removeMembership(tx: Transaction, roomId: string, userId: string)
     .where(
       and(
         eq(savedMessages.userId, userId),
-        inArray(savedMessages.messageId, tx.select({ id: messages.id }).from(messages).where(eq(messages.roomId, roomId))),
+        inArray(
+          savedMessages.messageId,
+          tx.select({ id: messages.id }).from(messages).where(eq(messages.roomId, roomId)),
+        ),
       ),
     );
   return true;
@@ -47,7 +50,8 @@ export const createRoomCommand = defineCommand({
       const missing = others.filter((id) => !found.some((u) => u.id === id));
       if (missing.length > 0) throw notFound(`no user with id ${missing.join(", ")}`);
       const strangers = found.filter((u) => !u.friend).map((u) => u.id);
-      if (strangers.length > 0) throw forbidden(`only friends can be added to a room; not your friends: ${strangers.join(", ")}`);
+      if (strangers.length > 0)
+        throw forbidden(`only friends can be added to a room; not your friends: ${strangers.join(", ")}`);
     }
     await tx.insert(rooms).values({ id: payload.roomId, name: payload.name, creatorId: actorId });
     await tx.insert(roomMembers).values([actorId!, ...others].map((userId) => ({ roomId: payload.roomId, userId })));
@@ -77,8 +81,12 @@ export const removeMemberCommand = defineCommand({
     const room = await requireMemberTx(tx, payload.roomId, actorId!);
     if (room.creatorId !== actorId) throw forbidden("only the room's creator can remove members");
     if (payload.userId === actorId) throw badInput("you cannot remove yourself; use leaveRoom", "userId");
-    if (!(await removeMembership(tx, payload.roomId, payload.userId))) throw notFound(`user ${payload.userId} is not a member of room ${payload.roomId}`);
-    return { result: { roomId: payload.roomId }, events: [{ type: "MemberLeft", roomId: payload.roomId, userId: payload.userId }] };
+    if (!(await removeMembership(tx, payload.roomId, payload.userId)))
+      throw notFound(`user ${payload.userId} is not a member of room ${payload.roomId}`);
+    return {
+      result: { roomId: payload.roomId },
+      events: [{ type: "MemberLeft", roomId: payload.roomId, userId: payload.userId }],
+    };
   },
 });
 

@@ -21,7 +21,10 @@ const createInput = z.object({
   name: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters"),
   memberIds: z
     .array(z.uuid("must be user ids"))
-    .max(MAX_ROOM_MEMBERS - 1, `may name at most ${MAX_ROOM_MEMBERS - 1} other users (${MAX_ROOM_MEMBERS} members in all)`),
+    .max(
+      MAX_ROOM_MEMBERS - 1,
+      `may name at most ${MAX_ROOM_MEMBERS - 1} other users (${MAX_ROOM_MEMBERS} members in all)`,
+    ),
 });
 const removeInput = z.object({ roomId, userId: z.uuid("must be a user id") });
 const markReadInput = z.object({ roomId, seq: z.number().int().min(0, "must be 0 or more") });
@@ -99,7 +102,10 @@ export class RoomsService {
   }
 
   async byIds(ids: readonly string[]): Promise<RoomRow[]> {
-    return this.db.select().from(rooms).where(inArray(rooms.id, [...ids]));
+    return this.db
+      .select()
+      .from(rooms)
+      .where(inArray(rooms.id, [...ids]));
   }
 
   /** Member user ids per room, in join order. */
@@ -143,7 +149,13 @@ export class RoomsService {
     const ownAfterRead = this.db
       .select({ n: count() })
       .from(messages)
-      .where(and(eq(messages.senderId, userId), eq(messages.roomId, roomMembers.roomId), gt(messages.seq, roomMembers.lastReadSeq)));
+      .where(
+        and(
+          eq(messages.senderId, userId),
+          eq(messages.roomId, roomMembers.roomId),
+          gt(messages.seq, roomMembers.lastReadSeq),
+        ),
+      );
     const rows = await this.db
       .select({
         roomId: roomMembers.roomId,

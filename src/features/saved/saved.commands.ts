@@ -11,7 +11,10 @@ export const saveMessageCommand = defineCommand({
   result: z.object({ messageId: z.uuid(), savedAt: z.coerce.date() }),
   key: (_p, actorId) => actorId!,
   async apply(tx, { payload, actorId }) {
-    const [message] = await tx.select({ roomId: messages.roomId }).from(messages).where(eq(messages.id, payload.messageId));
+    const [message] = await tx
+      .select({ roomId: messages.roomId })
+      .from(messages)
+      .where(eq(messages.id, payload.messageId));
     if (!message) throw notFound(`no message with id ${payload.messageId}`);
     await requireMemberTx(tx, message.roomId, actorId!);
     await tx.insert(savedMessages).values({ userId: actorId!, messageId: payload.messageId }).onConflictDoNothing();

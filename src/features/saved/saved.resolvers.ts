@@ -4,7 +4,8 @@ import { encodeCursor } from "./saved.service.js";
 
 export const savedResolvers: Resolvers = {
   Query: {
-    savedMessages: (_, { first, after }, ctx) => ctx.services.saved.list(ctx.requireViewer(), { first: first ?? 50, after }),
+    savedMessages: (_, { first, after }, ctx) =>
+      ctx.services.saved.list(ctx.requireViewer(), { first: first ?? 50, after }),
   },
   Mutation: {
     saveMessage: (_, { messageId }, ctx) => ctx.services.saved.save(ctx.requireViewer(), messageId),

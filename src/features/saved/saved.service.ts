@@ -13,17 +13,15 @@ const idInput = z.object({ messageId: z.uuid("must be a message id") });
 export const encodeCursor = (row: SavedMessageRow) =>
   Buffer.from(`${row.savedAt.toISOString()}|${row.messageId}`).toString("base64url");
 
-const cursor = z
-  .string()
-  .transform((value, ctx) => {
-    const [time, messageId] = Buffer.from(value, "base64url").toString("utf8").split("|");
-    const savedAt = new Date(time ?? "");
-    if (Number.isNaN(savedAt.getTime()) || !z.uuid().safeParse(messageId).success) {
-      ctx.addIssue({ code: "custom", message: "is not a cursor this API returned" });
-      return z.NEVER;
-    }
-    return { savedAt, messageId: messageId! };
-  });
+const cursor = z.string().transform((value, ctx) => {
+  const [time, messageId] = Buffer.from(value, "base64url").toString("utf8").split("|");
+  const savedAt = new Date(time ?? "");
+  if (Number.isNaN(savedAt.getTime()) || !z.uuid().safeParse(messageId).success) {
+    ctx.addIssue({ code: "custom", message: "is not a cursor this API returned" });
+    return z.NEVER;
+  }
+  return { savedAt, messageId: messageId! };
+});
 
 const pageInput = z.object({
   first: z.number().int().min(1, "must be at least 1").max(MAX_SAVED_PAGE, `must be at most ${MAX_SAVED_PAGE}`),
@@ -55,7 +53,14 @@ export class SavedService {
     return this.db
       .select()
       .from(savedMessages)
-      .where(after ? and(mine, sql`(${savedMessages.savedAt}, ${savedMessages.messageId}) < (${after.savedAt.toISOString()}::timestamptz, ${after.messageId}::uuid)`) : mine)
+      .where(
+        after
+          ? and(
+              mine,
+              sql`(${savedMessages.savedAt}, ${savedMessages.messageId}) < (${after.savedAt.toISOString()}::timestamptz, ${after.messageId}::uuid)`,
+            )
+          : mine,
+      )
       .orderBy(desc(savedMessages.savedAt), desc(savedMessages.messageId))
       .limit(first);
   }

@@ -25,9 +25,16 @@ export const signUpCommand = defineCommand({
     const clashes = await tx
       .select({ id: users.id, username: users.username, email: users.email })
       .from(users)
-      .where(or(eq(users.id, payload.userId), eq(users.username, payload.username), payload.email ? eq(users.email, payload.email) : sql`false`));
+      .where(
+        or(
+          eq(users.id, payload.userId),
+          eq(users.username, payload.username),
+          payload.email ? eq(users.email, payload.email) : sql`false`,
+        ),
+      );
     if (clashes.some((u) => u.id === payload.userId)) return { result: { userId: payload.userId } }; // redelivered
-    if (clashes.some((u) => u.username === payload.username)) throw badInput(`username ${payload.username} is taken`, "username");
+    if (clashes.some((u) => u.username === payload.username))
+      throw badInput(`username ${payload.username} is taken`, "username");
     if (clashes.length > 0) throw badInput("email is already registered", "email");
     await tx.insert(users).values({
       id: payload.userId,
@@ -112,4 +119,10 @@ export const deleteAccountCommand = defineCommand({
   },
 });
 
-export const userCommands = [signUpCommand, logInCommand, logOutCommand, updateStatusMessageCommand, deleteAccountCommand];
+export const userCommands = [
+  signUpCommand,
+  logInCommand,
+  logOutCommand,
+  updateStatusMessageCommand,
+  deleteAccountCommand,
+];

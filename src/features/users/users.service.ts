@@ -29,7 +29,10 @@ const signUpInput = z.object({
 });
 
 const statusInput = z.object({
-  statusMessage: z.string().trim().max(MAX_STATUS_MESSAGE_LENGTH, `must be at most ${MAX_STATUS_MESSAGE_LENGTH} characters`),
+  statusMessage: z
+    .string()
+    .trim()
+    .max(MAX_STATUS_MESSAGE_LENGTH, `must be at most ${MAX_STATUS_MESSAGE_LENGTH} characters`),
 });
 
 export interface AuthResult {
@@ -58,7 +61,12 @@ export class UsersService {
     private readonly tokens: TokenService,
   ) {}
 
-  async signUp(input: { username: string; password: string; displayName: string; email?: string | null }): Promise<AuthResult> {
+  async signUp(input: {
+    username: string;
+    password: string;
+    displayName: string;
+    email?: string | null;
+  }): Promise<AuthResult> {
     const valid = parseInput(signUpInput, input);
     const { userId } = await this.commands.execute(
       signUpCommand,
@@ -78,7 +86,8 @@ export class UsersService {
   async logIn(username: string, password: string): Promise<AuthResult> {
     const [user] = await this.db.select().from(users).where(eq(users.username, username.trim().toLowerCase()));
     // One message for both cases, so the API does not reveal which usernames exist.
-    if (!user || !(await verifyPassword(password, user.passwordHash))) throw unauthenticated("wrong username or password");
+    if (!user || !(await verifyPassword(password, user.passwordHash)))
+      throw unauthenticated("wrong username or password");
     const { epoch } = await this.commands.execute(logInCommand, { userId: user.id }, user.id);
     return { user: await this.requireById(user.id), token: await this.tokens.issue({ userId: user.id, epoch }) };
   }
@@ -90,7 +99,11 @@ export class UsersService {
 
   async updateStatusMessage(viewer: UserRow, statusMessage: string): Promise<UserRow> {
     const valid = parseInput(statusInput, { statusMessage });
-    await this.commands.execute(updateStatusMessageCommand, { userId: viewer.id, statusMessage: valid.statusMessage }, viewer.id);
+    await this.commands.execute(
+      updateStatusMessageCommand,
+      { userId: viewer.id, statusMessage: valid.statusMessage },
+      viewer.id,
+    );
     return this.requireById(viewer.id);
   }
 
@@ -113,7 +126,10 @@ export class UsersService {
   }
 
   async byIds(ids: readonly string[]): Promise<UserRow[]> {
-    return this.db.select().from(users).where(inArray(users.id, [...ids]));
+    return this.db
+      .select()
+      .from(users)
+      .where(inArray(users.id, [...ids]));
   }
 
   private async requireById(id: string): Promise<UserRow> {

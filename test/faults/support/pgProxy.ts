@@ -45,12 +45,13 @@ export async function startPgProxy(target = { host: "127.0.0.1", port: 5432 }) {
       await new Promise((r) => setTimeout(r, ms)); // the injected fault's duration
       down = false;
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const [a, b] of pairs) {
-        a.destroy();
-        b.destroy();
-      }
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const [a, b] of pairs) {
+          a.destroy();
+          b.destroy();
+        }
+        server.close(() => resolve());
+      }),
   };
 }

@@ -51,7 +51,8 @@ export class Scenario {
   }
 
   /** GraphQL URLs of the API processes still running. */
-  urls = (): string[] => this.apis.filter((a) => a.child.exitCode === null && a.child.signalCode === null).map((a) => a.url);
+  urls = (): string[] =>
+    this.apis.filter((a) => a.child.exitCode === null && a.child.signalCode === null).map((a) => a.url);
 
   async stop(): Promise<void> {
     await Promise.all([...this.apis, ...this.workers].map((p) => p.stop()));

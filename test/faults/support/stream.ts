@@ -140,7 +140,10 @@ export class ResumingSubscriber {
       setTimeout(() => this.start(), 250);
     };
     client.subscribe<{ messageAdded: { seq: number } }>(
-      { query: `subscription($r: ID!, $a: Int) { messageAdded(roomId: $r, afterSeq: $a) { seq } }`, variables: { r: this.roomId, a: this.lastSeq } },
+      {
+        query: `subscription($r: ID!, $a: Int) { messageAdded(roomId: $r, afterSeq: $a) { seq } }`,
+        variables: { r: this.roomId, a: this.lastSeq },
+      },
       {
         next: (result) => {
           const seq = result.data?.messageAdded.seq;
@@ -177,7 +180,8 @@ export async function checkStored(db: postgres.Sql, rooms: StreamRoom[], result:
       select id, seq, client_message_id from messages where room_id = ${room.id} order by seq`;
     const seqs = rows.map((r) => r.seq);
     const expected = Array.from({ length: rows.length }, (_, i) => i + 1);
-    if (JSON.stringify(seqs) !== JSON.stringify(expected)) throw new Error(`room ${room.id}: seqs are not 1..${rows.length}: ${seqs.join(",")}`);
+    if (JSON.stringify(seqs) !== JSON.stringify(expected))
+      throw new Error(`room ${room.id}: seqs are not 1..${rows.length}: ${seqs.join(",")}`);
     const ackedHere = [...result.acknowledged.entries()].filter(([, a]) => a.roomId === room.id);
     for (const [clientMessageId, ack] of ackedHere) {
       const matches = rows.filter((r) => r.client_message_id === clientMessageId);
@@ -185,7 +189,8 @@ export async function checkStored(db: postgres.Sql, rooms: StreamRoom[], result:
         throw new Error(`room ${room.id}: ${clientMessageId} stored ${matches.length} times or not as acknowledged`);
       }
     }
-    if (rows.length !== ackedHere.length) throw new Error(`room ${room.id}: ${rows.length} stored but ${ackedHere.length} acknowledged`);
+    if (rows.length !== ackedHere.length)
+      throw new Error(`room ${room.id}: ${rows.length} stored but ${ackedHere.length} acknowledged`);
     perRoom.set(room.id, rows.length);
     stored += rows.length;
   }
@@ -193,12 +198,18 @@ export async function checkStored(db: postgres.Sql, rooms: StreamRoom[], result:
 }
 
 /** Waits until every subscriber holds exactly its room's seqs 1..N. */
-export async function waitForDeliveries(subscribers: ResumingSubscriber[], perRoom: Map<string, number>, timeoutMs = 60_000) {
+export async function waitForDeliveries(
+  subscribers: ResumingSubscriber[],
+  perRoom: Map<string, number>,
+  timeoutMs = 60_000,
+) {
   const deadline = Date.now() + timeoutMs;
   const complete = (s: ResumingSubscriber) => s.seqs.length >= (perRoom.get(s.roomId) ?? 0);
   while (!subscribers.every(complete)) {
     if (Date.now() > deadline) {
-      const missing = subscribers.filter((s) => !complete(s)).map((s) => `${s.roomId}: ${s.seqs.length}/${perRoom.get(s.roomId)}`);
+      const missing = subscribers
+        .filter((s) => !complete(s))
+        .map((s) => `${s.roomId}: ${s.seqs.length}/${perRoom.get(s.roomId)}`);
       throw new Error(`subscribers still missing messages: ${missing.join("; ")}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -206,7 +217,8 @@ export async function waitForDeliveries(subscribers: ResumingSubscriber[], perRo
   for (const s of subscribers) {
     const sorted = [...s.seqs].sort((a, b) => a - b);
     const expected = Array.from({ length: perRoom.get(s.roomId) ?? 0 }, (_, i) => i + 1);
-    if (JSON.stringify(sorted) !== JSON.stringify(expected)) throw new Error(`subscriber of ${s.roomId} got ${sorted.join(",")}`);
+    if (JSON.stringify(sorted) !== JSON.stringify(expected))
+      throw new Error(`subscriber of ${s.roomId} got ${sorted.join(",")}`);
   }
   return {
     delivered: subscribers.reduce((n, s) => n + s.seqs.length, 0),
@@ -217,7 +229,11 @@ export async function waitForDeliveries(subscribers: ResumingSubscriber[], perRo
 
 /** One line of figures per scenario, for the report. */
 export function report(name: string, figures: Record<string, unknown>): void {
-  console.log(`[fault] ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ")}`);
+  console.log(
+    `[fault] ${name}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
+      .join(" ")}`,
+  );
 }
 
 /**
