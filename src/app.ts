@@ -14,6 +14,7 @@ import { createKafka, ensureTopics, topicNames } from "./kafka/client.js";
 import { createCommandBus } from "./kafka/commandBus.js";
 import { createCommandWorker } from "./kafka/commandWorker.js";
 import { createEventBus, type EventBus } from "./kafka/eventBus.js";
+import { startCommandLogPruner } from "./kafka/commandLogPruner.js";
 import { createEventLogConsumer } from "./kafka/eventLogConsumer.js";
 import { consumerLag } from "./kafka/lag.js";
 import type { Logger } from "./logger.js";
@@ -132,6 +133,12 @@ export async function startApp(options: AppOptions): Promise<App> {
       });
       await worker.start();
       stack.push({ name: "command worker", stop: () => worker.stop() });
+      const pruner = startCommandLogPruner({
+        db: database.db,
+        retentionHours: config.COMMAND_LOG_RETENTION_HOURS,
+        logger: logger.child({ component: "command-log" }),
+      });
+      stack.push({ name: "command log pruner", stop: pruner.stop });
 
       if (config.EVENT_LOG_ENABLED) {
         const eventLog = createEventLogConsumer({

@@ -107,3 +107,18 @@ it("decides a run of SendMessage commands like one-at-a-time would", async () =>
     { user_id: bob!.id, last_read_seq: 4 },
   ]);
 });
+
+it("prunes decided commands older than the retention, and only those", async () => {
+  const { pruneCommandLog } = await import("../src/kafka/commandLogPruner.js");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const [old, recent] = [randomUUID(), randomUUID()];
+  await db`insert into command_log (command_id, type, outcome, events, applied_at) values
+    (${old}, 'Test', '{}', '[]', now() - interval '200 hours'),
+    (${recent}, 'Test', '{}', '[]', now() - interval '1 hour')`;
+  const deleted = await pruneCommandLog(drizzle(db) as never, 192, 1);
+  expect(deleted).toBeGreaterThanOrEqual(1);
+  const left = await db<
+    { command_id: string }[]
+  >`select command_id from command_log where command_id in (${old}, ${recent})`;
+  expect(left.map((r) => r.command_id)).toEqual([recent]);
+});

@@ -49,6 +49,8 @@ const envSchema = z.object({
   WORKER_TRANSACTION_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Partitions a worker applies at the same time (each in its own transaction). @default 4 */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /** How long workers keep decided commands for redelivery (must exceed the commands topic's retention). @default 192 */
+  COMMAND_LOG_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(192),
   /** Workers also run the event-log consumer (appends every event to event_log). @default true */
   EVENT_LOG_ENABLED: z
     .enum(["true", "false"])
