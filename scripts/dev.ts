@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import pretty from "pino-pretty";
 import { isPortOpen, LocalKafkaError, start, stop } from "./local-kafka.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -32,14 +33,9 @@ const app = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/mai
   stdio: ["inherit", "pipe", "inherit"],
   env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? "development" },
 });
-const pretty = spawn(
-  process.execPath,
-  [path.join(root, "node_modules/pino-pretty/bin.js"), "--colorize", "--ignore", "pid,hostname"],
-  {
-    stdio: ["pipe", "inherit", "inherit"],
-  },
-);
-app.stdout.pipe(pretty.stdin);
+// Pretty-printed here rather than in a child process: Ctrl-C reaches every process of the
+// group, and a separate printer would die before the app's shutdown lines arrive.
+app.stdout.pipe(pretty({ colorize: true, ignore: "pid,hostname", destination: 1 }));
 
 // Ctrl-C reaches the whole process group; SIGTERM sent to this process alone is forwarded.
 let stopping = false;
@@ -51,7 +47,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 app.on("exit", async (code) => {
-  await new Promise<void>((resolve) => pretty.stdin.end(resolve));
   if (startedBroker && process.env.KAFKA_KEEP_RUNNING !== "1") await stop();
   else if (startedBroker) console.log("Kafka left running (KAFKA_KEEP_RUNNING=1); stop it with npm run kafka:stop");
   process.exit(stopping ? 0 : (code ?? 1));

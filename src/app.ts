@@ -65,6 +65,7 @@ export async function startApp(options: AppOptions): Promise<App> {
   const stopAll = async () => {
     for (const part of stack.reverse()) {
       try {
+        logger.debug({ part: part.name }, "stopping");
         await part.stop();
       } catch (error) {
         logger.warn({ err: error, part: part.name }, "error while stopping");

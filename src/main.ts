@@ -25,12 +25,14 @@ async function main() {
   const shutdown = (reason: string, code: number) => {
     stopping ??= (async () => {
       logger.info({ reason }, "shutting down");
+      // Not unref'd: it also keeps the event loop alive until every part has stopped, so the
+      // last steps of a shutdown are not cut short when the sockets they wait on are gone.
       const force = setTimeout(() => {
         logger.error("shutdown took longer than 15 s; exiting");
         process.exit(1);
       }, 15_000);
-      force.unref();
       await app?.stop();
+      clearTimeout(force);
       logger.info("stopped");
       process.exit(code);
     })();
@@ -48,8 +50,9 @@ async function main() {
     logger.fatal({ err: error }, "unhandled promise rejection");
     void shutdown("unhandledRejection", 1);
   });
-  process.once("SIGINT", () => void shutdown("SIGINT", 0));
-  process.once("SIGTERM", () => void shutdown("SIGTERM", 0));
+  // `on`, not `once`: a listener must stay registered or tsx's own handler exits the process at once.
+  process.on("SIGINT", () => void shutdown("SIGINT", 0));
+  process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
   try {
     app = await startApp({
       config,

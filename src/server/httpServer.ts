@@ -169,6 +169,8 @@ async function mountGraphQL(
     schema,
     formatError,
     includeStacktraceInErrorResponses: !production,
+    // main.ts owns shutdown; Apollo's own signal handlers would race it and re-raise the signal.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
   });
   await apollo.start();
