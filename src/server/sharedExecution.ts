@@ -70,6 +70,18 @@ function selectionShape(
 export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
   const cacheSize = options.cacheSize ?? 5000;
   const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();
+  const shapeIds = new Map<string, string>();
+  let nextShapeId = 0;
+  const internShape = (shape: string) => {
+    let id = shapeIds.get(shape);
+    if (id === undefined) {
+      // Bounded; ids are never reused, so a cleared shape only gets a new id (less sharing).
+      if (shapeIds.size >= cacheSize) shapeIds.clear();
+      id = String(nextShapeId++);
+      shapeIds.set(shape, id);
+    }
+    return id;
+  };
 
   return async function subscribe(args: ExecutionArgs) {
     const source = await createSourceEventStream(args);
@@ -77,8 +89,11 @@ export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
     const shape = selectionShape(args.schema, args.document, args.operationName);
     const context = args.contextValue as GraphQLContext;
     const variables = args.variableValues ?? {};
+    // Interned to a short id once per subscription: the per-event key stays small to hash.
     const prefix = shape
-      ? `${shape.key}|${JSON.stringify(shape.variables.map((v) => variables[v]))}|${shape.viewerDependent ? context.viewer?.id : "*"}`
+      ? internShape(
+          `${shape.key}|${JSON.stringify(shape.variables.map((v) => variables[v]))}|${shape.viewerDependent ? context.viewer?.id : "*"}`,
+        )
       : null;
 
     const executeFor = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
