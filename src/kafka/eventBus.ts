@@ -128,7 +128,8 @@ export function createEventBus(options: EventBusOptions): EventBus {
     async stop() {
       for (const queue of queues) void queue.return();
       if (!pubsub) return;
-      const { consumer, producer } = { consumer: pubsub["consumer"], producer: pubsub["producer"] };
+      const consumer = pubsub["consumer"];
+      const producer = pubsub["producer"];
       pubsub = null;
       connected = false;
       await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
