@@ -169,6 +169,11 @@ export async function startApp(options: AppOptions): Promise<App> {
         groupPrefix: `${config.KAFKA_TOPIC_PREFIX}chat-api`,
         logger: logger.child({ component: "events" }),
         queueLimit: config.SUBSCRIPTION_QUEUE_LIMIT,
+        onRoomEvent: (event) => {
+          if (event.type === "MessageAdded" && event.issuedAt) {
+            metrics.deliveryLatency.observe((Date.now() - Date.parse(event.issuedAt)) / 1000);
+          }
+        },
         onFatal,
       });
       events = bus;
@@ -197,7 +202,6 @@ export async function startApp(options: AppOptions): Promise<App> {
         commands,
         events: bus,
         tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
-        metrics,
       });
       graphql = { schema: buildSchema(), services, production: config.NODE_ENV === "production" };
     }

@@ -51,7 +51,7 @@ export function createMetrics() {
     }),
     deliveryLatency: new Histogram({
       name: "chat_message_delivery_seconds",
-      help: "Time from a sendMessage call to its delivery to a subscriber.",
+      help: "Time from a sendMessage call until its event reaches an API process that has subscribers to the room (observed once per event, not per subscriber).",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),

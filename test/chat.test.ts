@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createRoom,
   errorCode,
   gql,
   gqlOk,
   signUp,
-  startTestApp,
   TestSubscription,
   uniqueName,
+  useTestApp,
   wsClient,
-  type TestApp,
 } from "./support/harness.js";
 
 const SEND = `mutation($roomId: ID!, $body: String!, $cid: String) {
@@ -20,15 +19,7 @@ const MESSAGE_ADDED = `subscription($roomId: ID!, $afterSeq: Int) {
   messageAdded(roomId: $roomId, afterSeq: $afterSeq) { id seq body sender { id username } room { id } }
 }`;
 
-let t: TestApp;
-
-beforeAll(async () => {
-  t = await startTestApp();
-});
-
-afterAll(async () => {
-  await t?.stop();
-});
+const t = useTestApp();
 
 async function roomWithTwoMembers() {
   const alice = await signUp(t.url);

@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorCode, gql, gqlOk, signUp, startTestApp, type TestApp } from "./support/harness.js";
+import { describe, expect, it } from "vitest";
+import { errorCode, gql, gqlOk, signUp, useTestApp } from "./support/harness.js";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.stop();
-});
+const t = useTestApp();
 
 const ADD = `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id username } }`;
 const REMOVE = `mutation($id: ID!) { removeFriend(userId: $id) }`;

@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "./support/harness.js";
+import { expect, it } from "vitest";
+import { useTestApp } from "./support/harness.js";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.stop();
-});
+const t = useTestApp();
 
 it("answers /healthz and reports each dependency on /readyz", async () => {
   const base = t.url.replace(/\/graphql$/, "");

@@ -3,18 +3,11 @@
  * number of rooms (DataLoader batching), and index scans on a room with 100k messages.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { befriend, gqlOk, signUp, startTestApp, testDatabase, type TestApp, type TestUser } from "./support/harness.js";
+import { describe, expect, it } from "vitest";
+import { befriend, gqlOk, signUp, type TestUser, useTestApp, useTestDatabase } from "./support/harness.js";
 
-let t: TestApp;
-const db = testDatabase();
-beforeAll(async () => {
-  t = await startTestApp({ separateWorker: true });
-});
-afterAll(async () => {
-  await t?.stop();
-  await db.end();
-});
+const t = useTestApp({ separateWorker: true });
+const db = useTestDatabase();
 
 const ROOM_LIST = `{
   rooms {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   befriend,
   createRoom,
@@ -6,20 +6,13 @@ import {
   gql,
   gqlOk,
   signUp,
-  startTestApp,
   TestSubscription,
-  wsClient,
-  type TestApp,
   type TestUser,
+  useTestApp,
+  wsClient,
 } from "./support/harness.js";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.stop();
-});
+const t = useTestApp();
 
 const SEND = `mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { id seq } }`;
 const send = (user: TestUser, roomId: string, body: string) => gqlOk(t.url, SEND, { r: roomId, b: body }, user.token);

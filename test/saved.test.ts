@@ -1,22 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createRoom,
-  errorCode,
-  gql,
-  gqlOk,
-  signUp,
-  startTestApp,
-  type TestApp,
-  type TestUser,
-} from "./support/harness.js";
+import { describe, expect, it } from "vitest";
+import { createRoom, errorCode, gql, gqlOk, signUp, type TestUser, useTestApp } from "./support/harness.js";
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.stop();
-});
+const t = useTestApp();
 
 const SEND = `mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { id } }`;
 const SAVE = `mutation($m: ID!) { saveMessage(messageId: $m) { savedAt message { id body room { id } } } }`;

@@ -1,27 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createRoom,
   errorCode,
   gql,
   gqlOk,
   signUp,
-  startTestApp,
-  testDatabase,
   TestSubscription,
   uniqueName,
+  useTestApp,
+  useTestDatabase,
   wsClient,
-  type TestApp,
 } from "./support/harness.js";
 
-let t: TestApp;
-const db = testDatabase();
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.stop();
-  await db.end();
-});
+const t = useTestApp();
+const db = useTestDatabase();
 
 const SIGN_UP = `mutation($u: String!, $p: String!, $d: String!, $e: String) {
   signUp(username: $u, password: $p, displayName: $d, email: $e) { token user { id username joinedAt } }

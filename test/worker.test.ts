@@ -4,19 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, Partitioners, type KafkaMessage } from "kafkajs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { topicNames } from "../src/kafka/client.js";
-import { createRoom, signUp, startTestApp, testDatabase, type TestApp } from "./support/harness.js";
+import { createRoom, signUp, useTestApp, useTestDatabase } from "./support/harness.js";
 
-let t: TestApp;
-const db = testDatabase();
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t?.stop();
-  await db.end();
-});
+const t = useTestApp();
+const db = useTestDatabase();
 
 const envelope = (actorId: string, payload: Record<string, unknown>, id = randomUUID()) => ({
   id,

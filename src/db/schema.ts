@@ -167,6 +167,5 @@ export const eventLog = pgTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type RoomRow = typeof rooms.$inferSelect;
-export type RoomMemberRow = typeof roomMembers.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type SavedMessageRow = typeof savedMessages.$inferSelect;

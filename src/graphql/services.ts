@@ -7,7 +7,6 @@ import { SavedService } from "../features/saved/saved.service.js";
 import { UsersService } from "../features/users/users.service.js";
 import type { CommandBus } from "../kafka/commandBus.js";
 import type { EventBus } from "../kafka/eventBus.js";
-import type { Metrics } from "../metrics.js";
 
 export interface Services {
   users: UsersService;
@@ -22,11 +21,10 @@ export function createServices(deps: {
   commands: CommandBus;
   events: EventBus;
   tokens: TokenService;
-  metrics: Metrics;
 }): Services {
   const users = new UsersService(deps.db, deps.commands, deps.tokens);
   const rooms = new RoomsService(deps.db, deps.commands);
-  const messages = new MessagesService(deps.db, deps.commands, deps.events, rooms, deps.metrics);
+  const messages = new MessagesService(deps.db, deps.commands, deps.events, rooms);
   const friends = new FriendsService(deps.db, deps.commands);
   const saved = new SavedService(deps.db, deps.commands);
   return { users, rooms, messages, friends, saved };

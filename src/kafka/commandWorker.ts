@@ -131,7 +131,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       });
 
       // Consecutive commands of one type with a fast path are applied together, in order.
-      let run: { definition: AnyCommand; commands: CommandEnvelope[] } | null = null;
+      let run: { definition: AnyCommand; commands: CommandEnvelope[]; ids: Set<string> } | null = null;
       const flush = async () => {
         if (!run) return;
         const { definition, commands } = run;
@@ -151,7 +151,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
           continue;
         }
         const { command, record } = item;
-        if (run?.commands.some((c) => c.id === command.id)) await flush(); // a duplicate: answer it from the first
+        if (run?.ids.has(command.id)) await flush(); // a duplicate: answer it from the first
         const previous = decided.get(command.id);
         if (previous) {
           outcomes.push(previous.outcome);
@@ -173,8 +173,9 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         }
         if (fastPaths && definition.applyMany) {
           if (run && run.definition !== definition) await flush();
-          run ??= { definition, commands: [] };
+          run ??= { definition, commands: [], ids: new Set() };
           run.commands.push({ ...command, payload: payload.data });
+          run.ids.add(command.id);
           continue;
         }
         await flush();

@@ -23,6 +23,8 @@ export interface EventBusOptions {
   logger: Logger;
   /** Undelivered events one subscription may hold before it is ended. */
   queueLimit: number;
+  /** Observes each room event once per process, before it is handed to its subscribers. */
+  onRoomEvent?: (event: RoomEvent) => void;
   /** Called when the consumer fails for good; the process should exit and be restarted. */
   onFatal(error: unknown): void;
 }
@@ -70,13 +72,20 @@ export function createEventBus(options: EventBusOptions): EventBus {
     return null;
   }
 
-  function listen<T>(channel: string, schema: z.ZodType<T>, listener: (event: T) => void): () => void {
+  function listen<T>(
+    channel: string,
+    schema: z.ZodType<T>,
+    listener: (event: T) => void,
+    onDecoded?: (event: T) => void,
+  ): () => void {
     let entry = channels.get(channel);
     if (!entry) {
       const listeners = new Set<(record: unknown) => void>();
       const id = pubsub!.subscribe(channel, (message) => {
         const event = decode(schema, message as KafkaMessage);
-        if (event !== null) for (const l of listeners) l(event);
+        if (event === null) return;
+        onDecoded?.(event);
+        for (const l of listeners) l(event);
       });
       entry = { id, listeners };
       channels.set(channel, entry);
@@ -168,7 +177,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
         },
       );
       queues.add(queue);
-      unlisten = listen(roomChannel(roomId), roomEvent, (event) => queue.push(event));
+      unlisten = listen(roomChannel(roomId), roomEvent, (event) => queue.push(event), options.onRoomEvent);
       return queue;
     },
 

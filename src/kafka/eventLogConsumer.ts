@@ -67,5 +67,3 @@ export function createEventLogConsumer(options: EventLogConsumerOptions) {
     },
   };
 }
-
-export type EventLogConsumer = ReturnType<typeof createEventLogConsumer>;

@@ -98,7 +98,9 @@ export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
 
     const executeFor = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
       const id = (payload as { id?: unknown })?.id;
-      if (!prefix || typeof id !== "string") return execute({ ...args, rootValue: payload });
+      // A stream's closing error (left the room, ...) is one subscriber's own: never shared.
+      if (!prefix || payload instanceof Error || typeof id !== "string")
+        return execute({ ...args, rootValue: payload });
       const key = `${id}|${prefix}`;
       let result = results.get(key);
       if (!result) {

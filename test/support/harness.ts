@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createClient, type Client } from "graphql-ws";
 import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import WebSocket from "ws";
 import { startApp, type App, type Role } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config/env.js";
@@ -26,6 +26,33 @@ export interface TestApp {
 
 /** A direct connection to this run's database, for checks the API cannot make. */
 export const testDatabase = () => postgres(inject("databaseUrl"), { max: 2, onnotice: () => {} });
+
+/** A database connection for this test file, closed after its tests. */
+export function useTestDatabase(): postgres.Sql {
+  const db = testDatabase();
+  afterAll(() => db.end());
+  return db;
+}
+
+/**
+ * The app for this test file: started before its tests, stopped after them. The returned
+ * object stands for the running app once the tests run.
+ */
+export function useTestApp(options: Parameters<typeof startTestApp>[0] = {}): TestApp {
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    app = await startTestApp(options);
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+  return new Proxy({} as TestApp, {
+    get(_, name) {
+      if (!app) throw new Error("the test app is used before it started (outside a test?)");
+      return app[name as keyof TestApp];
+    },
+  });
+}
 
 /** A unique, valid username fragment. */
 export const uniqueName = (prefix = "u") => `${prefix}_${randomUUID().replace(/-/g, "").slice(0, 12)}`;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { friendships, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
+import { groupBy } from "../../collections.js";
 import { parseInput } from "../../validation.js";
 import { addFriendsCommand, MAX_FRIENDS_PER_CALL, removeFriendCommand } from "./friends.commands.js";
 
@@ -41,8 +42,10 @@ export class FriendsService {
       .from(friendships)
       .where(inArray(friendships.userId, [...userIds]))
       .orderBy(friendships.createdAt, friendships.friendId);
-    const byUser = new Map<string, string[]>();
-    for (const r of rows) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.friendId]);
-    return byUser;
+    return groupBy(
+      rows,
+      (r) => r.userId,
+      (r) => r.friendId,
+    );
   }
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { messages, roomMembers, rooms } from "../../db/schema.js";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
 import { notFound } from "../../errors.js";
-import { requireMemberTx } from "../rooms/membership.js";
+import { requireMember } from "../rooms/membership.js";
 import { sendMessages } from "./sendMessages.bulk.js";
 
 export const MAX_BODY_LENGTH = 4000;
@@ -22,7 +22,7 @@ export const sendMessageCommand = defineCommand({
   async apply(tx, { id: commandId, actorId, payload, issuedAt }) {
     // A redelivered command never gets here (the worker answers it from the command log);
     // messages.command_id is unique all the same.
-    await requireMemberTx(tx, payload.roomId, actorId!);
+    await requireMember(tx, payload.roomId, actorId!);
 
     if (payload.clientMessageId !== null) {
       const [same] = await tx

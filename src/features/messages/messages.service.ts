@@ -5,7 +5,6 @@ import { messages, type MessageRow, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
 import { AppError, forbidden, notFound } from "../../errors.js";
-import type { Metrics } from "../../metrics.js";
 import { parseInput } from "../../validation.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import { MAX_BODY_LENGTH, MAX_CLIENT_MESSAGE_ID_LENGTH, sendMessageCommand } from "./messages.commands.js";
@@ -38,7 +37,6 @@ export class MessagesService {
     private readonly commands: CommandBus,
     private readonly events: EventBus,
     private readonly rooms: RoomsService,
-    private readonly metrics: Metrics,
   ) {}
 
   async send(
@@ -131,7 +129,6 @@ export class MessagesService {
           if (lastSeq !== null && message.seq <= lastSeq) continue;
           if (lastSeq !== null && message.seq > lastSeq + 1) yield* catchUp(message.seq);
           lastSeq = message.seq;
-          if (event.issuedAt) self.metrics.deliveryLatency.observe((Date.now() - Date.parse(event.issuedAt)) / 1000);
           yield message;
         }
       } catch (error) {

@@ -1,11 +1,14 @@
 import { and, eq, inArray, notExists } from "drizzle-orm";
-import type { Transaction } from "../../db/client.js";
+import type { Database, Transaction } from "../../db/client.js";
 import { roomMembers, rooms, type RoomRow } from "../../db/schema.js";
 import { forbidden, notFound } from "../../errors.js";
 
-/** Worker-side check, inside the command's transaction: the authoritative one. */
-export async function requireMemberTx(tx: Transaction, roomId: string, userId: string): Promise<RoomRow> {
-  const [row] = await tx
+/**
+ * The room, if it exists and the user belongs to it; NOT_FOUND or FORBIDDEN otherwise. Run
+ * by the API for reads, and by workers inside the command's transaction (the authoritative one).
+ */
+export async function requireMember(db: Database | Transaction, roomId: string, userId: string): Promise<RoomRow> {
+  const [row] = await db
     .select({ room: rooms, memberId: roomMembers.userId })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))

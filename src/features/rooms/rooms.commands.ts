@@ -4,7 +4,7 @@ import { friendships, messages, roomMembers, rooms, savedMessages, users } from 
 import { defineCommand } from "../../commands/protocol.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
 import type { Transaction } from "../../db/client.js";
-import { deleteEmptyRooms, requireMemberTx } from "./membership.js";
+import { deleteEmptyRooms, requireMember } from "./membership.js";
 
 /** A member leaves: their membership and the messages they saved from this room go. */
 async function removeMembership(tx: Transaction, roomId: string, userId: string): Promise<boolean> {
@@ -65,7 +65,7 @@ export const leaveRoomCommand = defineCommand({
   result: z.object({ left: z.literal(true) }),
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }) {
-    await requireMemberTx(tx, payload.roomId, actorId!);
+    await requireMember(tx, payload.roomId, actorId!);
     await removeMembership(tx, payload.roomId, actorId!);
     await deleteEmptyRooms(tx, [payload.roomId]);
     return { result: { left: true }, events: [{ type: "MemberLeft", roomId: payload.roomId, userId: actorId! }] };
@@ -78,7 +78,7 @@ export const removeMemberCommand = defineCommand({
   result: z.object({ roomId: z.uuid() }),
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }) {
-    const room = await requireMemberTx(tx, payload.roomId, actorId!);
+    const room = await requireMember(tx, payload.roomId, actorId!);
     if (room.creatorId !== actorId) throw forbidden("only the room's creator can remove members");
     if (payload.userId === actorId) throw badInput("you cannot remove yourself; use leaveRoom", "userId");
     if (!(await removeMembership(tx, payload.roomId, payload.userId)))
@@ -96,7 +96,7 @@ export const markReadCommand = defineCommand({
   result: z.object({ lastReadSeq: z.number().int() }),
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }) {
-    const room = await requireMemberTx(tx, payload.roomId, actorId!);
+    const room = await requireMember(tx, payload.roomId, actorId!);
     if (payload.seq > room.lastSeq) {
       throw badInput(`seq ${payload.seq} is beyond the room's last message (seq ${room.lastSeq})`, "seq");
     }

@@ -5,7 +5,9 @@ import type { Database } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow, type RoomRow, type UserRow } from "../../db/schema.js";
 import { forbidden, notFound } from "../../errors.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
+import { groupBy } from "../../collections.js";
 import { parseInput } from "../../validation.js";
+import { requireMember } from "./membership.js";
 import {
   createRoomCommand,
   leaveRoomCommand,
@@ -91,14 +93,7 @@ export class RoomsService {
   /** The room, if it exists and the viewer belongs to it; NOT_FOUND or FORBIDDEN otherwise. */
   async requireMembership(viewer: UserRow, id: string): Promise<RoomRow> {
     if (!roomId.safeParse(id).success) throw notFound(`no room with id ${id}`);
-    const [row] = await this.db
-      .select({ room: rooms, memberId: roomMembers.userId })
-      .from(rooms)
-      .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, viewer.id)))
-      .where(eq(rooms.id, id));
-    if (!row) throw notFound(`no room with id ${id}`);
-    if (!row.memberId) throw forbidden(`you are not a member of room ${id}`);
-    return row.room;
+    return requireMember(this.db, id, viewer.id);
   }
 
   async byIds(ids: readonly string[]): Promise<RoomRow[]> {
@@ -115,9 +110,11 @@ export class RoomsService {
       .from(roomMembers)
       .where(inArray(roomMembers.roomId, [...roomIds]))
       .orderBy(roomMembers.joinedAt, roomMembers.userId);
-    const byRoom = new Map<string, string[]>();
-    for (const r of rows) byRoom.set(r.roomId, [...(byRoom.get(r.roomId) ?? []), r.userId]);
-    return byRoom;
+    return groupBy(
+      rows,
+      (r) => r.roomId,
+      (r) => r.userId,
+    );
   }
 
   /** The user's memberships among these rooms (absent: not a member). */
