@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { machine, printTable, writeResults, type Row } from "./lib/report.js";
 import { startStack } from "./lib/stack.js";
+import { costScenario } from "./scenarios/cost.js";
 import { connectionsScenario } from "./scenarios/connections.js";
 import { fanoutScenario } from "./scenarios/fanout.js";
 import { historyScenario } from "./scenarios/history.js";
@@ -27,6 +28,7 @@ const log = (line: string) =>
 
 const sizes = quick
   ? {
+      cost: { messages: 1000, concurrency: 20, rooms: 20 },
       latency: { rates: [100, 500], seconds: 5, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 5, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 1000, messages: 50 },
@@ -35,6 +37,7 @@ const sizes = quick
       connections: { clients: 2000, rooms: 100 },
     }
   : {
+      cost: { messages: 3000, concurrency: 20, rooms: 20 },
       latency: { rates: [100, 500, 1000], seconds: 15, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 15, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 5000, messages: 100 },
@@ -44,6 +47,7 @@ const sizes = quick
     };
 
 const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
+  ["cost", (s) => costScenario(s, sizes.cost, log)],
   ["latency", (s) => latencyScenario(s, sizes.latency, log)],
   ["throughput", (s) => throughputScenario(s, sizes.throughput, log)],
   ["fanout", (s) => fanoutScenario(s, sizes.fanout, log)],

@@ -9,6 +9,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 /** A baseline server script in its own process, ready once GET /ready answers. */
 export async function startBaseline(
   script: string,
+  env: Record<string, string> = {},
 ): Promise<{ origin: string; child: ChildProcess; rssBytes(): number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(
@@ -16,7 +17,7 @@ export async function startBaseline(
     ["--expose-gc", "--import", "tsx", path.join(root, "bench/baselines", script)],
     {
       cwd: root,
-      env: { ...process.env, PORT: String(port) },
+      env: { ...process.env, ...env, PORT: String(port) },
       stdio: ["ignore", "inherit", "inherit"],
     },
   );

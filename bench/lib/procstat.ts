@@ -1,0 +1,84 @@
+/**
+ * CPU time and system calls of whole process groups, read from /proc. CPU time moves far
+ * less with other load on the machine than throughput does, so the cost scenario decides
+ * on it. Linux only.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** A named set of processes, resolved again at every sample (PostgreSQL backends come and go). */
+export interface ProcessGroup {
+  name: string;
+  pids(): number[];
+}
+
+export interface GroupSample {
+  /** utime + stime, plus the same of reaped children (a backend that exited is counted by its parent). */
+  cpuMs: number;
+  /** read + write system calls (`syscr` + `syscw`): the round trips a part makes. */
+  syscalls: number;
+}
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null; // the process exited between listing and reading
+  }
+}
+
+function cpuMsOf(pid: number): number {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return 0;
+  // Fields after the parenthesised command name; utime is field 14 of the whole line.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return (ticks / ticksPerSecond) * 1000;
+}
+
+function syscallsOf(pid: number): number {
+  const io = read(`/proc/${pid}/io`);
+  if (!io) return 0;
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(io)?.[1] ?? 0);
+  return field("syscr") + field("syscw");
+}
+
+export function sample(groups: ProcessGroup[]): Map<string, GroupSample> {
+  return new Map(
+    groups.map((g) => {
+      const pids = g.pids();
+      return [
+        g.name,
+        {
+          cpuMs: pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0),
+          syscalls: pids.reduce((sum, pid) => sum + syscallsOf(pid), 0),
+        },
+      ];
+    }),
+  );
+}
+
+export function difference(before: Map<string, GroupSample>, after: Map<string, GroupSample>) {
+  return new Map(
+    [...after].map(([name, a]) => {
+      const b = before.get(name) ?? { cpuMs: 0, syscalls: 0 };
+      return [name, { cpuMs: a.cpuMs - b.cpuMs, syscalls: a.syscalls - b.syscalls }];
+    }),
+  );
+}
+
+/** Processes whose command line contains `needle` (e.g. `kafka.Kafka`), or whose name is `comm`. */
+export function findPids(match: { comm?: string; cmdline?: string }): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (match.comm && read(`/proc/${pid}/comm`)?.trim() === match.comm) pids.push(pid);
+    else if (match.cmdline && read(`/proc/${pid}/cmdline`)?.includes(match.cmdline)) pids.push(pid);
+  }
+  return pids;
+}
+
+export const processGroup = (name: string, pids: () => number[]): ProcessGroup => ({ name, pids });

@@ -1,0 +1,369 @@
+/**
+ * 0. Cost per message: the same load on our stack (default configuration, event log on) and on
+ * the conventional stack (Apollo + graphql-ws + PostgreSQL + Redis PubSub), each measured from
+ * /proc (CPU time and read/write system calls of every process involved), PostgreSQL's WAL
+ * position and its row counters. Load: `messages` sendMessage calls from `concurrency` closed
+ * loops over `rooms` rooms, each room with two subscribers that must receive every message.
+ */
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { Kafka, logLevel } from "kafkajs";
+import { SignJWT } from "jose";
+import postgres from "postgres";
+import { consumerLag } from "../../src/kafka/lag.js";
+import { topicNames } from "../../src/kafka/client.js";
+import { waitUntil } from "../../scripts/app-process.js";
+import { graphql, subscribe, type Subscriber } from "../lib/clients.js";
+import { startBaseline } from "../lib/processes.js";
+import { difference, findPids, processGroup, sample, type ProcessGroup } from "../lib/procstat.js";
+import { row, type Row } from "../lib/report.js";
+import { Chat, createFixture, type Stack } from "../lib/stack.js";
+import { distribution, round, type Distribution } from "../lib/stats.js";
+
+const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { id seq } }`;
+const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { id seq body clientMessageId } }`;
+const SUBSCRIBERS_PER_ROOM = 2;
+
+interface Options {
+  messages: number;
+  concurrency: number;
+  rooms: number;
+}
+
+interface Target {
+  url: string;
+  senderToken: string;
+  readerToken: string;
+  rooms: string[];
+}
+
+interface Measured {
+  acked: number;
+  failed: number;
+  perSecond: number;
+  latency: Distribution;
+  perProcess: Map<string, { cpuMs: number; syscalls: number }>;
+  walBytes: number;
+  rows: number;
+}
+
+/** Rows inserted, updated and deleted in the database's tables (`conv_` ones for the peer only). */
+async function rowsWritten(sqlClient: postgres.Sql, conventional: boolean): Promise<number> {
+  const [r] = await sqlClient`
+    select coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint as n from pg_stat_user_tables
+    where (relname like 'conv\\_%') = ${conventional}`;
+  return Number(r!.n);
+}
+
+/** Table statistics reach the counters up to a second or so after a transaction: wait until they hold still. */
+async function settledRows(sqlClient: postgres.Sql, conventional: boolean): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 40; i++) {
+    const now = await rowsWritten(sqlClient, conventional);
+    if (now === last) return now;
+    last = now;
+    await new Promise((r) => setTimeout(r, 700));
+  }
+  return last;
+}
+
+const walPosition = async (sqlClient: postgres.Sql) =>
+  (await sqlClient`select pg_current_wal_insert_lsn()::text as lsn`)[0]!.lsn as string;
+
+async function runLoad(
+  target: Target,
+  opts: Options,
+  groups: ProcessGroup[],
+  sqlClient: postgres.Sql,
+  conventional: boolean,
+  settle: () => Promise<void>,
+  log: (l: string) => void,
+): Promise<Measured> {
+  const wsUrl = target.url.replace(/^http/, "ws");
+  const pending = new Map<string, { started: number; remaining: number }>();
+  const latencies: number[] = [];
+  const subscribers: Subscriber[] = [];
+  for (const r of target.rooms)
+    for (let i = 0; i < SUBSCRIBERS_PER_ROOM; i++)
+      subscribers.push(
+        await subscribe(wsUrl, target.readerToken, SUBSCRIPTION, { r }, (data, receivedAt) => {
+          const entry = pending.get(data.messageAdded.clientMessageId);
+          if (!entry) return;
+          latencies.push(receivedAt - entry.started);
+          if (--entry.remaining === 0) pending.delete(data.messageAdded.clientMessageId);
+        }),
+      );
+  const send = (i: number, tag: string) => {
+    const clientMessageId = `${tag}-${i}`;
+    pending.set(clientMessageId, { started: performance.now(), remaining: SUBSCRIBERS_PER_ROOM });
+    return graphql(
+      target.url,
+      SEND,
+      { r: target.rooms[i % target.rooms.length], b: `message ${i} of the cost scenario`, c: clientMessageId },
+      target.senderToken,
+    );
+  };
+  try {
+    // Warm-up: JIT, pools, prepared statements, consumer positions.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => send(i, "warm")));
+    await waitUntil(() => pending.size === 0, 30_000, "warm-up deliveries");
+    await settle();
+    latencies.length = 0;
+
+    await settledRows(sqlClient, conventional);
+    const before = {
+      procs: sample(groups),
+      wal: await walPosition(sqlClient),
+      rows: await rowsWritten(sqlClient, conventional),
+    };
+    const started = performance.now();
+    let next = 0;
+    let acked = 0;
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: opts.concurrency }, async () => {
+        while (next < opts.messages) {
+          try {
+            await send(next++, "cost");
+            acked++;
+          } catch {
+            failed++;
+          }
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    await waitUntil(() => pending.size === 0, 60_000, "every message delivered to both subscribers");
+    await settle();
+    const rows = (await settledRows(sqlClient, conventional)) - before.rows;
+    const after = { procs: sample(groups), wal: await walPosition(sqlClient) };
+    const [{ bytes }] = (await sqlClient`select pg_wal_lsn_diff(${after.wal}, ${before.wal})::bigint as bytes`) as [
+      { bytes: string },
+    ];
+    log(`cost: ${acked} acknowledged in ${round(seconds, 1)} s (${failed} failed)`);
+    return {
+      acked,
+      failed,
+      perSecond: acked / seconds,
+      latency: distribution(latencies),
+      perProcess: difference(before.procs, after.procs),
+      walBytes: Number(bytes),
+      rows,
+    };
+  } finally {
+    subscribers.forEach((s) => s.close());
+  }
+}
+
+async function measureOurs(stack: Stack, opts: Options, sqlClient: postgres.Sql, log: (l: string) => void) {
+  // The default configuration: only what the bench needs to run beside itself is set.
+  const env = Chat.env(stack, { EVENT_LOG_ENABLED: "true", SUBSCRIPTION_QUEUE_LIMIT: "1000" });
+  const chat = await Chat.start(env, { api: true, workers: 1 });
+  const kafka = new Kafka({ brokers: [stack.brokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const fixture = await createFixture(chat.url, opts.rooms);
+    const topics = topicNames(env.KAFKA_TOPIC_PREFIX!);
+    const groups: ProcessGroup[] = [
+      processGroup("api", () => [chat.api!.pid]),
+      processGroup("worker", () => [chat.workers[0]!.pid]),
+      processGroup("kafka", () => findPids({ cmdline: "kafka.Kafka" })),
+      processGroup("postgresql", () => findPids({ comm: "postgres" })),
+    ];
+    // Done means every consumer group, the event log's too, has committed everything.
+    const settle = () =>
+      waitUntil(
+        async () =>
+          (
+            await consumerLag(admin, [
+              { groupId: `${env.KAFKA_TOPIC_PREFIX}chat-workers`, topic: topics.commands },
+              { groupId: `${env.KAFKA_TOPIC_PREFIX}chat-event-log`, topic: topics.events },
+            ])
+          ).every((g) => g.lag === 0),
+        60_000,
+        "the workers and the event log to catch up",
+      );
+    log(`cost: ours (api + worker, event log on): ${opts.messages} messages`);
+    const target = {
+      url: chat.url,
+      senderToken: fixture.sender.token,
+      readerToken: fixture.reader.token,
+      rooms: fixture.rooms,
+    };
+    return await runLoad(target, opts, groups, sqlClient, false, settle, log);
+  } finally {
+    await admin.disconnect();
+    await chat.stop();
+  }
+}
+
+async function measureConventional(stack: Stack, opts: Options, sqlClient: postgres.Sql, log: (l: string) => void) {
+  const secret = "conventional-stack-secret-conventional-stack";
+  const server = await startBaseline("conventional.ts", {
+    DATABASE_URL: stack.databaseUrl,
+    REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    JWT_SECRET: secret,
+    NODE_ENV: "production",
+  });
+  try {
+    const [sender, reader] = [randomUUID(), randomUUID()];
+    const rooms = Array.from({ length: opts.rooms }, () => randomUUID());
+    await sqlClient`insert into conv_rooms ${sqlClient(rooms.map((id) => ({ id })))}`;
+    await sqlClient`insert into conv_members ${sqlClient(rooms.flatMap((r) => [sender, reader].map((u) => ({ room_id: r, user_id: u }))))}`;
+    const key = new TextEncoder().encode(secret);
+    const token = (sub: string) =>
+      new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime("1h").sign(key);
+    const groups: ProcessGroup[] = [
+      processGroup("server", () => [server.child.pid!]),
+      processGroup("redis", () => findPids({ comm: "redis-server" })),
+      processGroup("postgresql", () => findPids({ comm: "postgres" })),
+    ];
+    log(`cost: conventional stack (Apollo + graphql-ws + PostgreSQL + Redis PubSub): ${opts.messages} messages`);
+    const target = {
+      url: `${server.origin}/graphql`,
+      senderToken: await token(sender),
+      readerToken: await token(reader),
+      rooms,
+    };
+    return await runLoad(target, opts, groups, sqlClient, true, async () => {}, log);
+  } finally {
+    await server.stop();
+  }
+}
+
+const total = (m: Measured) => [...m.perProcess.values()].reduce((s, p) => s + p.cpuMs, 0);
+const perMessage = (m: Measured, n: number) => n / m.acked;
+
+export async function costScenario(stack: Stack, opts: Options, log: (l: string) => void): Promise<Row[]> {
+  const sqlClient = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const ours = await measureOurs(stack, opts, sqlClient, log);
+    const theirs = await measureConventional(stack, opts, sqlClient, log);
+    const breakdown = (m: Measured) =>
+      Object.fromEntries(
+        [...m.perProcess].map(([name, p]) => [
+          name,
+          {
+            cpuMsPerMessage: round(perMessage(m, p.cpuMs), 3),
+            syscallsPerMessage: round(perMessage(m, p.syscalls), 1),
+          },
+        ]),
+      );
+    const details = {
+      messages: opts.messages,
+      concurrency: opts.concurrency,
+      rooms: opts.rooms,
+      subscribersPerRoom: SUBSCRIBERS_PER_ROOM,
+      ours: { acked: ours.acked, failed: ours.failed, perProcess: breakdown(ours), latency: ours.latency },
+      conventional: {
+        acked: theirs.acked,
+        failed: theirs.failed,
+        perProcess: breakdown(theirs),
+        latency: theirs.latency,
+      },
+    };
+    const scenario = `0. cost per message, ${opts.concurrency} senders`;
+    const peer = "conventional stack";
+    const cpuOurs = perMessage(ours, total(ours));
+    const cpuTheirs = perMessage(theirs, total(theirs));
+    const rows: Row[] = [
+      row({
+        scenario,
+        figure: "CPU, all processes",
+        value: round(cpuOurs, 3),
+        unit: "ms/msg",
+        baselineName: peer,
+        baseline: round(cpuTheirs, 3),
+        lowerIsBetter: true,
+        target: "<= 1.5x peer and <= 2.5 ms",
+        met: cpuOurs <= 1.5 * cpuTheirs && cpuOurs <= 2.5,
+        details,
+      }),
+    ];
+    // Per process: ours by part, the peer's total beside it.
+    for (const [name, p] of ours.perProcess)
+      rows.push(
+        row({
+          scenario,
+          figure: `CPU ${name} (syscalls ${round(perMessage(ours, p.syscalls), 1)})`,
+          value: round(perMessage(ours, p.cpuMs), 3),
+          unit: "ms/msg",
+          baselineName: `${peer}, all`,
+          baseline: round(cpuTheirs, 3),
+          lowerIsBetter: true,
+        }),
+      );
+    const walOurs = ours.walBytes / ours.acked;
+    const rowsOurs = ours.rows / ours.acked;
+    rows.push(
+      row({
+        scenario,
+        figure: "PostgreSQL WAL",
+        value: round(walOurs, 0),
+        unit: "B/msg",
+        baselineName: peer,
+        baseline: round(theirs.walBytes / theirs.acked, 0),
+        lowerIsBetter: true,
+        target: "<= 1000 B",
+        met: walOurs <= 1000,
+      }),
+      row({
+        scenario,
+        figure: "rows written",
+        value: round(rowsOurs, 2),
+        unit: "rows/msg",
+        baselineName: peer,
+        baseline: round(theirs.rows / theirs.acked, 2),
+        lowerIsBetter: true,
+        target: "<= 3",
+        met: rowsOurs <= 3,
+      }),
+      row({
+        scenario,
+        figure: "system calls, all processes",
+        value: round(
+          perMessage(
+            ours,
+            [...ours.perProcess.values()].reduce((s, p) => s + p.syscalls, 0),
+          ),
+          1,
+        ),
+        unit: "/msg",
+        baselineName: peer,
+        baseline: round(
+          perMessage(
+            theirs,
+            [...theirs.perProcess.values()].reduce((s, p) => s + p.syscalls, 0),
+          ),
+          1,
+        ),
+        lowerIsBetter: true,
+      }),
+      row({
+        scenario,
+        figure: "sustained sends",
+        value: round(ours.perSecond, 0),
+        unit: "msg/s",
+        baselineName: peer,
+        baseline: round(theirs.perSecond, 0),
+        target: ">= 0.7x peer",
+        met: ours.perSecond >= 0.7 * theirs.perSecond,
+      }),
+      ...(["p50", "p99"] as const).map((p) =>
+        row({
+          scenario,
+          figure: `send -> delivered ${p}`,
+          value: round(ours.latency[p], 1),
+          unit: "ms",
+          baselineName: peer,
+          baseline: round(theirs.latency[p], 1),
+          lowerIsBetter: true,
+        }),
+      ),
+    );
+    return rows;
+  } finally {
+    await sqlClient.end();
+  }
+}
