@@ -86,9 +86,9 @@ describe("query plans on a room with 100,000 messages", () => {
       await sql`insert into rooms (id, name, creator_id, last_seq) values (${roomId}, 'big', ${me!.id}, 100000)`;
       await sql`insert into room_members (room_id, user_id, last_read_seq) values (${roomId}, ${me!.id}, 50000), (${roomId}, ${other!.id}, 0)`;
       await sql`
-        insert into messages (id, room_id, seq, sender_id, body, command_id)
+        insert into messages (id, room_id, seq, sender_id, body)
         select gen_random_uuid(), ${roomId}, n, case when n % 2 = 0 then ${me!.id}::uuid else ${other!.id}::uuid end,
-               'message ' || n, gen_random_uuid()
+               'message ' || n
         from generate_series(1, 100000) as n`;
       // Other users' rooms, so the membership tables are not trivially small.
       await sql`

@@ -19,31 +19,51 @@ const envelope = (actorId: string, payload: Record<string, unknown>, id = random
   payload,
 });
 
-/** Outcomes for the given command ids, read from the events topic. */
-async function outcomes(ids: string[]): Promise<Map<string, any>> {
+/**
+ * Answers for the given command ids, read from the events topic: outcome records, and events
+ * marked `outcome-of` (a stored message travels as its MessageAdded event alone). Waits until
+ * each id has `times` answers; returns them per id, in the order they were published.
+ */
+async function answers(ids: string[], times = 1): Promise<Map<string, any[]>> {
   const kafka = new Kafka({ brokers: t.config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `test-reader-${randomUUID()}` });
-  const found = new Map<string, any>();
+  const found = new Map<string, any[]>();
+  const add = (id: string, answer: unknown) => found.set(id, [...(found.get(id) ?? []), answer]);
   await consumer.connect();
   await consumer.subscribe({ topic: topicNames(t.config.KAFKA_TOPIC_PREFIX).events, fromBeginning: true });
   let done: () => void;
   const all = new Promise<void>((resolve) => (done = resolve));
   await consumer.run({
     eachMessage: async ({ message }: { message: KafkaMessage }) => {
-      if (message.headers?.channel?.toString() !== "outcomes") return;
-      const outcome = JSON.parse(message.value!.toString());
-      if (ids.includes(outcome.commandId)) found.set(outcome.commandId, outcome);
-      if (found.size === new Set(ids).size) done();
+      const value = JSON.parse(message.value!.toString());
+      const outcomeOf = message.headers?.["outcome-of"]?.toString();
+      if (outcomeOf && ids.includes(outcomeOf)) add(outcomeOf, { ok: true, result: value.message, viaEvent: true });
+      else if (message.headers?.channel?.toString() === "outcomes" && ids.includes(value.commandId))
+        add(value.commandId, value);
+      if (ids.every((id) => (found.get(id)?.length ?? 0) >= times)) done();
     },
   });
   await Promise.race([
     all,
     new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(`outcomes missing: ${found.size}/${ids.length}`)), 30_000),
+      setTimeout(() => reject(new Error(`answers missing: ${found.size}/${ids.length}`)), 30_000),
     ),
   ]);
   await consumer.disconnect();
   return found;
+}
+
+async function produce(commands: Array<ReturnType<typeof envelope>>) {
+  const producer = new Kafka({ brokers: t.config.KAFKA_BROKERS, logLevel: logLevel.NOTHING }).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  // One send: the records land together, so the worker sees them as one run.
+  await producer.send({
+    topic: topicNames(t.config.KAFKA_TOPIC_PREFIX).commands,
+    messages: commands.map((c) => ({ key: c.payload.roomId as string, value: JSON.stringify(c) })),
+  });
+  await producer.disconnect();
 }
 
 it("decides a run of SendMessage commands like one-at-a-time would", async () => {
@@ -61,19 +81,10 @@ it("decides a run of SendMessage commands like one-at-a-time would", async () =>
     repeated, // the same command redelivered in the same batch
     envelope(bob!.id, { roomId, body: "three", clientMessageId: "c-1" }), // bob's own c-1
   ];
-  const producer = new Kafka({ brokers: t.config.KAFKA_BROKERS, logLevel: logLevel.NOTHING }).producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  // One send: the records land together, so the worker sees them as one run.
-  await producer.send({
-    topic: topicNames(t.config.KAFKA_TOPIC_PREFIX).commands,
-    messages: commands.map((c) => ({ key: c.payload.roomId as string, value: JSON.stringify(c) })),
-  });
-  await producer.disconnect();
+  await produce(commands);
 
-  const decided = await outcomes(commands.map((c) => c.id));
-  const result = (i: number) => decided.get(commands[i]!.id);
+  const decided = await answers(commands.map((c) => c.id));
+  const result = (i: number) => decided.get(commands[i]!.id)![0];
   expect(result(0)).toMatchObject({ ok: true, result: { seq: 1, body: "one" } });
   expect(result(1)).toMatchObject({ ok: true, result: { seq: 2 } });
   expect(result(2)).toMatchObject({ ok: true, result: { seq: 3, body: "two" } });
@@ -81,6 +92,14 @@ it("decides a run of SendMessage commands like one-at-a-time would", async () =>
   expect(result(4)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
   expect(result(5)).toMatchObject({ ok: false, error: { code: "NOT_FOUND" } });
   expect(result(7)).toMatchObject({ ok: true, result: { seq: 4, body: "three" } });
+  // A stored message's answer is its MessageAdded event, and the message's id is the command's.
+  expect(result(0)).toMatchObject({ viaEvent: true, result: { id: commands[0]!.id } });
+  expect(result(4).viaEvent).toBeUndefined();
+
+  // Redelivered in a later batch: found by its id, answered with the same message, not stored again.
+  await produce([repeated]);
+  const again = (await answers([repeated.id], 3)).get(repeated.id)!;
+  expect(again[2]).toMatchObject({ ok: true, viaEvent: true, result: { id: repeated.id, seq: 2 } });
 
   const stored = await db<
     { seq: number; body: string }[]

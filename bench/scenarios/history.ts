@@ -19,8 +19,8 @@ export async function historyScenario(
     log(`history: seeding ${opts.messages.toLocaleString("en")} messages with one INSERT ... SELECT`);
     const seeded = performance.now();
     await db`
-      insert into messages (id, room_id, seq, sender_id, body, command_id)
-      select gen_random_uuid(), ${room}, n, ${fixture.sender.id}, 'history message ' || n, gen_random_uuid()
+      insert into messages (id, room_id, seq, sender_id, body)
+      select gen_random_uuid(), ${room}, n, ${fixture.sender.id}, 'history message ' || n
       from generate_series(1, ${opts.messages}) as n`;
     await db`update rooms set last_seq = ${opts.messages} where id = ${room}`;
     await db`analyze messages`;

@@ -21,7 +21,6 @@ export const messageRecord = z.object({
   senderId: z.uuid().nullable(),
   body: z.string(),
   clientMessageId: z.string().nullable(),
-  commandId: z.uuid(),
   createdAt: z.coerce.date(),
 });
 
@@ -53,6 +52,18 @@ export type CommandOutcome = z.infer<typeof commandOutcome>;
 export const OUTCOMES_CHANNEL = "outcomes";
 export const roomChannel = (roomId: string) => `room.${roomId}`;
 
+/**
+ * Record headers on `chat.events`. `channel` routes the record (KafkaPubSub's convention);
+ * `type` is the event type, so a consumer can pass over records without decoding them;
+ * `outcome-of` marks an event that is also the successful outcome of that command (its
+ * result is read from the event by the command's `resultOf`), so a message travels as one
+ * record, not an outcome plus an event.
+ */
+export const eventHeaders = { channel: "channel", type: "type", outcomeOf: "outcome-of" } as const;
+
+/** What answers a waiting command: its outcome record, or the event that carries its result. */
+export type CommandAnswer = { outcome: CommandOutcome } | { event: RoomEvent };
+
 /** What a handler produced: the result returned to the caller and the events to publish. */
 export interface Applied<R> {
   result: R;
@@ -77,6 +88,18 @@ export interface CommandDefinition<P, R> {
    * several per command. Domain rejections are returned per command, not thrown.
    */
   applyMany?(tx: Transaction, commands: CommandEnvelope<P>[]): Promise<Array<ManyResult<z.input<z.ZodType<R>>>>>;
+  /**
+   * For commands whose effects are their own record (a message row): finds the ones among
+   * `commands` applied before, with what applying them produced. Their successes are then
+   * not written to `command_log` (rejections still are), which saves a row per command.
+   */
+  findApplied?(tx: Transaction, commands: CommandEnvelope<P>[]): Promise<Map<string, Applied<z.input<z.ZodType<R>>>>>;
+  /**
+   * The result of a successful command read from the single event it emitted: the worker
+   * then publishes only that event, marked as the command's outcome. The event was decoded
+   * and validated already, so the API returns this as it is. Undefined: not from this event.
+   */
+  resultOf?(event: RoomEvent): R | undefined;
 }
 
 export type ManyResult<R> = { ok: true; applied: Applied<R> } | { ok: false; error: AppError };

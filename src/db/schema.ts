@@ -88,6 +88,7 @@ export const roomMembers = pgTable(
 export const messages = pgTable(
   "messages",
   {
+    /** The id of the SendMessage command that stored it: a redelivered command finds it here. */
     id: uuid("id").primaryKey(),
     roomId: uuid("room_id")
       .notNull()
@@ -97,13 +98,10 @@ export const messages = pgTable(
     senderId: uuid("sender_id").references(() => users.id, { onDelete: "set null" }),
     body: text("body").notNull(),
     clientMessageId: text("client_message_id"),
-    /** The command that stored it: a redelivered command finds its message here. */
-    commandId: uuid("command_id").notNull(),
     createdAt: createdAt("created_at"),
   },
   (t) => [
     uniqueIndex("messages_room_seq_key").on(t.roomId, t.seq),
-    uniqueIndex("messages_command_key").on(t.commandId),
     // Serves two paths: deleting an account (its messages' sender_id is nulled) and counting
     // a member's own messages after their read position (for unreadCount).
     index("messages_sender_room_seq_idx").on(t.senderId, t.roomId, t.seq),

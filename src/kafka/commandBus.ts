@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Partitioners, type Kafka, type Message, type Producer } from "kafkajs";
-import type { CommandDefinition, CommandEnvelope, CommandOutcome } from "../commands/protocol.js";
+import type { CommandAnswer, CommandDefinition, CommandEnvelope } from "../commands/protocol.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -29,12 +29,12 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
   const { logger } = options;
   let producer: Producer | null = null;
   let stopListening = () => {};
-  const pending = new Map<string, (outcome: CommandOutcome) => void>();
+  const pending = new Map<string, (answer: CommandAnswer) => void>();
 
-  function waitForOutcome(
+  function waitForAnswer(
     { id: commandId, type }: CommandEnvelope<unknown>,
     signal: AbortSignal,
-  ): Promise<CommandOutcome> {
+  ): Promise<CommandAnswer> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(commandId);
@@ -52,10 +52,10 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
         clearTimeout(timer);
         pending.delete(commandId);
       });
-      pending.set(commandId, (outcome) => {
+      pending.set(commandId, (answer) => {
         clearTimeout(timer);
         pending.delete(commandId);
-        resolve(outcome);
+        resolve(answer);
       });
     });
   }
@@ -85,7 +85,10 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
         createPartitioner: Partitioners.DefaultPartitioner,
       });
       await producer.connect();
-      stopListening = options.events.onOutcome((outcome) => pending.get(outcome.commandId)?.(outcome));
+      stopListening = options.events.onAnswer(
+        (commandId) => pending.has(commandId),
+        (commandId, answer) => pending.get(commandId)?.(answer),
+      );
     },
 
     async stop() {
@@ -106,7 +109,7 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
       const abort = new AbortController();
       // Listen before publishing: the outcome can arrive before send() returns. The timeout
       // covers publishing too, so a broker that is away cannot hold the caller forever.
-      const outcome = waitForOutcome(envelope, abort.signal);
+      const answer = waitForAnswer(envelope, abort.signal);
       const sent = publish({
         key: command.key(payload, actorId),
         value: JSON.stringify(envelope),
@@ -122,10 +125,16 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
         },
       );
       sent.catch(() => {}); // when the timeout wins the race, a later send failure has no one to tell
-      await Promise.race([sent, outcome]);
-      const result = await outcome;
-      if (!result.ok) throw new AppError(result.error.code, result.error.message, { commandId: envelope.id });
-      return command.result.parse(result.result);
+      await Promise.race([sent, answer]);
+      const answered = await answer;
+      if ("event" in answered) {
+        const result = command.resultOf?.(answered.event);
+        if (result !== undefined) return result;
+        throw new Error(`command ${envelope.id} was answered by an event that does not carry its result`);
+      }
+      const { outcome } = answered;
+      if (!outcome.ok) throw new AppError(outcome.error.code, outcome.error.message, { commandId: envelope.id });
+      return command.result.parse(outcome.result);
     },
   };
 }

@@ -1,10 +1,11 @@
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from "kafkajs";
 import { inArray } from "drizzle-orm";
-import type { Database } from "../db/client.js";
+import type { Database, Transaction } from "../db/client.js";
 import { isPermanentDatabaseError } from "../db/errors.js";
 import { commandLog } from "../db/schema.js";
 import {
   commandEnvelope,
+  eventHeaders,
   OUTCOMES_CHANNEL,
   roomChannel,
   type AnyCommand,
@@ -49,6 +50,36 @@ async function waitWithHeartbeats(ms: number, heartbeat: () => Promise<void>, is
     await new Promise((resolve) => setTimeout(resolve, Math.min(500, until - Date.now())));
     await heartbeat();
   }
+}
+
+/** A command's answer: its outcome and the events it emitted (re-emitted as they were on redelivery). */
+interface Decision {
+  definition?: AnyCommand;
+  outcome: CommandOutcome;
+  events: RoomEvent[];
+}
+
+/**
+ * The records that publish a decision on `chat.events`: a success whose result its single
+ * event carries is that event alone, marked `outcome-of`; anything else is an outcome record
+ * followed by the events.
+ */
+function eventRecords({ definition, outcome, events }: Decision): Message[] {
+  const record = (event: RoomEvent, headers: Record<string, string> = {}): Message => ({
+    key: event.roomId,
+    value: JSON.stringify(event),
+    headers: { [eventHeaders.channel]: roomChannel(event.roomId), [eventHeaders.type]: event.type, ...headers },
+  });
+  if (outcome.ok && events.length === 1 && definition?.resultOf?.(events[0]!) !== undefined)
+    return [record(events[0]!, { [eventHeaders.outcomeOf]: outcome.commandId })];
+  return [
+    {
+      key: outcome.commandId,
+      value: JSON.stringify(outcome),
+      headers: { [eventHeaders.channel]: OUTCOMES_CHANNEL, [eventHeaders.type]: "Outcome" },
+    },
+    ...events.map((event) => record(event)),
+  ];
 }
 
 interface DeadLetter {
@@ -97,33 +128,70 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
     }
   }
 
+  /**
+   * Commands decided before (a redelivered batch, a producer retry) with what they produced:
+   * rejections and most commands from `command_log`, commands that are their own record
+   * (a message) from their definition's `findApplied`.
+   */
+  async function findDecided(tx: Transaction, commands: CommandEnvelope[]): Promise<Map<string, Decision>> {
+    const decided = new Map<string, Decision>();
+    if (commands.length === 0) return decided;
+    const rows = await tx
+      .select()
+      .from(commandLog)
+      .where(
+        inArray(
+          commandLog.commandId,
+          commands.map((c) => c.id),
+        ),
+      );
+    for (const row of rows)
+      decided.set(row.commandId, {
+        definition: registry.get(row.type),
+        outcome: row.outcome as CommandOutcome,
+        events: row.events as RoomEvent[],
+      });
+    for (const definition of registry.values()) {
+      const own = commands.filter((c) => c.type === definition.type && !decided.has(c.id));
+      if (!definition.findApplied || own.length === 0) continue;
+      for (const [commandId, applied] of await definition.findApplied(tx, own))
+        decided.set(commandId, {
+          definition,
+          outcome: { commandId, ok: true, result: applied.result },
+          events: applied.events ?? [],
+        });
+    }
+    return decided;
+  }
+
   async function applyChunk(records: KafkaMessage[], heartbeat: () => Promise<void>, fastPaths: boolean) {
-    const outcomes: CommandOutcome[] = [];
-    const events: RoomEvent[] = [];
+    const answers: Decision[] = [];
     const deadLetters: DeadLetter[] = [];
     const decoded = records.map((record) => ({ record, ...decode(record) }));
     const decisions: Array<{ type: string; ok: boolean }> = [];
 
     await options.db.transaction(async (tx) => {
-      // Commands decided before (a redelivered batch, a producer retry) are answered from
-      // the log: same outcome, same events, no second application.
-      const ids = decoded.flatMap((d) => ("command" in d ? [d.command.id] : []));
-      const decided = new Map<string, { outcome: CommandOutcome; events: RoomEvent[] }>();
-      if (ids.length > 0) {
-        const rows = await tx.select().from(commandLog).where(inArray(commandLog.commandId, ids));
-        for (const row of rows)
-          decided.set(row.commandId, { outcome: row.outcome as CommandOutcome, events: row.events as RoomEvent[] });
-      }
+      const decided = await findDecided(
+        tx,
+        decoded.flatMap((d) => ("command" in d ? [d.command] : [])),
+      );
       const newlyDecided: Array<typeof commandLog.$inferInsert> = [];
-      const decide = (command: CommandEnvelope, outcome: CommandOutcome, emitted: RoomEvent[] = []) => {
+      const decide = (
+        definition: AnyCommand,
+        command: CommandEnvelope,
+        outcome: CommandOutcome,
+        events: RoomEvent[] = [],
+      ) => {
         decisions.push({ type: command.type, ok: outcome.ok });
-        outcomes.push(outcome);
-        events.push(...emitted);
-        decided.set(command.id, { outcome, events: emitted });
-        newlyDecided.push({ commandId: command.id, type: command.type, outcome, events: emitted });
+        const decision = { definition, outcome, events };
+        answers.push(decision);
+        decided.set(command.id, decision);
+        // A success of a command that is its own record is found by findApplied instead.
+        if (!(outcome.ok && definition.findApplied))
+          newlyDecided.push({ commandId: command.id, type: command.type, outcome, events });
       };
       const reject = (command: CommandEnvelope, code: ErrorCode, message: string) =>
-        outcomes.push({ commandId: command.id, ok: false, error: { code, message } });
+        answers.push({ outcome: { commandId: command.id, ok: false, error: { code, message } }, events: [] });
       const toOutcome = (command: CommandEnvelope, error: AppError): CommandOutcome => ({
         commandId: command.id,
         ok: false,
@@ -139,8 +207,14 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         const results = await definition.applyMany!(tx, commands);
         results.forEach((r, i) => {
           const command = commands[i]!;
-          if (r.ok) decide(command, { commandId: command.id, ok: true, result: r.applied.result }, r.applied.events);
-          else decide(command, toOutcome(command, r.error));
+          if (r.ok)
+            decide(
+              definition,
+              command,
+              { commandId: command.id, ok: true, result: r.applied.result },
+              r.applied.events,
+            );
+          else decide(definition, command, toOutcome(command, r.error));
         });
         await heartbeat();
       };
@@ -154,8 +228,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         if (run?.ids.has(command.id)) await flush(); // a duplicate: answer it from the first
         const previous = decided.get(command.id);
         if (previous) {
-          outcomes.push(previous.outcome);
-          events.push(...previous.events);
+          answers.push(previous);
           continue;
         }
         const definition = registry.get(command.type);
@@ -183,11 +256,11 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
           const applied = await tx.transaction((savepoint) =>
             definition.apply(savepoint, { ...command, payload: payload.data }),
           );
-          decide(command, { commandId: command.id, ok: true, result: applied.result }, applied.events);
+          decide(definition, command, { commandId: command.id, ok: true, result: applied.result }, applied.events);
           await heartbeat(); // throttled by kafkajs; keeps a long batch from costing the partition
         } catch (error) {
           if (error instanceof AppError) {
-            decide(command, toOutcome(command, error));
+            decide(definition, command, toOutcome(command, error));
           } else if (isPermanentDatabaseError(error)) {
             logger.error({ err: error, commandId: command.id, type: command.type }, "command can never be applied");
             deadLetters.push({ message: record, reason: `database rejected it: ${(error as Error).message}` });
@@ -201,10 +274,6 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       if (newlyDecided.length > 0) await tx.insert(commandLog).values(newlyDecided);
     });
 
-    const eventMessages: Message[] = [
-      ...outcomes.map((o) => ({ key: o.commandId, value: JSON.stringify(o), headers: { channel: OUTCOMES_CHANNEL } })),
-      ...events.map((e) => ({ key: e.roomId, value: JSON.stringify(e), headers: { channel: roomChannel(e.roomId) } })),
-    ];
     const dlqMessages: Message[] = deadLetters.map(({ message, reason }) => ({
       key: message.key,
       value: message.value,
@@ -212,7 +281,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
     }));
     await producer!.sendBatch({
       topicMessages: [
-        { topic: topics.events, messages: eventMessages },
+        { topic: topics.events, messages: answers.flatMap(eventRecords) },
         { topic: topics.deadLetters, messages: dlqMessages },
       ].filter((t) => t.messages.length > 0),
     });

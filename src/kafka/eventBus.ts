@@ -7,10 +7,11 @@ import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import {
   commandOutcome,
+  eventHeaders,
   OUTCOMES_CHANNEL,
   roomChannel,
   roomEvent,
-  type CommandOutcome,
+  type CommandAnswer,
   type RoomEvent,
 } from "../commands/protocol.js";
 import { BoundedQueue } from "./boundedQueue.js";
@@ -41,7 +42,14 @@ export interface EventBus {
   subscribeRoom(roomId: string, onOverflow?: () => void): AsyncIterableIterator<RoomEvent>;
   /** Open room subscriptions in this process. */
   readonly subscriptionCount: number;
-  onOutcome(listener: (outcome: CommandOutcome) => void): () => void;
+  /**
+   * Answers to the commands this process waits for: outcome records, and events marked as a
+   * command's outcome (decoded only when `awaits` says someone here waits for that command).
+   */
+  onAnswer(
+    awaits: (commandId: string) => boolean,
+    listener: (commandId: string, answer: CommandAnswer) => void,
+  ): () => void;
   readonly connected: boolean;
 }
 
@@ -60,8 +68,21 @@ export function createEventBus(options: EventBusOptions): EventBus {
   /** channel -> (KafkaPubSub subscription id, local listeners) */
   const channels = new Map<string, { id: Promise<number>; listeners: Set<(record: unknown) => void> }>();
   const queues = new Set<BoundedQueue<RoomEvent>>();
+  let answers: {
+    awaits: (commandId: string) => boolean;
+    listener: (id: string, answer: CommandAnswer) => void;
+  } | null = null;
+  /** A record reaches both a channel's listeners and the answer hook: it is decoded once. */
+  const decodedRecords = new WeakMap<KafkaMessage, unknown>();
 
   function decode<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
+    if (decodedRecords.has(message)) return decodedRecords.get(message) as T | null;
+    const event = parse(schema, message);
+    decodedRecords.set(message, event);
+    return event;
+  }
+
+  function parse<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
     try {
       const parsed = schema.safeParse(JSON.parse(message.value?.toString("utf8") ?? ""));
       if (parsed.success) return parsed.data;
@@ -115,6 +136,17 @@ export function createEventBus(options: EventBusOptions): EventBus {
         consumerConfig: { groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false },
         producerConfig: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
       });
+      // Every record passes here before KafkaPubSub routes it by channel: an event that is a
+      // command's outcome is answered even when nobody here subscribes to its room.
+      const route = pubsub["onMessage"].bind(pubsub);
+      pubsub["onMessage"] = (channel: string, message: KafkaMessage) => {
+        const commandId = message.headers?.[eventHeaders.outcomeOf]?.toString();
+        if (commandId && answers?.awaits(commandId)) {
+          const event = decode(roomEvent, message);
+          if (event) answers.listener(commandId, { event });
+        }
+        route(channel, message);
+      };
       const consumer: Consumer = pubsub["consumer"];
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         logger.error({ err: payload.error, restart: payload.restart }, "event consumer crashed");
@@ -181,9 +213,16 @@ export function createEventBus(options: EventBusOptions): EventBus {
       return queue;
     },
 
-    onOutcome(listener) {
+    onAnswer(awaits, listener) {
       if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
-      return listen(OUTCOMES_CHANNEL, commandOutcome, listener);
+      answers = { awaits, listener };
+      const unlisten = listen(OUTCOMES_CHANNEL, commandOutcome, (outcome) => {
+        if (awaits(outcome.commandId)) listener(outcome.commandId, { outcome });
+      });
+      return () => {
+        answers = null;
+        unlisten();
+      };
     },
   };
 }

@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { messages, roomMembers, rooms } from "../../db/schema.js";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
@@ -20,8 +19,8 @@ export const sendMessageCommand = defineCommand({
   result: messageRecord,
   key: (p) => p.roomId,
   async apply(tx, { id: commandId, actorId, payload, issuedAt }) {
-    // A redelivered command never gets here (the worker answers it from the command log);
-    // messages.command_id is unique all the same.
+    // A redelivered command never gets here (the worker finds its message with findApplied);
+    // the message's id is the command's id, so it could not be stored twice anyway.
     await requireMember(tx, payload.roomId, actorId!);
 
     if (payload.clientMessageId !== null) {
@@ -50,13 +49,12 @@ export const sendMessageCommand = defineCommand({
     const [stored] = await tx
       .insert(messages)
       .values({
-        id: randomUUID(),
+        id: commandId,
         roomId: payload.roomId,
         seq: room.seq,
         senderId: actorId,
         body: payload.body,
         clientMessageId: payload.clientMessageId,
-        commandId,
       })
       .returning();
     // Writing in a room means having read it: the sender's read position moves to their message.
@@ -67,6 +65,24 @@ export const sendMessageCommand = defineCommand({
     return { result: stored!, events: [{ type: "MessageAdded", roomId: payload.roomId, message: stored!, issuedAt }] };
   },
   applyMany: sendMessages,
+  // The message row is the command's record: its id is the command's id.
+  async findApplied(tx, commands) {
+    const issued = new Map(commands.map((c) => [c.id, c.issuedAt]));
+    const stored = await tx
+      .select()
+      .from(messages)
+      .where(inArray(messages.id, [...issued.keys()]));
+    return new Map(
+      stored.map((message) => [
+        message.id,
+        {
+          result: message,
+          events: [{ type: "MessageAdded", roomId: message.roomId, message, issuedAt: issued.get(message.id) }],
+        },
+      ]),
+    );
+  },
+  resultOf: (event) => (event.type === "MessageAdded" ? event.message : undefined),
 });
 
 export const messageCommands = [sendMessageCommand];

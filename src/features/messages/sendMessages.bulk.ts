@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { and, inArray, sql, type SQL } from "drizzle-orm";
 import type { Transaction } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
@@ -102,18 +101,17 @@ export async function sendMessages(
         const seq = nextSeq.get(c.payload.roomId)!;
         nextSeq.set(c.payload.roomId, seq + 1);
         return {
-          id: randomUUID(),
+          id: c.id,
           roomId: c.payload.roomId,
           seq,
           senderId: c.actorId,
           body: c.payload.body,
           clientMessageId: c.payload.clientMessageId,
-          commandId: c.id,
         };
       }),
     )
     .returning();
-  const byCommand = new Map(stored.map((m) => [m.commandId, m]));
+  const byCommand = new Map(stored.map((m) => [m.id, m]));
 
   // Writing in a room means having read it: each sender's position moves to their last message.
   const readUpTo = new Map<string, { roomId: string; userId: string; seq: number }>();
