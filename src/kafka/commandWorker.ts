@@ -82,6 +82,39 @@ function eventRecords({ definition, outcome, events }: Decision): Message[] {
   ];
 }
 
+type Heartbeat = () => Promise<void>;
+
+/**
+ * Group commit: chunks handed in during one event-loop turn (the batches of several
+ * partitions from one fetch) are applied together, up to `limit` records, so they share one
+ * transaction and one produce request. Partitions hold different rooms, so putting their
+ * chunks side by side changes no room's order; each caller still waits for its own chunk.
+ */
+function groupCommit(limit: number, apply: (records: KafkaMessage[], heartbeat: Heartbeat) => Promise<void>) {
+  let waiting: Array<{ records: KafkaMessage[]; heartbeat: Heartbeat; settle: (error?: unknown) => void }> = [];
+  function flush() {
+    const group = [waiting.shift()!];
+    let size = group[0]!.records.length;
+    while (waiting.length > 0 && size + waiting[0]!.records.length <= limit) {
+      size += waiting[0]!.records.length;
+      group.push(waiting.shift()!);
+    }
+    if (waiting.length > 0) setImmediate(flush);
+    apply(
+      group.flatMap((item) => item.records),
+      group[0]!.heartbeat, // a consumer-wide heartbeat: any caller's will do
+    ).then(
+      () => group.forEach((item) => item.settle()),
+      (error: unknown) => group.forEach((item) => item.settle(error ?? new Error("batch failed"))),
+    );
+  }
+  return (records: KafkaMessage[], heartbeat: Heartbeat) =>
+    new Promise<void>((resolve, reject) => {
+      const settle = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+      if (waiting.push({ records, heartbeat, settle }) === 1) setImmediate(flush);
+    });
+}
+
 interface DeadLetter {
   message: KafkaMessage;
   reason: string;
@@ -314,6 +347,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       });
       await consumer.connect();
       await consumer.subscribe({ topic: topics.commands, fromBeginning: true });
+      const applyGrouped = groupCommit(options.transactionSize, applyBatch);
       await consumer.run({
         eachBatchAutoResolve: false,
         // Offsets are committed in the background at most once a second, not after every
@@ -322,8 +356,9 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         // Partitions hold different rooms, so their batches can be applied side by side.
         partitionsConsumedConcurrently: options.concurrency,
         eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
-          // One transaction per chunk of the fetched batch: large enough to amortize the
-          // commit, small enough to keep transactions and redelivery after a crash short.
+          // Chunks of at most transactionSize commands, grouped with other partitions' chunks
+          // into one transaction: large enough to amortize the commit, small enough to keep
+          // transactions and redelivery after a crash short.
           for (let start = 0; start < batch.messages.length; start += options.transactionSize) {
             const chunk = batch.messages.slice(start, start + options.transactionSize);
             // A transient failure (database or broker away) retries the same chunk, so a
@@ -332,7 +367,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
             for (let attempt = 1; ; attempt++) {
               if (!isRunning() || isStale()) return;
               try {
-                await applyBatch(chunk, heartbeat);
+                await applyGrouped(chunk, heartbeat);
                 break;
               } catch (error) {
                 const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
