@@ -129,6 +129,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
         transactionSize: config.WORKER_TRANSACTION_SIZE,
         concurrency: config.WORKER_CONCURRENCY,
+        fetchWaitMs: config.WORKER_FETCH_WAIT_MS,
         metrics,
         onFatal,
       });

@@ -55,14 +55,18 @@ async function rowsWritten(sqlClient: postgres.Sql, conventional: boolean): Prom
   return Number(r!.n);
 }
 
-/** Table statistics reach the counters up to a second or so after a transaction: wait until they hold still. */
+/**
+ * Backends report table statistics when idle, at most once a second: wait until the counters
+ * have held still for three seconds.
+ */
 async function settledRows(sqlClient: postgres.Sql, conventional: boolean): Promise<number> {
   let last = -1;
-  for (let i = 0; i < 40; i++) {
+  let still = 0;
+  for (let i = 0; i < 40 && still < 3; i++) {
     const now = await rowsWritten(sqlClient, conventional);
-    if (now === last) return now;
+    still = now === last ? still + 1 : 0;
     last = now;
-    await new Promise((r) => setTimeout(r, 700));
+    await new Promise((r) => setTimeout(r, 1000));
   }
   return last;
 }

@@ -47,8 +47,14 @@ const envSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
   /** Commands a worker applies per database transaction; 1 means one per command. @default 500 */
   WORKER_TRANSACTION_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-  /** Partitions a worker applies at the same time (each in its own transaction). @default 4 */
+  /** Partitions a worker takes batches from at the same time (batches ready together share a transaction). @default 4 */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /**
+   * How long the broker may hold a worker's fetch to gather a larger batch (it answers at once
+   * when 64 KiB are waiting). Larger batches cost fewer transactions and Kafka requests per
+   * command; the price is up to this much latency when traffic is light. @default 10
+   */
+  WORKER_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(10),
   /** How long workers keep decided commands for redelivery (must exceed the commands topic's retention). @default 192 */
   COMMAND_LOG_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(192),
   /** Workers also run the event-log consumer (appends every event to event_log). @default true */

@@ -102,8 +102,8 @@ export const messages = pgTable(
   },
   (t) => [
     uniqueIndex("messages_room_seq_key").on(t.roomId, t.seq),
-    // Serves two paths: deleting an account (its messages' sender_id is nulled) and counting
-    // a member's own messages after their read position (for unreadCount).
+    // Serves two paths: deleting an account (its messages' sender_id is nulled) and finding a
+    // member's newest own message, which their read position never falls behind.
     index("messages_sender_room_seq_idx").on(t.senderId, t.roomId, t.seq),
     uniqueIndex("messages_client_id_key")
       .on(t.roomId, t.senderId, t.clientMessageId)

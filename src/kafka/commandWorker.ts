@@ -31,6 +31,8 @@ export interface CommandWorkerOptions {
   transactionSize: number;
   /** Partitions whose batches this worker applies at the same time. */
   concurrency: number;
+  /** How long the broker may hold a fetch to gather a larger batch. */
+  fetchWaitMs: number;
   metrics: Metrics;
   /** Called when the consumer fails for good; the process should exit and be restarted. */
   onFatal(error: unknown): void;
@@ -336,7 +338,10 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       consumer = options.kafka.consumer({
         groupId: options.groupId,
         allowAutoTopicCreation: false,
-        maxWaitTimeInMs: 100,
+        // Let a batch gather on the broker: per-batch costs (a transaction, requests) are
+        // what a message costs here, so fuller batches make each message cheaper.
+        maxWaitTimeInMs: options.fetchWaitMs,
+        minBytes: 64 * 1024,
         // How soon a dead worker's partitions move to the others.
         sessionTimeout: options.sessionTimeoutMs,
         heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3),

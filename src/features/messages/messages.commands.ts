@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { messages, roomMembers, rooms } from "../../db/schema.js";
+import { messages, rooms } from "../../db/schema.js";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
 import { notFound } from "../../errors.js";
 import { requireMember } from "../rooms/membership.js";
@@ -57,11 +57,6 @@ export const sendMessageCommand = defineCommand({
         clientMessageId: payload.clientMessageId,
       })
       .returning();
-    // Writing in a room means having read it: the sender's read position moves to their message.
-    await tx
-      .update(roomMembers)
-      .set({ lastReadSeq: room.seq })
-      .where(and(eq(roomMembers.roomId, payload.roomId), eq(roomMembers.userId, actorId!)));
     return { result: stored!, events: [{ type: "MessageAdded", roomId: payload.roomId, message: stored!, issuedAt }] };
   },
   applyMany: sendMessages,

@@ -1,4 +1,4 @@
-import { and, inArray, sql, type SQL } from "drizzle-orm";
+import { inArray, sql, type SQL } from "drizzle-orm";
 import type { Transaction } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
 import type { CommandEnvelope, ManyResult } from "../../commands/protocol.js";
@@ -15,10 +15,11 @@ const clientKey = (roomId: string, userId: string, clientMessageId: string) => `
 const tuples = (rows: SQL[]) => sql.join(rows, sql`, `);
 
 /**
- * Applies a run of SendMessage commands with five statements whatever its length: check
- * rooms and memberships, find client retries, reserve each room's seqs with one UPDATE,
- * insert all messages in one INSERT, and move the senders' read positions. The result for
- * each command is what `apply` would have produced, in order.
+ * Applies a run of SendMessage commands with four statements whatever its length: check
+ * rooms and memberships, find client retries, reserve each room's seqs with one UPDATE and
+ * insert all messages in one INSERT. (A sender's read position follows their own newest
+ * message without a write: see the rooms service.) The result for each command is what
+ * `apply` would have produced, in order.
  */
 export async function sendMessages(
   tx: Transaction,
@@ -112,29 +113,6 @@ export async function sendMessages(
     )
     .returning();
   const byCommand = new Map(stored.map((m) => [m.id, m]));
-
-  // Writing in a room means having read it: each sender's position moves to their last message.
-  const readUpTo = new Map<string, { roomId: string; userId: string; seq: number }>();
-  for (const m of stored)
-    readUpTo.set(pairKey(m.roomId, m.senderId!), { roomId: m.roomId, userId: m.senderId!, seq: m.seq });
-  const positions = [...readUpTo.values()];
-  await tx
-    .update(roomMembers)
-    .set({
-      lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, case ${sql.join(
-        positions.map(
-          (p) =>
-            sql`when ${roomMembers.roomId} = ${p.roomId}::uuid and ${roomMembers.userId} = ${p.userId}::uuid then ${p.seq}::int`,
-        ),
-        sql` `,
-      )} end)`,
-    })
-    .where(
-      and(
-        inArray(roomMembers.roomId, [...new Set(positions.map((p) => p.roomId))]),
-        sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${tuples(positions.map((p) => sql`(${p.roomId}::uuid, ${p.userId}::uuid)`))})`,
-      ),
-    );
 
   for (const i of accepted) {
     const c = commands[i]!;

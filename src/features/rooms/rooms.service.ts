@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, count, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow, type RoomRow, type UserRow } from "../../db/schema.js";
@@ -33,6 +33,17 @@ const markReadInput = z.object({ roomId, seq: z.number().int().min(0, "must be 0
 const listInput = z.object({
   first: z.number().int().min(1, "must be at least 1").max(MAX_ROOMS_PAGE, `must be at most ${MAX_ROOMS_PAGE}`),
 });
+
+/**
+ * A member's read position: where markRead put it, or their own newest message in the room
+ * if that is later (writing in a room means having read it). Derived on read, so sending a
+ * message writes no room_members row; the max is an index-only lookup. The outer column is
+ * spelled with its table: drizzle leaves columns unqualified in one-table selects, where
+ * `room_id` would resolve to the subquery's own.
+ */
+const readPosition = (userId: string) =>
+  sql<number>`greatest(${roomMembers.lastReadSeq}, coalesce((select max(${messages.seq}) from ${messages}
+    where ${messages.senderId} = ${userId} and ${messages.roomId} = ${roomMembers}.${sql.identifier("room_id")}), 0))::int`;
 
 export interface Membership {
   roomId: string;
@@ -120,7 +131,7 @@ export class RoomsService {
   /** The user's memberships among these rooms (absent: not a member). */
   async memberships(userId: string, roomIds: readonly string[]): Promise<Map<string, Membership>> {
     const rows = await this.db
-      .select({ roomId: roomMembers.roomId, lastReadSeq: roomMembers.lastReadSeq })
+      .select({ roomId: roomMembers.roomId, lastReadSeq: readPosition(userId) })
       .from(roomMembers)
       .where(and(eq(roomMembers.userId, userId), inArray(roomMembers.roomId, [...roomIds])));
     return new Map(rows.map((r) => [r.roomId, r]));
@@ -137,26 +148,15 @@ export class RoomsService {
   }
 
   /**
-   * Messages from others after the user's read position, per room. Seqs have no gaps, so
-   * that is (last seq - read position) minus the user's own messages after it: an
-   * index-only count of their own messages, which sending keeps near zero, instead of a
-   * scan of everything unread.
+   * Messages from others after the user's read position, per room: seqs have no gaps and the
+   * read position is never before the user's own newest message, so that is last seq minus
+   * the read position, two index lookups per room.
    */
   async unreadCounts(userId: string, roomIds: readonly string[]): Promise<Map<string, number>> {
-    const ownAfterRead = this.db
-      .select({ n: count() })
-      .from(messages)
-      .where(
-        and(
-          eq(messages.senderId, userId),
-          eq(messages.roomId, roomMembers.roomId),
-          gt(messages.seq, roomMembers.lastReadSeq),
-        ),
-      );
     const rows = await this.db
       .select({
         roomId: roomMembers.roomId,
-        unread: sql<number>`(${rooms.lastSeq} - ${roomMembers.lastReadSeq} - (${ownAfterRead}))::int`,
+        unread: sql<number>`(${rooms.lastSeq} - ${readPosition(userId)})::int`,
       })
       .from(roomMembers)
       .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
