@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { waitUntil } from "../scripts/app-process.js";
+import { startApp } from "../src/app.js";
+import { createLogger } from "../src/logger.js";
 import {
   createRoom,
   errorCode,
@@ -99,6 +102,26 @@ describe("logIn and logOut", () => {
       },
     );
     expect((await gqlOk(t.url, `{ me { id } }`, {}, again.logIn.token)).me.id).toBe(user.id);
+  });
+
+  it("logOut through one API process ends the session on the others, which had it cached", async () => {
+    const other = await startApp({
+      config: t.config,
+      role: "api",
+      logger: createLogger("error", { test: true }),
+      onFatal: () => {},
+    });
+    try {
+      const user = await signUp(t.url);
+      const meOn = async (url: string) => (await gqlOk(url, `{ me { id statusMessage } }`, {}, user.token)).me;
+      expect(await meOn(other.url!)).toMatchObject({ id: user.id, statusMessage: null }); // now cached there
+      await gqlOk(t.url, `mutation { updateStatusMessage(statusMessage: "busy") { id } }`, {}, user.token);
+      await waitUntil(async () => (await meOn(other.url!))?.statusMessage === "busy", 5_000, "the profile change");
+      await gqlOk(t.url, `mutation { logOut }`, {}, user.token);
+      await waitUntil(async () => (await meOn(other.url!)) === null, 5_000, "the session to end on the other API");
+    } finally {
+      await other.stop();
+    }
   });
 
   it("logOut without a token is UNAUTHENTICATED", async () => {

@@ -38,6 +38,16 @@ export const roomEvent = z.discriminatedUnion("type", [
 ]);
 export type RoomEvent = z.infer<typeof roomEvent>;
 
+/**
+ * A user's row changed (login, logout, profile, deletion), on the users channel: API
+ * processes drop what they cached of that user, such as the session behind a token.
+ */
+export const userEvent = z.object({ type: z.literal("UserChanged"), userId: z.uuid() });
+export type UserEvent = z.infer<typeof userEvent>;
+
+/** Every event a command can emit. */
+export type DomainEvent = RoomEvent | UserEvent;
+
 /** The answer to one command, on `chat.events` in the outcomes channel. */
 export const commandOutcome = z.discriminatedUnion("ok", [
   z.object({ commandId: z.uuid(), ok: z.literal(true), result: z.unknown() }),
@@ -50,7 +60,11 @@ export const commandOutcome = z.discriminatedUnion("ok", [
 export type CommandOutcome = z.infer<typeof commandOutcome>;
 
 export const OUTCOMES_CHANNEL = "outcomes";
+export const USERS_CHANNEL = "users";
 export const roomChannel = (roomId: string) => `room.${roomId}`;
+/** Where an event is routed, and its Kafka key (room events stay in their room's order). */
+export const channelOf = (event: DomainEvent) => ("roomId" in event ? roomChannel(event.roomId) : USERS_CHANNEL);
+export const keyOf = (event: DomainEvent) => ("roomId" in event ? event.roomId : event.userId);
 
 /**
  * Record headers on `chat.events`. `channel` routes the record (KafkaPubSub's convention);
@@ -67,7 +81,7 @@ export type CommandAnswer = { outcome: CommandOutcome } | { event: RoomEvent };
 /** What a handler produced: the result returned to the caller and the events to publish. */
 export interface Applied<R> {
   result: R;
-  events?: RoomEvent[];
+  events?: DomainEvent[];
 }
 
 /**
@@ -99,7 +113,7 @@ export interface CommandDefinition<P, R> {
    * then publishes only that event, marked as the command's outcome. The event was decoded
    * and validated already, so the API returns this as it is. Undefined: not from this event.
    */
-  resultOf?(event: RoomEvent): R | undefined;
+  resultOf?(event: DomainEvent): R | undefined;
 }
 
 export type ManyResult<R> = { ok: true; applied: Applied<R> } | { ok: false; error: AppError };

@@ -22,7 +22,7 @@ export function createServices(deps: {
   events: EventBus;
   tokens: TokenService;
 }): Services {
-  const users = new UsersService(deps.db, deps.commands, deps.tokens);
+  const users = new UsersService(deps.db, deps.commands, deps.tokens, deps.events);
   const rooms = new RoomsService(deps.db, deps.commands);
   const messages = new MessagesService(deps.db, deps.commands, deps.events, rooms);
   const friends = new FriendsService(deps.db, deps.commands);

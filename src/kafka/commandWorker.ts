@@ -7,11 +7,12 @@ import {
   commandEnvelope,
   eventHeaders,
   OUTCOMES_CHANNEL,
-  roomChannel,
   type AnyCommand,
   type CommandEnvelope,
   type CommandOutcome,
-  type RoomEvent,
+  channelOf,
+  keyOf,
+  type DomainEvent,
 } from "../commands/protocol.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -58,7 +59,7 @@ async function waitWithHeartbeats(ms: number, heartbeat: () => Promise<void>, is
 interface Decision {
   definition?: AnyCommand;
   outcome: CommandOutcome;
-  events: RoomEvent[];
+  events: DomainEvent[];
 }
 
 /**
@@ -67,10 +68,10 @@ interface Decision {
  * followed by the events.
  */
 function eventRecords({ definition, outcome, events }: Decision): Message[] {
-  const record = (event: RoomEvent, headers: Record<string, string> = {}): Message => ({
-    key: event.roomId,
+  const record = (event: DomainEvent, headers: Record<string, string> = {}): Message => ({
+    key: keyOf(event),
     value: JSON.stringify(event),
-    headers: { [eventHeaders.channel]: roomChannel(event.roomId), [eventHeaders.type]: event.type, ...headers },
+    headers: { [eventHeaders.channel]: channelOf(event), [eventHeaders.type]: event.type, ...headers },
   });
   if (outcome.ok && events.length === 1 && definition?.resultOf?.(events[0]!) !== undefined)
     return [record(events[0]!, { [eventHeaders.outcomeOf]: outcome.commandId })];
@@ -184,7 +185,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       decided.set(row.commandId, {
         definition: registry.get(row.type),
         outcome: row.outcome as CommandOutcome,
-        events: row.events as RoomEvent[],
+        events: row.events as DomainEvent[],
       });
     for (const definition of registry.values()) {
       const own = commands.filter((c) => c.type === definition.type && !decided.has(c.id));
@@ -215,7 +216,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         definition: AnyCommand,
         command: CommandEnvelope,
         outcome: CommandOutcome,
-        events: RoomEvent[] = [],
+        events: DomainEvent[] = [],
       ) => {
         decisions.push({ type: command.type, ok: outcome.ok });
         const decision = { definition, outcome, events };

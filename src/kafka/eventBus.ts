@@ -13,6 +13,8 @@ import {
   roomEvent,
   type CommandAnswer,
   type RoomEvent,
+  userEvent,
+  USERS_CHANNEL,
 } from "../commands/protocol.js";
 import { BoundedQueue } from "./boundedQueue.js";
 
@@ -50,6 +52,8 @@ export interface EventBus {
     awaits: (commandId: string) => boolean,
     listener: (commandId: string, answer: CommandAnswer) => void,
   ): () => void;
+  /** Users whose rows changed (login, logout, profile, deletion), as seen by every API process. */
+  onUserChanged(listener: (userId: string) => void): () => void;
   readonly connected: boolean;
 }
 
@@ -145,6 +149,8 @@ export function createEventBus(options: EventBusOptions): EventBus {
           const event = decode(roomEvent, message);
           if (event) answers.listener(commandId, { event });
         }
+        // Outcome records are keyed by command id: other processes' are passed over undecoded.
+        if (String(channel) === OUTCOMES_CHANNEL && !answers?.awaits(message.key?.toString() ?? "")) return;
         route(channel, message);
       };
       const consumer: Consumer = pubsub["consumer"];
@@ -213,12 +219,15 @@ export function createEventBus(options: EventBusOptions): EventBus {
       return queue;
     },
 
+    onUserChanged(listener) {
+      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
+      return listen(USERS_CHANNEL, userEvent, (event) => listener(event.userId));
+    },
+
     onAnswer(awaits, listener) {
       if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
       answers = { awaits, listener };
-      const unlisten = listen(OUTCOMES_CHANNEL, commandOutcome, (outcome) => {
-        if (awaits(outcome.commandId)) listener(outcome.commandId, { outcome });
-      });
+      const unlisten = listen(OUTCOMES_CHANNEL, commandOutcome, (outcome) => listener(outcome.commandId, { outcome }));
       return () => {
         answers = null;
         unlisten();

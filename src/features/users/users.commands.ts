@@ -1,11 +1,14 @@
 import { eq, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { roomMembers, users } from "../../db/schema.js";
-import { defineCommand } from "../../commands/protocol.js";
+import { defineCommand, type UserEvent } from "../../commands/protocol.js";
 import { badInput, unauthenticated } from "../../errors.js";
 import { deleteEmptyRooms } from "../rooms/membership.js";
 
 export const MAX_STATUS_MESSAGE_LENGTH = 140;
+
+/** Tells every API process to forget what it cached of the user (their session above all). */
+const userChanged = (userId: string): UserEvent => ({ type: "UserChanged", userId });
 
 export const signUpCommand = defineCommand({
   type: "SignUp",
@@ -59,7 +62,7 @@ export const logInCommand = defineCommand({
       .where(eq(users.id, payload.userId))
       .returning({ epoch: users.sessionEpoch });
     if (!user) throw unauthenticated("this account no longer exists");
-    return { result: { epoch: user.epoch } };
+    return { result: { epoch: user.epoch }, events: [userChanged(payload.userId)] };
   },
 });
 
@@ -76,7 +79,7 @@ export const logOutCommand = defineCommand({
       .where(eq(users.id, payload.userId))
       .returning({ id: users.id });
     if (!user) throw unauthenticated("this account no longer exists");
-    return { result: { loggedOut: true } };
+    return { result: { loggedOut: true }, events: [userChanged(payload.userId)] };
   },
 });
 
@@ -92,7 +95,7 @@ export const updateStatusMessageCommand = defineCommand({
       .where(eq(users.id, payload.userId))
       .returning({ id: users.id });
     if (!user) throw unauthenticated("this account no longer exists");
-    return { result: { userId: user.id } };
+    return { result: { userId: user.id }, events: [userChanged(user.id)] };
   },
 });
 
@@ -114,7 +117,10 @@ export const deleteAccountCommand = defineCommand({
     await deleteEmptyRooms(tx, roomIds);
     return {
       result: { deleted: true },
-      events: roomIds.map((roomId) => ({ type: "MemberLeft" as const, roomId, userId: payload.userId })),
+      events: [
+        ...roomIds.map((roomId) => ({ type: "MemberLeft" as const, roomId, userId: payload.userId })),
+        userChanged(payload.userId),
+      ],
     };
   },
 });

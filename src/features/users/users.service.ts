@@ -7,6 +7,7 @@ import type { Database } from "../../db/client.js";
 import { users, type UserRow } from "../../db/schema.js";
 import { unauthenticated } from "../../errors.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
+import type { EventBus } from "../../kafka/eventBus.js";
 import { parseInput } from "../../validation.js";
 import {
   deleteAccountCommand,
@@ -54,12 +55,34 @@ export const deletedUser: UserRow = {
   sessionEpoch: 0,
 };
 
+/**
+ * How long an API process trusts a user row it read to authenticate a request. Every change
+ * of the row (logout above all) reaches every API process as a UserChanged event within
+ * milliseconds and evicts it; the limit only bounds what a missed event could cost.
+ */
+const SIGNED_IN_CACHE_MS = 30_000;
+const SIGNED_IN_CACHE_SIZE = 50_000;
+
 export class UsersService {
+  /** Users behind recent requests, so a request costs no database read to check its session. */
+  private readonly signedIn = new Map<string, { user: UserRow; until: number }>();
+  /** Bumped by every UserChanged event: a read that overlapped one is not cached. */
+  private changes = 0;
+
   constructor(
     private readonly db: Database,
     private readonly commands: CommandBus,
     private readonly tokens: TokenService,
-  ) {}
+    events: EventBus,
+  ) {
+    events.onUserChanged((userId) => this.forget(userId));
+  }
+
+  /** Called for every change of a user's row: by its event, and at once by the process that made it. */
+  private forget(userId: string) {
+    this.changes++;
+    this.signedIn.delete(userId);
+  }
 
   async signUp(input: {
     username: string;
@@ -89,11 +112,13 @@ export class UsersService {
     if (!user || !(await verifyPassword(password, user.passwordHash)))
       throw unauthenticated("wrong username or password");
     const { epoch } = await this.commands.execute(logInCommand, { userId: user.id }, user.id);
+    this.forget(user.id);
     return { user: await this.requireById(user.id), token: await this.tokens.issue({ userId: user.id, epoch }) };
   }
 
   async logOut(viewer: UserRow): Promise<boolean> {
     await this.commands.execute(logOutCommand, { userId: viewer.id }, viewer.id);
+    this.forget(viewer.id);
     return true;
   }
 
@@ -104,11 +129,13 @@ export class UsersService {
       { userId: viewer.id, statusMessage: valid.statusMessage },
       viewer.id,
     );
+    this.forget(viewer.id);
     return this.requireById(viewer.id);
   }
 
   async deleteAccount(viewer: UserRow): Promise<boolean> {
     await this.commands.execute(deleteAccountCommand, { userId: viewer.id }, viewer.id);
+    this.forget(viewer.id);
     return true;
   }
 
@@ -121,8 +148,22 @@ export class UsersService {
   async authenticate(token: string): Promise<UserRow | null> {
     const claims = await this.tokens.verify(token);
     if (!claims) return null;
-    const [user] = await this.db.select().from(users).where(eq(users.id, claims.userId));
+    const user = await this.signedInUser(claims.userId);
     return user && user.sessionEpoch === claims.epoch ? user : null;
+  }
+
+  private async signedInUser(id: string): Promise<UserRow | null> {
+    const cached = this.signedIn.get(id);
+    if (cached && cached.until > Date.now()) return cached.user;
+    const changesBefore = this.changes;
+    const [user] = await this.db.select().from(users).where(eq(users.id, id));
+    // A change that arrived while we read may be newer than what we read: do not keep it.
+    if (user && this.changes === changesBefore) {
+      this.signedIn.delete(id);
+      this.signedIn.set(id, { user, until: Date.now() + SIGNED_IN_CACHE_MS });
+      if (this.signedIn.size > SIGNED_IN_CACHE_SIZE) this.signedIn.delete(this.signedIn.keys().next().value!);
+    }
+    return user ?? null;
   }
 
   async byIds(ids: readonly string[]): Promise<UserRow[]> {
