@@ -5,6 +5,8 @@ import { atRate, graphql, openMany, subscribe, type Subscriber } from "../lib/cl
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { distribution, round } from "../lib/stats.js";
+import { printBreakdown, StageTracer } from "../lib/stages.js";
+import { topicNames } from "../../src/kafka/client.js";
 
 const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { seq } }`;
 const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { seq clientMessageId } }`;
@@ -55,6 +57,7 @@ export async function latencyScenario(
     const fixture = await createFixture(chat.url, opts.rooms);
     const pending = new Map<string, { started: number; remaining: number }>();
     const latencies: number[] = [];
+    let tracer: StageTracer | undefined;
     let lost = 0;
     const perRoom = opts.subscribers / opts.rooms;
     log(`latency: opening ${opts.subscribers} subscriptions over ${opts.rooms} rooms`);
@@ -72,6 +75,7 @@ export async function latencyScenario(
               const entry = pending.get(data.messageAdded.clientMessageId);
               if (!entry) return;
               latencies.push(receivedAt - entry.started);
+              tracer?.delivered(data.messageAdded.clientMessageId);
               if (--entry.remaining === 0) pending.delete(data.messageAdded.clientMessageId);
             },
           ),
@@ -90,11 +94,13 @@ export async function latencyScenario(
     for (const rate of opts.rates) {
       latencies.length = 0;
       pending.clear();
+      tracer = await StageTracer.start(stack.brokers, topicNames(chat.env.KAFKA_TOPIC_PREFIX!).events);
       log(`latency: sending ${rate} msg/s for ${opts.seconds} s to ${opts.subscribers} subscribers`);
       let failures = 0;
       const sent = await atRate(rate, opts.seconds, (i) => {
         const clientMessageId = `r${rate}-${i}`;
         pending.set(clientMessageId, { started: performance.now(), remaining: perRoom });
+        tracer!.sent(clientMessageId);
         graphql(
           chat.url,
           SEND,
@@ -106,6 +112,10 @@ export async function latencyScenario(
       while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       lost = [...pending.values()].reduce((n, p) => n + p.remaining, 0);
       const ours = distribution(latencies);
+      const stages = tracer.breakdown();
+      await tracer.stop();
+      tracer = undefined;
+      console.log(printBreakdown(`latency breakdown @${rate} msg/s, ${opts.subscribers} subscribers:`, stages));
       log(`latency: baseline kafkajs round trip at ${rate} msg/s`);
       const base = distribution(await kafkaRoundTrip(stack, rate, opts.seconds));
       const details = {
@@ -116,6 +126,7 @@ export async function latencyScenario(
         failedSends: failures,
         ours,
         kafkaRoundTrip: base,
+        stages,
       };
       for (const p of ["p50", "p95", "p99", "max"] as const) {
         rows.push(

@@ -71,9 +71,11 @@ export const keyOf = (event: DomainEvent) => ("roomId" in event ? event.roomId :
  * `type` is the event type, so a consumer can pass over records without decoding them;
  * `outcome-of` marks an event that is also the successful outcome of that command (its
  * result is read from the event by the command's `resultOf`), so a message travels as one
- * record, not an outcome plus an event.
+ * record, not an outcome plus an event; `trace` holds epoch milliseconds of the command's
+ * stages: `produced,taken up by a worker,committed` (the record's own timestamp is when the
+ * event was produced).
  */
-export const eventHeaders = { channel: "channel", type: "type", outcomeOf: "outcome-of" } as const;
+export const eventHeaders = { channel: "channel", type: "type", outcomeOf: "outcome-of", trace: "trace" } as const;
 
 /** What answers a waiting command: its outcome record, or the event that carries its result. */
 export type CommandAnswer = { outcome: CommandOutcome } | { event: RoomEvent };

@@ -67,11 +67,16 @@ interface Decision {
  * event carries is that event alone, marked `outcome-of`; anything else is an outcome record
  * followed by the events.
  */
-function eventRecords({ definition, outcome, events }: Decision): Message[] {
+function eventRecords({ definition, outcome, events }: Decision, trace: string): Message[] {
   const record = (event: DomainEvent, headers: Record<string, string> = {}): Message => ({
     key: keyOf(event),
     value: JSON.stringify(event),
-    headers: { [eventHeaders.channel]: channelOf(event), [eventHeaders.type]: event.type, ...headers },
+    headers: {
+      [eventHeaders.channel]: channelOf(event),
+      [eventHeaders.type]: event.type,
+      [eventHeaders.trace]: trace,
+      ...headers,
+    },
   });
   if (outcome.ok && events.length === 1 && definition?.resultOf?.(events[0]!) !== undefined)
     return [record(events[0]!, { [eventHeaders.outcomeOf]: outcome.commandId })];
@@ -201,6 +206,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
   }
 
   async function applyChunk(records: KafkaMessage[], heartbeat: () => Promise<void>, fastPaths: boolean) {
+    const startedAt = Date.now();
     const answers: Decision[] = [];
     const deadLetters: DeadLetter[] = [];
     const decoded = records.map((record) => ({ record, ...decode(record) }));
@@ -315,9 +321,14 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       value: message.value,
       headers: { ...message.headers, "dlq-reason": reason, "dlq-offset": message.offset },
     }));
+    // When each command was produced, and when this chunk was taken up and committed: the
+    // stages of a message's latency, for the bench and for anyone tracing a slow delivery.
+    const committedAt = Date.now();
+    const producedAt = new Map(decoded.flatMap((d) => ("command" in d ? [[d.command.id, d.record.timestamp]] : [])));
+    const trace = (commandId: string) => `${producedAt.get(commandId) ?? ""},${startedAt},${committedAt}`;
     await producer!.sendBatch({
       topicMessages: [
-        { topic: topics.events, messages: answers.flatMap(eventRecords) },
+        { topic: topics.events, messages: answers.flatMap((a) => eventRecords(a, trace(a.outcome.commandId))) },
         { topic: topics.deadLetters, messages: dlqMessages },
       ].filter((t) => t.messages.length > 0),
     });
