@@ -177,31 +177,34 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
   async function findDecided(tx: Transaction, commands: CommandEnvelope[]): Promise<Map<string, Decision>> {
     const decided = new Map<string, Decision>();
     if (commands.length === 0) return decided;
-    const rows = await tx
-      .select()
-      .from(commandLog)
-      .where(
-        inArray(
-          commandLog.commandId,
-          commands.map((c) => c.id),
+    // The lookups are independent: issued together, they share a round trip to the database.
+    const selfRecorded = [...registry.values()].flatMap((definition) => {
+      const own = commands.filter((c) => c.type === definition.type);
+      return definition.findApplied && own.length > 0
+        ? [definition.findApplied(tx, own).then((applied) => ({ definition, applied }))]
+        : [];
+    });
+    const [rows, ...found] = await Promise.all([
+      tx
+        .select()
+        .from(commandLog)
+        .where(
+          inArray(
+            commandLog.commandId,
+            commands.map((c) => c.id),
+          ),
         ),
-      );
+      ...selfRecorded,
+    ]);
+    for (const { definition, applied } of found)
+      for (const [commandId, { result, events }] of applied)
+        decided.set(commandId, { definition, outcome: { commandId, ok: true, result }, events: events ?? [] });
     for (const row of rows)
       decided.set(row.commandId, {
         definition: registry.get(row.type),
         outcome: row.outcome as CommandOutcome,
         events: row.events as DomainEvent[],
       });
-    for (const definition of registry.values()) {
-      const own = commands.filter((c) => c.type === definition.type && !decided.has(c.id));
-      if (!definition.findApplied || own.length === 0) continue;
-      for (const [commandId, applied] of await definition.findApplied(tx, own))
-        decided.set(commandId, {
-          definition,
-          outcome: { commandId, ok: true, result: applied.result },
-          events: applied.events ?? [],
-        });
-    }
     return decided;
   }
 

@@ -29,6 +29,8 @@ const pageInput = z.object({
   beforeSeq: z.number().int().min(1, "must be at least 1").nullish(),
 });
 
+const roomIdFormat = z.uuid();
+
 const streamInput = z.object({ afterSeq: z.number().int().min(0, "must be 0 or more").nullish() });
 
 export class MessagesService {
@@ -44,7 +46,7 @@ export class MessagesService {
     input: { roomId: string; body: string; clientMessageId?: string | null },
   ): Promise<MessageRow> {
     const valid = parseInput(sendInput, input);
-    if (!z.uuid().safeParse(input.roomId).success) throw notFound(`no room with id ${input.roomId}`);
+    if (!roomIdFormat.safeParse(input.roomId).success) throw notFound(`no room with id ${input.roomId}`);
     // Membership is decided by the worker, in the transaction that stores the message: a
     // check here would cost every message a round trip and could be stale anyway.
     return this.commands.execute(

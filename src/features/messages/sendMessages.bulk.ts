@@ -29,33 +29,33 @@ export async function sendMessages(
   const roomIds = [...new Set(commands.map((c) => c.payload.roomId))];
   const pairs = [...new Map(commands.map((c) => [pairKey(c.payload.roomId, c.actorId!), c])).values()];
 
-  const existingRooms = new Set(
-    (await tx.select({ id: rooms.id }).from(rooms).where(inArray(rooms.id, roomIds))).map((r) => r.id),
-  );
-  const members = new Set(
-    (
-      await tx
-        .select({ roomId: roomMembers.roomId, userId: roomMembers.userId })
-        .from(roomMembers)
-        .where(
-          sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${tuples(pairs.map((c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid)`))})`,
-        )
-    ).map((m) => pairKey(m.roomId, m.userId)),
-  );
-
+  // Three independent reads, issued together so they share a round trip: which rooms exist,
+  // which senders are members, and which client ids were stored before (client retries).
   const withClientId = commands.filter((c) => c.payload.clientMessageId !== null);
-  const earlier = new Map<string, MessageRow>();
-  if (withClientId.length > 0) {
-    const found = await tx
-      .select()
-      .from(messages)
+  const [roomRows, memberRows, earlierRows] = await Promise.all([
+    tx.select({ id: rooms.id }).from(rooms).where(inArray(rooms.id, roomIds)),
+    tx
+      .select({ roomId: roomMembers.roomId, userId: roomMembers.userId })
+      .from(roomMembers)
       .where(
-        sql`(${messages.roomId}, ${messages.senderId}, ${messages.clientMessageId}) in (${tuples(
-          withClientId.map((c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid, ${c.payload.clientMessageId})`),
-        )})`,
-      );
-    for (const m of found) earlier.set(clientKey(m.roomId, m.senderId!, m.clientMessageId!), m);
-  }
+        sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${tuples(pairs.map((c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid)`))})`,
+      ),
+    withClientId.length === 0
+      ? []
+      : tx
+          .select()
+          .from(messages)
+          .where(
+            sql`(${messages.roomId}, ${messages.senderId}, ${messages.clientMessageId}) in (${tuples(
+              withClientId.map(
+                (c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid, ${c.payload.clientMessageId})`,
+              ),
+            )})`,
+          ),
+  ]);
+  const existingRooms = new Set(roomRows.map((r) => r.id));
+  const members = new Set(memberRows.map((m) => pairKey(m.roomId, m.userId)));
+  const earlier = new Map(earlierRows.map((m) => [clientKey(m.roomId, m.senderId!, m.clientMessageId!), m]));
 
   // Decide each command in order; a retry within the run points at the first attempt.
   const accepted: number[] = [];
