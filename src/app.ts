@@ -192,6 +192,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         topic: topics.commands,
         events: bus,
         timeoutMs: config.COMMAND_TIMEOUT_MS,
+        lingerMs: config.COMMAND_LINGER_MS,
         logger: logger.child({ component: "commands" }),
         metrics,
       });

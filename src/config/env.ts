@@ -57,11 +57,16 @@ const envSchema = z.object({
   WORKER_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(10),
   /** How long workers keep decided commands for redelivery (must exceed the commands topic's retention). @default 192 */
   COMMAND_LOG_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(192),
-  /** Workers also run the event-log consumer (appends every event to event_log). @default true */
+  /** Workers also run the event-log consumer (appends every event but MessageAdded, whose copy is the message row, to event_log). @default true */
   EVENT_LOG_ENABLED: z
     .enum(["true", "false"])
     .default("true")
     .transform((v) => v === "true"),
+  /**
+   * How long the API lets a command wait for others to share one produce request (Kafka's
+   * linger.ms). Fewer requests cost the broker and the workers less per message. @default 3
+   */
+  COMMAND_LINGER_MS: z.coerce.number().int().min(0).max(100).default(3),
   /** How long a mutation waits for its command's outcome. @default 10000 */
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
