@@ -139,6 +139,23 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
   const { logger, topics } = options;
   const registry = new Map(options.commands.map((c) => [c.type, c]));
   let consumer: Consumer | null = null;
+  /**
+   * Offsets applied but not yet committed, per partition. kafkajs commits only when asked
+   * during a batch; a timer commits these once a second, so an idle worker's offsets (and
+   * the lag metric) catch up too. Losing one (a rebalance) only means redelivery.
+   */
+  const uncommitted = new Map<number, { topic: string; partition: number; offset: string }>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  async function commitApplied() {
+    if (!consumer || uncommitted.size === 0) return;
+    const offsets = [...uncommitted.values()];
+    uncommitted.clear();
+    try {
+      await consumer.commitOffsets(offsets);
+    } catch (error) {
+      logger.debug({ err: error }, "could not commit offsets; the partitions' next owner redoes them");
+    }
+  }
   let producer: Producer | null = null;
 
   /** Reads a record into a command, or says why it can never be one. */
@@ -361,6 +378,9 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         sessionTimeout: options.sessionTimeoutMs,
         heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3),
       });
+      // After a rebalance our pending offsets may be for partitions another worker now owns:
+      // drop them (their commands are redelivered, which is idempotent) rather than commit.
+      consumer.on(consumer.events.GROUP_JOIN, () => uncommitted.clear());
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         logger.error({ err: payload.error, restart: payload.restart }, "command consumer crashed");
         if (!payload.restart) options.onFatal(payload.error);
@@ -370,12 +390,13 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       const applyGrouped = groupCommit(options.transactionSize, applyBatch);
       await consumer.run({
         eachBatchAutoResolve: false,
-        // Offsets are committed in the background at most once a second, not after every
-        // chunk: a crash redelivers at most that much, and redelivery is idempotent.
-        autoCommitInterval: 1000,
+        // Offsets are committed once a second (commitApplied), not after every batch as
+        // kafkajs's autoCommit would (an OffsetCommit request per batch): a crash or a
+        // rebalance redelivers at most that much, and redelivery is idempotent.
+        autoCommit: false,
         // Partitions hold different rooms, so their batches can be applied side by side.
         partitionsConsumedConcurrently: options.concurrency,
-        eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           // Chunks of at most transactionSize commands, grouped with other partitions' chunks
           // into one transaction: large enough to amortize the commit, small enough to keep
           // transactions and redelivery after a crash short.
@@ -396,16 +417,24 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
                 await waitWithHeartbeats(delayMs, heartbeat, isRunning);
               }
             }
-            resolveOffset(chunk.at(-1)!.offset);
-            await commitOffsetsIfNecessary();
+            const offset = chunk.at(-1)!.offset;
+            resolveOffset(offset);
+            uncommitted.set(batch.partition, {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: (BigInt(offset) + 1n).toString(),
+            });
             await heartbeat();
           }
         },
       });
+      commitTimer = setInterval(() => void commitApplied(), 1000);
       logger.info({ topic: topics.commands, groupId: options.groupId }, "command worker running");
     },
 
     async stop() {
+      clearInterval(commitTimer);
+      await commitApplied();
       await consumer?.disconnect();
       await producer?.disconnect();
       consumer = producer = null;

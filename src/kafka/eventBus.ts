@@ -127,32 +127,44 @@ export function createEventBus(options: EventBusOptions): EventBus {
     };
   }
 
+  /**
+   * Every record passes here before KafkaPubSub routes it to its channel's listeners: an
+   * event that is a command's outcome is answered even when nobody here subscribes to its
+   * room, and outcome records (keyed by command id) of other processes are passed over
+   * undecoded.
+   */
+  function route(message: KafkaMessage) {
+    const channel = message.headers?.[eventHeaders.channel]?.toString();
+    if (!channel || !pubsub) return;
+    const commandId = message.headers?.[eventHeaders.outcomeOf]?.toString();
+    if (commandId && answers?.awaits(commandId)) {
+      const event = decode(roomEvent, message);
+      if (event) answers.listener(commandId, { event });
+    }
+    if (channel === OUTCOMES_CHANNEL && !answers?.awaits(message.key?.toString() ?? "")) return;
+    pubsub["onMessage"](channel, message);
+  }
+
   return {
     get connected() {
       return connected;
     },
 
     async start() {
-      pubsub = await KafkaPubSub.create({
+      // KafkaPubSub.create() would run the consumer with kafkajs's defaults, which commit
+      // offsets after every batch: one more broker request per fetch. We build it and run its
+      // consumer ourselves, committing at most once a second (the group is this process's
+      // own; after a kafkajs restart it resumes at most a second back, and subscribers drop
+      // what they saw by seq). Its producer is never used: commands go out through the
+      // command bus.
+      const build = KafkaPubSub as unknown as new (input: Parameters<typeof KafkaPubSub.create>[0]) => KafkaPubSub;
+      pubsub = new build({
         kafka: options.kafka,
         topic: options.topic,
         // Idle fetches return after this long; it bounds how long start() waits to be positioned.
         consumerConfig: { groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false },
         producerConfig: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
       });
-      // Every record passes here before KafkaPubSub routes it by channel: an event that is a
-      // command's outcome is answered even when nobody here subscribes to its room.
-      const route = pubsub["onMessage"].bind(pubsub);
-      pubsub["onMessage"] = (channel: string, message: KafkaMessage) => {
-        const commandId = message.headers?.[eventHeaders.outcomeOf]?.toString();
-        if (commandId && answers?.awaits(commandId)) {
-          const event = decode(roomEvent, message);
-          if (event) answers.listener(commandId, { event });
-        }
-        // Outcome records are keyed by command id: other processes' are passed over undecoded.
-        if (String(channel) === OUTCOMES_CHANNEL && !answers?.awaits(message.key?.toString() ?? "")) return;
-        route(channel, message);
-      };
       const consumer: Consumer = pubsub["consumer"];
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         logger.error({ err: payload.error, restart: payload.restart }, "event consumer crashed");
@@ -162,12 +174,27 @@ export function createEventBus(options: EventBusOptions): EventBus {
       consumer.on(consumer.events.CONNECT, () => (connected = true));
       // A new group starts at the latest offset, resolved on its first fetch: events
       // published before that are not for us, events after it must not be missed.
-      await new Promise<void>((resolve) => {
+      const positioned = new Promise<void>((resolve) => {
         const off = consumer.on(consumer.events.FETCH, () => {
           off();
           resolve();
         });
       });
+      await consumer.connect();
+      await consumer.subscribe({ topic: options.topic });
+      await consumer.run({
+        autoCommit: false,
+        autoCommitInterval: 1000,
+        eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
+          for (const message of batch.messages) {
+            route(message);
+            resolveOffset(message.offset);
+          }
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        },
+      });
+      await positioned;
       connected = true;
       logger.info({ topic: options.topic, groupId }, "event bus ready");
     },
