@@ -128,7 +128,7 @@ export async function startApp(options: AppOptions): Promise<App> {
         logger: logger.child({ component: "worker" }),
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
         transactionSize: config.WORKER_TRANSACTION_SIZE,
-        concurrency: config.WORKER_CONCURRENCY,
+        concurrency: config.WORKER_CONCURRENCY ?? config.KAFKA_TOPIC_PARTITIONS,
         fetchWaitMs: config.WORKER_FETCH_WAIT_MS,
         metrics,
         onFatal,

@@ -47,8 +47,12 @@ const envSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
   /** Commands a worker applies per database transaction; 1 means one per command. @default 500 */
   WORKER_TRANSACTION_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-  /** Partitions a worker takes batches from at the same time (batches ready together share a transaction). @default 4 */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  /**
+   * Partitions a worker takes batches from at the same time; batches ready together share a
+   * transaction, so fewer than the partitions a worker owns costs transactions and requests.
+   * @default KAFKA_TOPIC_PARTITIONS
+   */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).optional(),
   /**
    * How long the broker may hold a worker's fetch to gather a larger batch (it answers at once
    * when 64 KiB are waiting). Larger batches cost fewer transactions and Kafka requests per
