@@ -63,8 +63,14 @@ export async function ensureTopics(
         })),
       });
     } catch (error) {
-      // Processes starting together race to create the same topics; losing that race is fine.
-      if ((await missing()).length > 0) throw error;
+      // Processes starting together race to create the same topics (losing is fine), and a
+      // broker that has just started may answer the leader wait with "does not host this
+      // topic-partition" for topics it is still creating: wait for them to be listed.
+      const deadline = Date.now() + 15_000;
+      while ((await missing()).length > 0) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     }
   } finally {
     await admin.disconnect();
