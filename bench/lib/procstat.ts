@@ -80,5 +80,3 @@ export function findPids(match: { comm?: string; cmdline?: string }): number[] {
   }
   return pids;
 }
-
-export const processGroup = (name: string, pids: () => number[]): ProcessGroup => ({ name, pids });

@@ -15,7 +15,7 @@ import { topicNames } from "../../src/kafka/client.js";
 import { waitUntil } from "../../scripts/app-process.js";
 import { graphql, subscribe, type Subscriber } from "../lib/clients.js";
 import { startBaseline } from "../lib/processes.js";
-import { difference, findPids, processGroup, sample, type ProcessGroup } from "../lib/procstat.js";
+import { difference, findPids, sample, type ProcessGroup } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { distribution, round, type Distribution } from "../lib/stats.js";
@@ -105,20 +105,36 @@ async function runLoad(
       SEND,
       { r: target.rooms[i % target.rooms.length], b: `message ${i} of the cost scenario`, c: clientMessageId },
       target.senderToken,
+    ).catch((error: unknown) => {
+      pending.delete(clientMessageId); // never acknowledged: no delivery to wait for
+      throw error;
+    });
+  };
+  /** `count` sends from `opts.concurrency` closed loops. */
+  const sendAll = async (count: number, tag: string) => {
+    let next = 0;
+    let acked = 0;
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: opts.concurrency }, async () => {
+        while (next < count) {
+          try {
+            await send(next++, tag);
+            acked++;
+          } catch {
+            failed++;
+          }
+        }
+      }),
     );
+    return { acked, failed };
   };
   try {
     // Warm-up: JIT, pools, prepared statements, consumer positions. A broker the bench just
     // started is a cold JVM: on the chat path it spent 2.3, then 1.5, then 0.9 CPU-ms per
     // message in three runs of 3,000 (raw produce/fetch traffic did not warm those paths), and
     // production brokers run warm. So: twice the measured load first, the peer's too.
-    const warmUp = 2 * opts.messages;
-    let nextWarm = 0;
-    await Promise.all(
-      Array.from({ length: opts.concurrency }, async () => {
-        while (nextWarm < warmUp) await send(nextWarm++, "warm");
-      }),
-    );
+    await sendAll(2 * opts.messages, "warm");
     await waitUntil(() => pending.size === 0, 30_000, "warm-up deliveries");
     await settle();
     latencies.length = 0;
@@ -130,21 +146,7 @@ async function runLoad(
       rows: await rowsWritten(sqlClient, conventional),
     };
     const started = performance.now();
-    let next = 0;
-    let acked = 0;
-    let failed = 0;
-    await Promise.all(
-      Array.from({ length: opts.concurrency }, async () => {
-        while (next < opts.messages) {
-          try {
-            await send(next++, "cost");
-            acked++;
-          } catch {
-            failed++;
-          }
-        }
-      }),
-    );
+    const { acked, failed } = await sendAll(opts.messages, "cost");
     const seconds = (performance.now() - started) / 1000;
     await waitUntil(() => pending.size === 0, 60_000, "every message delivered to both subscribers");
     await settle();
@@ -179,10 +181,10 @@ async function measureOurs(stack: Stack, opts: Options, sqlClient: postgres.Sql,
     const fixture = await createFixture(chat.url, opts.rooms);
     const topics = topicNames(env.KAFKA_TOPIC_PREFIX!);
     const groups: ProcessGroup[] = [
-      processGroup("api", () => [chat.api!.pid]),
-      processGroup("worker", () => [chat.workers[0]!.pid]),
-      processGroup("kafka", () => findPids({ cmdline: "kafka.Kafka" })),
-      processGroup("postgresql", () => findPids({ comm: "postgres" })),
+      { name: "api", pids: () => [chat.api!.pid] },
+      { name: "worker", pids: () => [chat.workers[0]!.pid] },
+      { name: "kafka", pids: () => findPids({ cmdline: "kafka.Kafka" }) },
+      { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
     ];
     // Done means every consumer group, the event log's too, has committed everything.
     const settle = () =>
@@ -228,9 +230,9 @@ async function measureConventional(stack: Stack, opts: Options, sqlClient: postg
     const token = (sub: string) =>
       new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime("1h").sign(key);
     const groups: ProcessGroup[] = [
-      processGroup("server", () => [server.child.pid!]),
-      processGroup("redis", () => findPids({ comm: "redis-server" })),
-      processGroup("postgresql", () => findPids({ comm: "postgres" })),
+      { name: "server", pids: () => [server.child.pid!] },
+      { name: "redis", pids: () => findPids({ comm: "redis-server" }) },
+      { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
     ];
     log(`cost: conventional stack (Apollo + graphql-ws + PostgreSQL + Redis PubSub): ${opts.messages} messages`);
     const target = {
