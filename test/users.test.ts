@@ -104,7 +104,7 @@ describe("logIn and logOut", () => {
     expect((await gqlOk(t.url, `{ me { id } }`, {}, again.logIn.token)).me.id).toBe(user.id);
   });
 
-  it("logOut through one API process ends the session on the others, which had it cached", async () => {
+  it("a change through one API process reaches the others' cached users: sessions and profiles", async () => {
     const other = await startApp({
       config: t.config,
       role: "api",
@@ -113,10 +113,15 @@ describe("logIn and logOut", () => {
     });
     try {
       const user = await signUp(t.url);
+      const viewer = await signUp(t.url);
       const meOn = async (url: string) => (await gqlOk(url, `{ me { id statusMessage } }`, {}, user.token)).me;
+      const seenBy = async (url: string) =>
+        (await gqlOk(url, `query($id: ID!) { user(id: $id) { statusMessage } }`, { id: user.id }, viewer.token)).user;
       expect(await meOn(other.url!)).toMatchObject({ id: user.id, statusMessage: null }); // now cached there
+      expect(await seenBy(other.url!)).toEqual({ statusMessage: null });
       await gqlOk(t.url, `mutation { updateStatusMessage(statusMessage: "busy") { id } }`, {}, user.token);
       await waitUntil(async () => (await meOn(other.url!))?.statusMessage === "busy", 5_000, "the profile change");
+      expect(await seenBy(other.url!)).toEqual({ statusMessage: "busy" });
       await gqlOk(t.url, `mutation { logOut }`, {}, user.token);
       await waitUntil(async () => (await meOn(other.url!)) === null, 5_000, "the session to end on the other API");
     } finally {

@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import { graphql, openMany, subscribe, type Subscriber } from "../lib/clients.js";
 import { startBaseline } from "../lib/processes.js";
+import { sample } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
@@ -26,6 +27,7 @@ export async function fanoutScenario(
 
   const chat = await Chat.start(Chat.env(stack), { api: true, workers: 1 });
   let ours: number;
+  let oursCpuUs: number;
   const subs: Subscriber[] = [];
   try {
     const fixture = await createFixture(chat.url, 1);
@@ -54,6 +56,7 @@ export async function fanoutScenario(
     while (received < opts.subscribers) await new Promise((r) => setTimeout(r, 20));
     received = 0;
     log(`fan-out: ${opts.messages} messages to ${opts.subscribers} subscribers`);
+    const api = serverCpu(chat.api!.pid);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: opts.messages }, (_, i) =>
@@ -74,6 +77,7 @@ export async function fanoutScenario(
     const deadline = Date.now() + 120_000;
     while (received < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     ours = received / ((lastAt - started) / 1000);
+    oursCpuUs = (api() * 1000) / received;
   } finally {
     subs.forEach((s) => s.close());
     await chat.stop();
@@ -83,6 +87,7 @@ export async function fanoutScenario(
   log(`fan-out: baseline, raw ws broadcasting the same payload to ${opts.subscribers} sockets`);
   const ws = await startBaseline("wsBroadcast.ts");
   let base: number;
+  let baseCpuUs: number;
   const sockets: WebSocket[] = [];
   try {
     received = 0;
@@ -99,11 +104,13 @@ export async function fanoutScenario(
       )),
     );
     received = 0;
+    const server = serverCpu(ws.child.pid!);
     const started = performance.now();
     await fetch(`${ws.origin}/broadcast?count=${opts.messages}`, { method: "POST", body: samplePayload });
     const deadline = Date.now() + 120_000;
     while (received < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     base = received / ((lastAt - started) / 1000);
+    baseCpuUs = (server() * 1000) / received;
   } finally {
     sockets.forEach((s) => s.terminate());
     await ws.stop();
@@ -120,5 +127,21 @@ export async function fanoutScenario(
       met: ours >= base / 2,
       details: { expected, received: oursReceived, payloadBytes: samplePayload.length },
     }),
+    row({
+      scenario: `3. fan-out, ${opts.subscribers} subscribers x ${opts.messages} messages`,
+      figure: "server CPU per delivery",
+      value: round(oursCpuUs, 1),
+      unit: "µs",
+      baselineName: "raw ws broadcast",
+      baseline: round(baseCpuUs, 1),
+      lowerIsBetter: true,
+    }),
   ];
+}
+
+/** CPU-ms the server process has used since this call (ours includes taking the sends). */
+function serverCpu(pid: number): () => number {
+  const group = [{ name: "server", pids: () => [pid] }];
+  const before = sample(group).get("server")!.cpuMs;
+  return () => sample(group).get("server")!.cpuMs - before;
 }

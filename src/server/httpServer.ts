@@ -6,12 +6,12 @@ import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express from "express";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import { createContext, type GraphQLContext } from "../graphql/context.js";
 import type { Services } from "../graphql/services.js";
+import { serveGraphQLWs } from "./graphqlWs.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -142,7 +142,7 @@ async function mountGraphQL(
 
   // 1 MB is far above any valid operation (a message body is at most 4000 characters).
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: 1_000_000 });
-  const wsCleanup = useServer<{ authorization?: unknown }>(
+  const wsCleanup = serveGraphQLWs(
     {
       schema,
       subscribe: createSharedSubscribe(),
@@ -163,6 +163,7 @@ async function mountGraphQL(
       },
     },
     wsServer,
+    logger,
   );
 
   const apollo = new ApolloServer<GraphQLContext>({

@@ -56,16 +56,20 @@ export const deletedUser: UserRow = {
 };
 
 /**
- * How long an API process trusts a user row it read to authenticate a request. Every change
- * of the row (logout above all) reaches every API process as a UserChanged event within
- * milliseconds and evicts it; the limit only bounds what a missed event could cost.
+ * How long an API process trusts a user row it read (to authenticate a request, or as a
+ * message's sender). Every change of the row (logout above all) reaches every API process as
+ * a UserChanged event within milliseconds and evicts it; the limit only bounds what a missed
+ * event could cost.
  */
-const SIGNED_IN_CACHE_MS = 30_000;
-const SIGNED_IN_CACHE_SIZE = 50_000;
+const RECENT_USERS_MS = 30_000;
+const RECENT_USERS_SIZE = 50_000;
 
 export class UsersService {
-  /** Users behind recent requests, so a request costs no database read to check its session. */
-  private readonly signedIn = new Map<string, { user: UserRow; until: number }>();
+  /**
+   * Users read recently, so checking a request's session costs no database read, and neither
+   * does resolving a live message's sender for its subscribers.
+   */
+  private readonly recent = new Map<string, { user: UserRow; until: number }>();
   /** Bumped by every UserChanged event: a read that overlapped one is not cached. */
   private changes = 0;
 
@@ -81,7 +85,7 @@ export class UsersService {
   /** Called for every change of a user's row: by its event, and at once by the process that made it. */
   private forget(userId: string) {
     this.changes++;
-    this.signedIn.delete(userId);
+    this.recent.delete(userId);
   }
 
   async signUp(input: {
@@ -153,24 +157,32 @@ export class UsersService {
   }
 
   private async signedInUser(id: string): Promise<UserRow | null> {
-    const cached = this.signedIn.get(id);
-    if (cached && cached.until > Date.now()) return cached.user;
-    const changesBefore = this.changes;
-    const [user] = await this.db.select().from(users).where(eq(users.id, id));
-    // A change that arrived while we read may be newer than what we read: do not keep it.
-    if (user && this.changes === changesBefore) {
-      this.signedIn.delete(id);
-      this.signedIn.set(id, { user, until: Date.now() + SIGNED_IN_CACHE_MS });
-      if (this.signedIn.size > SIGNED_IN_CACHE_SIZE) this.signedIn.delete(this.signedIn.keys().next().value!);
-    }
+    const [user] = await this.byIds([id]);
     return user ?? null;
   }
 
+  /** Users by id, from the recent-users cache where it has them (senders of messages, above all). */
   async byIds(ids: readonly string[]): Promise<UserRow[]> {
-    return this.db
-      .select()
-      .from(users)
-      .where(inArray(users.id, [...ids]));
+    const found: UserRow[] = [];
+    const missing: string[] = [];
+    const now = Date.now();
+    for (const id of ids) {
+      const cached = this.recent.get(id);
+      if (cached && cached.until > now) found.push(cached.user);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return found;
+    const changesBefore = this.changes;
+    const rows = await this.db.select().from(users).where(inArray(users.id, missing));
+    // A change that arrived while we read may be newer than what we read: do not keep it.
+    if (this.changes === changesBefore) for (const user of rows) this.remember(user);
+    return found.concat(rows);
+  }
+
+  private remember(user: UserRow) {
+    this.recent.delete(user.id);
+    this.recent.set(user.id, { user, until: Date.now() + RECENT_USERS_MS });
+    if (this.recent.size > RECENT_USERS_SIZE) this.recent.delete(this.recent.keys().next().value!);
   }
 
   private async requireById(id: string): Promise<UserRow> {
