@@ -1,6 +1,6 @@
 import type { UserRow } from "../db/schema.js";
 import { unauthenticated } from "../errors.js";
-import { createLoaders, type Loaders } from "./loaders.js";
+import { Loaders } from "./loaders.js";
 import type { Services } from "./services.js";
 
 export interface GraphQLContext {
@@ -35,18 +35,28 @@ export async function createContext(
       if (!viewer) authProblem = "the token is invalid, expired or logged out; sign in again";
     }
   }
-  const context: GraphQLContext = {
-    ...transport,
-    services,
-    loaders: createLoaders(services, viewer?.id ?? null),
-    viewer,
-    requireViewer() {
-      if (!viewer) throw unauthenticated(authProblem ?? undefined);
-      return viewer;
-    },
-    refreshLoaders() {
-      context.loaders = createLoaders(services, viewer?.id ?? null);
-    },
-  };
-  return context;
+  return new Context(services, viewer, authProblem, transport.onSlowConsumer);
+}
+
+/** A class, not an object of closures: a subscription keeps its context for its whole life. */
+class Context implements GraphQLContext {
+  loaders: Loaders;
+
+  constructor(
+    readonly services: Services,
+    readonly viewer: UserRow | null,
+    private readonly authProblem: string | null,
+    readonly onSlowConsumer?: () => void,
+  ) {
+    this.loaders = new Loaders(services, viewer?.id ?? null);
+  }
+
+  requireViewer(): UserRow {
+    if (!this.viewer) throw unauthenticated(this.authProblem ?? undefined);
+    return this.viewer;
+  }
+
+  refreshLoaders(): void {
+    this.loaders = new Loaders(this.services, this.viewer?.id ?? null);
+  }
 }

@@ -4,61 +4,73 @@ import type { Membership } from "../features/rooms/rooms.service.js";
 import type { Services } from "./services.js";
 
 const byKey = <K, V>(keys: readonly K[], map: Map<K, V>, fallback: V) => keys.map((k) => map.get(k) ?? fallback);
+const byId = <T extends { id: string }>(ids: readonly string[], rows: T[]) =>
+  byKey(ids, new Map(rows.map((r) => [r.id, r])), null);
 
 /**
  * Batching caches for one operation (or one subscription event); never shared, so one
  * user's view never leaks into another's. Viewer-specific loaders are keyed by room id.
+ * Each is built on first use: a subscription holds a `Loaders` for its whole life and most
+ * events touch one or two of them, so an idle subscription costs one small object here.
  */
-export function createLoaders(services: Services, viewerId: string | null): Loaders {
-  // Built on first use: a subscription gets fresh loaders per event, and most events only
-  // touch one or two of them.
-  const cache: Partial<Loaders> = {};
-  const factories = loaderFactories(services, viewerId);
-  return new Proxy(cache as Loaders, {
-    get: (target, name) =>
-      name in factories ? (target[name as keyof Loaders] ??= factories[name as keyof Loaders]() as never) : undefined,
-  });
-}
+export class Loaders {
+  constructor(
+    private readonly services: Services,
+    private readonly viewerId: string | null,
+  ) {}
 
-function loaderFactories(services: Services, viewerId: string | null) {
-  const noViewer = () => Promise.reject(new Error("viewer-specific loader used without a viewer"));
-  return {
-    user: () =>
-      new DataLoader<string, UserRow | null>(async (ids) => {
-        const rows = await services.users.byIds(ids);
-        return byKey(ids, new Map(rows.map((r) => [r.id, r])), null);
-      }),
-    room: () =>
-      new DataLoader<string, RoomRow | null>(async (ids) => {
-        const rows = await services.rooms.byIds(ids);
-        return byKey(ids, new Map(rows.map((r) => [r.id, r])), null);
-      }),
-    memberIds: () =>
-      new DataLoader<string, string[]>(async (roomIds) => byKey(roomIds, await services.rooms.memberIds(roomIds), [])),
-    friendIds: () =>
-      new DataLoader<string, string[]>(async (userIds) =>
-        byKey(userIds, await services.friends.friendIds(userIds), []),
-      ),
-    lastMessage: () =>
-      new DataLoader<string, MessageRow | null>(async (roomIds) =>
-        byKey(roomIds, await services.rooms.lastMessages(roomIds), null),
-      ),
-    myMembership: () =>
-      new DataLoader<string, Membership | null>(async (roomIds) =>
-        viewerId ? byKey(roomIds, await services.rooms.memberships(viewerId, roomIds), null) : noViewer(),
-      ),
-    myUnreadCount: () =>
-      new DataLoader<string, number>(async (roomIds) =>
-        viewerId ? byKey(roomIds, await services.rooms.unreadCounts(viewerId, roomIds), 0) : noViewer(),
-      ),
-    message: () =>
-      new DataLoader<string, MessageRow | null>(async (ids) => {
-        const rows = await services.messages.byIds(ids);
-        return byKey(ids, new Map(rows.map((r) => [r.id, r])), null);
-      }),
-  };
-}
+  #user?: DataLoader<string, UserRow | null>;
+  get user() {
+    return (this.#user ??= new DataLoader(async (ids) => byId(ids, await this.services.users.byIds(ids))));
+  }
 
-export type Loaders = {
-  [K in keyof ReturnType<typeof loaderFactories>]: ReturnType<ReturnType<typeof loaderFactories>[K]>;
-};
+  #room?: DataLoader<string, RoomRow | null>;
+  get room() {
+    return (this.#room ??= new DataLoader(async (ids) => byId(ids, await this.services.rooms.byIds(ids))));
+  }
+
+  #message?: DataLoader<string, MessageRow | null>;
+  get message() {
+    return (this.#message ??= new DataLoader(async (ids) => byId(ids, await this.services.messages.byIds(ids))));
+  }
+
+  #memberIds?: DataLoader<string, string[]>;
+  get memberIds() {
+    return (this.#memberIds ??= new DataLoader(async (roomIds) =>
+      byKey(roomIds, await this.services.rooms.memberIds(roomIds), []),
+    ));
+  }
+
+  #friendIds?: DataLoader<string, string[]>;
+  get friendIds() {
+    return (this.#friendIds ??= new DataLoader(async (userIds) =>
+      byKey(userIds, await this.services.friends.friendIds(userIds), []),
+    ));
+  }
+
+  #lastMessage?: DataLoader<string, MessageRow | null>;
+  get lastMessage() {
+    return (this.#lastMessage ??= new DataLoader(async (roomIds) =>
+      byKey(roomIds, await this.services.rooms.lastMessages(roomIds), null),
+    ));
+  }
+
+  #myMembership?: DataLoader<string, Membership | null>;
+  get myMembership() {
+    return (this.#myMembership ??= new DataLoader(async (roomIds) =>
+      byKey(roomIds, await this.services.rooms.memberships(this.requireViewerId(), roomIds), null),
+    ));
+  }
+
+  #myUnreadCount?: DataLoader<string, number>;
+  get myUnreadCount() {
+    return (this.#myUnreadCount ??= new DataLoader(async (roomIds) =>
+      byKey(roomIds, await this.services.rooms.unreadCounts(this.requireViewerId(), roomIds), 0),
+    ));
+  }
+
+  private requireViewerId(): string {
+    if (!this.viewerId) throw new Error("viewer-specific loader used without a viewer");
+    return this.viewerId;
+  }
+}

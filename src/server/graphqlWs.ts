@@ -1,26 +1,30 @@
-import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../logger.js";
 
-/** What graphql-ws hands our hooks as `ctx.extra`, as graphql-ws/use/ws does. */
+/**
+ * What graphql-ws hands our hooks as `ctx.extra`. Unlike graphql-ws/use/ws, not the upgrade
+ * request: kept for the connection's life, its headers would cost every idle client about 2 KiB.
+ */
 export interface WsExtra {
   socket: WebSocket;
-  request: IncomingMessage;
 }
 
 /** Above this many unsent bytes a subscription waits for its frame to be written before the next. */
 const SEND_HIGH_WATER_MARK = 64 * 1024;
 
 /**
- * graphql-ws on a `ws` server, as graphql-ws/use/ws does it, with one change that matters
- * for fan-out: frames sent to a socket in the same turn of the event loop leave in one write.
- * A batch of events from Kafka reaches a subscriber as a burst of frames; the system call per
- * write, not the JSON, is what a delivery costs (CPU profile of the fan-out bench: writev was
- * 46% of the API's time, stringify 6%). A send resolves at once while the socket has room, so
- * a subscription's loop keeps pulling its burst; above the high-water mark it waits for the
- * write as before, so a subscriber that stops reading still fills its bounded queue and is closed.
+ * graphql-ws on a `ws` server, as graphql-ws/use/ws does it, with changes for fan-out and
+ * for the memory an idle connection holds:
+ * - Frames sent to a socket in the same turn of the event loop leave in one write. A batch of
+ *   events from Kafka reaches a subscriber as a burst of frames, and the system call per write,
+ *   not the JSON, was what a delivery cost (CPU profile of the fan-out bench: writev 46% of
+ *   the API's time). A send resolves at once while the socket has room, so a subscription's
+ *   loop keeps pulling its burst; above the high-water mark it waits for the write as before,
+ *   so a subscriber that stops reading still fills its bounded queue and is closed.
+ * - Each shared payload is serialized once (sharedPayloads below).
+ * - One heartbeat timer for all sockets, and no upgrade request kept per connection.
  */
 export function serveGraphQLWs(
   options: ServerOptions<Record<string, unknown>, WsExtra>,
@@ -30,18 +34,25 @@ export function serveGraphQLWs(
 ) {
   const payloads = sharedPayloads();
   const server = makeServer({ ...options, jsonMessageReplacer: payloads.replacer });
+  const sockets = new Corker();
+  const heartbeat = startHeartbeat(wss, keepAliveMs);
   wss.options.handleProtocols = handleProtocols;
   wss.on("connection", (socket, request) => {
     socket.once("error", (error) => {
       logger.warn({ err: error }, "websocket error");
       socket.close(CloseCode.InternalServerError, "Internal server error");
     });
-    const stopKeepAlive = keepAlive(socket, keepAliveMs);
-    const send = coalescingSender(socket, request.socket, payloads.restore);
+    const raw = request.socket;
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send,
+        send: (message) => {
+          const data = payloads.restore(message);
+          if (socket.readyState !== socket.OPEN) return;
+          sockets.cork(raw);
+          if (socket.bufferedAmount < SEND_HIGH_WATER_MARK) return void socket.send(data);
+          return new Promise((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on("message", async (data) => {
@@ -53,40 +64,56 @@ export function serveGraphQLWs(
             }
           }),
       },
-      { socket, request },
+      { socket },
     );
-    socket.once("close", (code, reason) => {
-      stopKeepAlive();
-      void closed(code, String(reason));
-    });
+    socket.once("close", (code, reason) => void closed(code, String(reason)));
   });
   return {
     async dispose() {
+      clearInterval(heartbeat);
       for (const client of wss.clients) client.close(1001, "Going away");
       wss.removeAllListeners("connection");
     },
   };
 }
 
-function coalescingSender(socket: WebSocket, raw: Socket, restore: (data: string) => string) {
-  let corked = false;
-  const flush = () => {
-    corked = false;
-    raw.uncork();
-  };
-  return (message: string): Promise<void> | void => {
-    const data = restore(message);
-    if (socket.readyState !== socket.OPEN) return;
-    if (!corked) {
-      corked = true;
-      raw.cork();
-      setImmediate(flush);
-    }
-    if (socket.bufferedAmount < SEND_HIGH_WATER_MARK) return void socket.send(data);
-    return new Promise((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
-  };
+/** Sockets written to in this turn of the event loop: their frames leave in one write each, at its end. */
+class Corker {
+  private readonly corked = new Set<Socket>();
+
+  cork(socket: Socket) {
+    if (this.corked.has(socket)) return;
+    if (this.corked.size === 0) setImmediate(() => this.flush());
+    socket.cork();
+    this.corked.add(socket);
+  }
+
+  private flush() {
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
+  }
 }
 
+/**
+ * Pings every socket every `intervalMs`; one that has not answered the previous ping is
+ * dropped. One timer for all sockets (ws's recommended heartbeat), not one per socket.
+ */
+function startHeartbeat(wss: WebSocketServer, intervalMs: number) {
+  const answered = new WeakSet<WebSocket>();
+  function onPong(this: WebSocket) {
+    answered.add(this);
+  }
+  wss.on("connection", (socket) => {
+    answered.add(socket);
+    socket.on("pong", onPong);
+  });
+  return setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!answered.delete(socket)) socket.terminate();
+      else if (socket.readyState === socket.OPEN) socket.ping();
+    }
+  }, intervalMs).unref();
+}
 /**
  * One JSON serialization per event and selection, not per subscriber. Subscribers sharing an
  * execution result (see sharedExecution.ts) share its `data` object; graphql-ws stringifies
@@ -124,19 +151,4 @@ function isDataOnly(value: unknown): value is { data: object } {
   const keys = Object.keys(value);
   const data = (value as { data?: unknown }).data;
   return keys.length === 1 && keys[0] === "data" && typeof data === "object" && data !== null;
-}
-
-/** Pings every `intervalMs`; a socket that does not answer within the next interval is dropped. */
-function keepAlive(socket: WebSocket, intervalMs: number) {
-  let pongWait: NodeJS.Timeout | undefined;
-  const interval = setInterval(() => {
-    if (socket.readyState !== socket.OPEN) return;
-    pongWait = setTimeout(() => socket.terminate(), intervalMs);
-    socket.once("pong", () => clearTimeout(pongWait));
-    socket.ping();
-  }, intervalMs);
-  return () => {
-    clearInterval(interval);
-    clearTimeout(pongWait);
-  };
 }

@@ -11,6 +11,7 @@ import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import { createContext, type GraphQLContext } from "../graphql/context.js";
 import type { Services } from "../graphql/services.js";
+import { createDocumentCache } from "./documentCache.js";
 import { serveGraphQLWs } from "./graphqlWs.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
 import type { Logger } from "../logger.js";
@@ -145,6 +146,7 @@ async function mountGraphQL(
   const wsCleanup = serveGraphQLWs(
     {
       schema,
+      ...createDocumentCache(),
       subscribe: createSharedSubscribe(),
       // Runs once per subscription; resolvers refresh loaders per event.
       context: (ctx) =>

@@ -24,6 +24,21 @@ interface SelectionShape {
   viewerDependent: boolean;
 }
 
+/** Shapes by document (parsed once per operation text, see documentCache.ts) and operation name. */
+const shapes = new WeakMap<DocumentNode, Map<string, SelectionShape | null>>();
+
+function cachedSelectionShape(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName?: string | null,
+): SelectionShape | null {
+  let byOperation = shapes.get(document);
+  if (!byOperation) shapes.set(document, (byOperation = new Map()));
+  const name = operationName ?? "";
+  if (!byOperation.has(name)) byOperation.set(name, selectionShape(schema, document, operationName));
+  return byOperation.get(name)!;
+}
+
 function selectionShape(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -86,7 +101,7 @@ export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
   return async function subscribe(args: ExecutionArgs) {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-    const shape = selectionShape(args.schema, args.document, args.operationName);
+    const shape = cachedSelectionShape(args.schema, args.document, args.operationName);
     const context = args.contextValue as GraphQLContext;
     const variables = args.variableValues ?? {};
     // Interned to a short id once per subscription: the per-event key stays small to hash.
@@ -96,7 +111,7 @@ export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
         )
       : null;
 
-    const executeFor = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
+    return new SharedResults(source as AsyncIterableIterator<unknown>, (payload) => {
       const id = (payload as { id?: unknown })?.id;
       // A stream's closing error (left the room, ...) is one subscriber's own: never shared.
       if (!prefix || payload instanceof Error || typeof id !== "string")
@@ -111,24 +126,33 @@ export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
         void Promise.resolve(result).then((r) => r.errors && results.delete(key));
       }
       return result;
-    };
-
-    const upstream = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    const iterator: AsyncIterableIterator<ExecutionResult> = {
-      async next() {
-        const item = await upstream.next();
-        return item.done ? { done: true, value: undefined } : { done: false, value: await executeFor(item.value) };
-      },
-      async return() {
-        await upstream.return?.();
-        return { done: true, value: undefined };
-      },
-      async throw(error) {
-        await upstream.throw?.(error);
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    });
   };
+}
+
+/** A subscription's results: its source events, each executed (or shared) by `executeFor`. */
+class SharedResults implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly upstream: AsyncIterableIterator<unknown>,
+    private readonly executeFor: (payload: unknown) => Promise<ExecutionResult> | ExecutionResult,
+  ) {}
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const item = await this.upstream.next();
+    return item.done ? { done: true, value: undefined } : { done: false, value: await this.executeFor(item.value) };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.upstream.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.upstream.throw?.(error);
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
 }

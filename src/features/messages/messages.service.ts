@@ -1,11 +1,12 @@
-import { and, asc, desc, eq, gt, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, type MessageRow, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
-import { AppError, forbidden, notFound } from "../../errors.js";
+import { AppError, notFound } from "../../errors.js";
 import { parseInput } from "../../validation.js";
+import { MessageStream } from "./messageStream.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import { MAX_BODY_LENGTH, MAX_CLIENT_MESSAGE_ID_LENGTH, sendMessageCommand } from "./messages.commands.js";
 
@@ -75,27 +76,7 @@ export class MessagesService {
       .where(inArray(messages.id, [...ids]));
   }
 
-  private after(roomId: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<MessageRow[]> {
-    const range =
-      beforeSeq === undefined
-        ? gt(messages.seq, afterSeq)
-        : and(gt(messages.seq, afterSeq), lt(messages.seq, beforeSeq));
-    return this.db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.roomId, roomId), range))
-      .orderBy(asc(messages.seq))
-      .limit(limit);
-  }
-
-  /**
-   * Stored messages with seq > afterSeq, then live ones, each seq exactly once and in
-   * order. Live events are buffered from before the replay starts, so nothing falls
-   * between the two; duplicates (redelivered events) are skipped and a gap in the live
-   * stream is filled from the database. The stream ends with an AppError item (which the
-   * resolver raises as that event's error) when the viewer leaves the room or falls too
-   * far behind.
-   */
+  /** The room's messages after `afterSeq` (if given) and then live ones: see MessageStream. */
   async stream(
     viewer: UserRow,
     roomId: string,
@@ -105,54 +86,6 @@ export class MessagesService {
     const { afterSeq } = parseInput(streamInput, input);
     await this.rooms.requireMembership(viewer, roomId);
     const live = this.events.subscribeRoom(roomId, onOverflow);
-    const self = this;
-
-    async function* run(): AsyncGenerator<MessageRow | AppError> {
-      let lastSeq = afterSeq ?? null;
-      async function* catchUp(beforeSeq?: number) {
-        for (;;) {
-          const page = await self.after(roomId, lastSeq!, MAX_PAGE_SIZE, beforeSeq);
-          for (const m of page) {
-            lastSeq = m.seq;
-            yield m;
-          }
-          if (page.length < MAX_PAGE_SIZE) return;
-        }
-      }
-      try {
-        if (lastSeq !== null) yield* catchUp();
-        for await (const event of live) {
-          if (event.type === "MemberLeft") {
-            if (event.userId !== viewer.id) continue;
-            yield forbidden(`you are no longer a member of room ${roomId}`);
-            return;
-          }
-          const message = event.message;
-          if (lastSeq !== null && message.seq <= lastSeq) continue;
-          if (lastSeq !== null && message.seq > lastSeq + 1) yield* catchUp(message.seq);
-          lastSeq = message.seq;
-          yield message;
-        }
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        yield error;
-      } finally {
-        await live.return?.();
-      }
-    }
-
-    const generator = run();
-    // An async generator parked in `await live.next()` cannot be returned until that
-    // settles; ending `live` first releases it, so unsubscribing is immediate.
-    const iterator: AsyncIterableIterator<MessageRow | AppError> = {
-      next: () => generator.next(),
-      return: async () => {
-        await live.return?.();
-        return generator.return(undefined);
-      },
-      throw: (error) => generator.throw(error),
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return new MessageStream(this.db, roomId, viewer.id, afterSeq ?? null, live);
   }
 }
