@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,7 +6,10 @@ import { freePort, waitUntil } from "../../scripts/app-process.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** A baseline server script in its own process, ready once GET /ready answers. */
+/**
+ * A baseline server in its own process, ready once GET /ready answers. It runs compiled, as
+ * our app does in the benchmark (see buildForBenchmark).
+ */
 export async function startBaseline(
   script: string,
   env: Record<string, string> = {},
@@ -14,7 +17,7 @@ export async function startBaseline(
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ["--expose-gc", "--import", "tsx", path.join(root, "bench/baselines", script)],
+    ["--expose-gc", path.join(root, "dist/bench/baselines", script.replace(/\.ts$/, ".js"))],
     {
       cwd: root,
       env: { ...process.env, ...env, PORT: String(port) },
@@ -33,4 +36,12 @@ export async function startBaseline(
       await new Promise((r) => child.once("exit", r));
     },
   };
+}
+
+/** Compiles the app and the baselines to dist/, so both run as `npm run start:*` runs the app. */
+export function buildForBenchmark(): void {
+  execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.bench.json"], {
+    cwd: root,
+    stdio: "inherit",
+  });
 }

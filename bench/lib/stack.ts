@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { AppProcess } from "../../scripts/app-process.js";
 import { createTestDatabase, kafkaAnswers, startBroker } from "../../scripts/local-services.js";
+import { buildForBenchmark } from "./processes.js";
 import { graphql } from "./clients.js";
 
 export interface Stack {
@@ -11,6 +12,8 @@ export interface Stack {
 
 /** Kafka (reused on 127.0.0.1:9092 when one answers, else the managed broker) and a fresh database. */
 export async function startStack(log: (line: string) => void): Promise<Stack> {
+  log("compiling the app and the baselines (tsconfig.bench.json)");
+  buildForBenchmark();
   const brokers = "127.0.0.1:9092";
   let stopBroker = async () => {};
   if (await kafkaAnswers([brokers])) log(`using the Kafka broker at ${brokers}`);
@@ -54,8 +57,8 @@ export class Chat {
     const profile = process.env.BENCH_PROFILE;
     const nodeArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
     const workers: AppProcess[] = [];
-    for (let i = 0; i < parts.workers; i++) workers.push(await AppProcess.start("worker", env, nodeArgs));
-    const api = parts.api ? await AppProcess.start("api", env, nodeArgs) : null;
+    for (let i = 0; i < parts.workers; i++) workers.push(await AppProcess.start("worker", env, nodeArgs, "build"));
+    const api = parts.api ? await AppProcess.start("api", env, nodeArgs, "build") : null;
     return new Chat(api, workers, env);
   }
 

@@ -76,6 +76,8 @@ export async function connectionsScenario(
       baselineName: "raw ws idle socket",
       baseline: round(base / 1024, 1),
       lowerIsBetter: true,
+      target: "<= 16 KiB",
+      met: ours / 1024 <= 16,
     }),
   ];
 }

@@ -42,7 +42,12 @@ async function measureApply(
   const db = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
   try {
     await produceCommands(env, fixture, count);
-    const worker = await AppProcess.start("worker", { ...env, WORKER_TRANSACTION_SIZE: String(transactionSize) });
+    const worker = await AppProcess.start(
+      "worker",
+      { ...env, WORKER_TRANSACTION_SIZE: String(transactionSize) },
+      [],
+      "build",
+    );
     try {
       const deadline = Date.now() + 600_000;
       for (;;) {
