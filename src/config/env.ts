@@ -56,9 +56,9 @@ const envSchema = z.object({
   /**
    * How long the broker may hold a worker's fetch to gather a larger batch (it answers at once
    * when 64 KiB are waiting). Larger batches cost fewer transactions and Kafka requests per
-   * command; the price is up to this much latency when traffic is light. @default 10
+   * command; the price is up to this much latency when traffic is light. @default 5
    */
-  WORKER_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(10),
+  WORKER_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(5),
   /** How long workers keep decided commands for redelivery (must exceed the commands topic's retention). @default 192 */
   COMMAND_LOG_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(192),
   /** Workers also run the event-log consumer (appends every event but MessageAdded, whose copy is the message row, to event_log). @default true */
