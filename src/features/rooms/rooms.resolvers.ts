@@ -15,7 +15,11 @@ export async function requireMyMembership(room: RoomRow, ctx: GraphQLContext) {
 export const roomsResolvers: Resolvers = {
   Query: {
     rooms: (_, { first }, ctx) => ctx.services.rooms.list(ctx.requireViewer(), { first: first ?? 100 }),
-    room: (_, { id }, ctx) => ctx.services.rooms.requireMembership(ctx.requireViewer(), id),
+    room: async (_, { id }, ctx) => {
+      const { room, membership } = await ctx.services.rooms.withMembership(ctx.requireViewer(), id);
+      ctx.loaders.myMembership.prime(room.id, membership);
+      return room;
+    },
   },
   Mutation: {
     createRoom: (_, args, ctx) => ctx.services.rooms.create(ctx.requireViewer(), args),

@@ -107,6 +107,19 @@ export class RoomsService {
     return requireMember(this.db, id, viewer.id);
   }
 
+  /** As requireMembership, with the viewer's read position: `room(id)` answers its fields' membership checks with it. */
+  async withMembership(viewer: UserRow, id: string): Promise<{ room: RoomRow; membership: Membership }> {
+    if (!roomId.safeParse(id).success) throw notFound(`no room with id ${id}`);
+    const [row] = await this.db
+      .select({ room: rooms, memberId: roomMembers.userId, lastReadSeq: readPosition(viewer.id) })
+      .from(rooms)
+      .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, viewer.id)))
+      .where(eq(rooms.id, id));
+    if (!row) throw notFound(`no room with id ${id}`);
+    if (!row.memberId) throw forbidden(`you are not a member of room ${id}`);
+    return { room: row.room, membership: { roomId: id, lastReadSeq: row.lastReadSeq } };
+  }
+
   async byIds(ids: readonly string[]): Promise<RoomRow[]> {
     return this.db
       .select()
