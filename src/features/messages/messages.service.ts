@@ -79,7 +79,6 @@ export class MessagesService {
     return rows.reverse();
   }
 
-
   async byIds(ids: readonly string[]): Promise<MessageRow[]> {
     return this.db
       .select()
