@@ -215,6 +215,41 @@ describe("shared execution of subscription events", () => {
       await Promise.all(clients.map((c) => c.dispose()));
     }
   });
+  it("never hands one subscriber's alias or directives to another (shared results key on them)", async () => {
+    const { alice, bob, roomId } = await roomWithTwoMembers();
+    const clients = [wsClient(t.wsUrl, alice.token), wsClient(t.wsUrl, bob.token), wsClient(t.wsUrl, bob.token)];
+    const subs = [
+      new TestSubscription(
+        clients[0]!,
+        `subscription($r: ID!) { hijacked: messageAdded(roomId: $r, afterSeq: 0) { seq body } }`,
+        {
+          r: roomId,
+        },
+      ),
+      new TestSubscription(
+        clients[1]!,
+        `subscription($r: ID!) { messageAdded(roomId: $r, afterSeq: 0) { seq body } }`,
+        { r: roomId },
+      ),
+      new TestSubscription(
+        clients[2]!,
+        `subscription($r: ID!, $b: Boolean!) { messageAdded(roomId: $r, afterSeq: 0) { seq body @include(if: $b) } }`,
+        { r: roomId, b: false },
+      ),
+    ];
+    try {
+      await gqlOk(t.url, SEND, { roomId, body: "hello" }, alice.token);
+      await Promise.all(subs.map((s) => s.waitFor((x) => x.data.length === 1, 20_000, "the message")));
+      expect(subs.map((s) => s.data[0])).toEqual([
+        { hijacked: { seq: 1, body: "hello" } },
+        { messageAdded: { seq: 1, body: "hello" } },
+        { messageAdded: { seq: 1 } },
+      ]);
+    } finally {
+      subs.forEach((s) => s.close());
+      await Promise.all(clients.map((c) => c.dispose()));
+    }
+  });
 });
 
 describe("authorization and input", () => {

@@ -10,6 +10,7 @@ import { savedResolvers } from "../features/saved/saved.resolvers.js";
 import { usersResolvers } from "../features/users/users.resolvers.js";
 import { schemaDir } from "../paths.js";
 import type { Resolvers } from "./generated/resolvers.js";
+import { withCanonicalIds } from "./ids.js";
 
 /** The SDL, one file per domain in schema/. */
 export function loadTypeDefs(): string[] {
@@ -29,5 +30,5 @@ const resolvers: Resolvers[] = [
 ];
 
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers });
+  return withCanonicalIds(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers }));
 }

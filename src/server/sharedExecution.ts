@@ -48,7 +48,6 @@ function selectionShape(
   const root = operation?.selectionSet.selections[0];
   if (!operation || operation.operation !== "subscription" || !root || root.kind !== Kind.FIELD || !root.selectionSet)
     return null;
-  const variables = new Set<string>();
   let viewerDependent = false;
   const typeInfo = new TypeInfo(schema);
   visit(
@@ -60,16 +59,17 @@ function selectionShape(
       },
     }),
   );
-  // Only variables used below the root field shape the result; the root field's own
-  // arguments (roomId, afterSeq) differ per subscriber and only shape the source stream.
-  visit(root.selectionSet, { Variable: (node) => void variables.add(node.name.value) });
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION)
-      visit(definition, { Variable: (node) => void variables.add(node.name.value) });
-  }
-  const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map(print);
+  // Everything in the operation shapes the result (the root field's alias and directives, the
+  // operation's directives, the selection, fragments, the variables they use) except the root
+  // field's arguments: those (roomId, afterSeq) differ per subscriber and only shape the source
+  // stream, so subscribers resuming from different seqs still share.
+  const shaping = visit(operation, { Field: (node) => (node === root ? { ...node, arguments: [] } : undefined) });
+  const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
+  const variables = new Set<string>();
+  for (const node of [shaping, ...fragments])
+    visit(node, { VariableDefinition: () => false, Variable: (v) => void variables.add(v.name.value) });
   return {
-    key: [print(root.selectionSet), ...fragments].join("\n"),
+    key: [shaping, ...fragments].map(print).join("\n"),
     variables: [...variables].sort(),
     viewerDependent,
   };
