@@ -205,7 +205,18 @@ export async function startApp(options: AppOptions): Promise<App> {
         events: bus,
         tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
       });
-      graphql = { schema: buildSchema(), services, production: config.NODE_ENV === "production" };
+      graphql = {
+        schema: buildSchema(),
+        services,
+        production: config.NODE_ENV === "production",
+        limits: {
+          maxDepth: config.GRAPHQL_MAX_DEPTH,
+          maxAliases: config.GRAPHQL_MAX_ALIASES,
+          maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
+          maxTokens: config.GRAPHQL_MAX_TOKENS,
+          maxCost: config.GRAPHQL_MAX_COST,
+        },
+      };
     }
 
     const server = await startHttpServer({

@@ -75,6 +75,20 @@ const envSchema = z.object({
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Deepest selection an operation may have. @default 8 */
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
+  /** Aliases an operation may use. @default 15 */
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
+  /** Directives an operation may use. @default 50 */
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(50),
+  /** Tokens the parser reads before it gives up on an operation. @default 2000 */
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
+  /**
+   * An operation's cost: each field 1, a list its size (`first`, `last` or their defaults; 20
+   * when it has none) times one item's cost. A client's room list with last messages and
+   * members costs about 7,500; three nested pages of 100 messages cost a million. @default 20000
+   */
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
   /** HS256 key for session tokens; required (32+ characters) in production. */
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Session token lifetime, as jose understands it (`7d`, `12h`). @default 7d */

@@ -1,17 +1,18 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express from "express";
-import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { WebSocketServer } from "ws";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import { createContext, type GraphQLContext } from "../graphql/context.js";
 import type { Services } from "../graphql/services.js";
-import { createDocumentCache } from "./documentCache.js";
+import { createOperationLimits, type OperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
+import { createOperationPreparer } from "./prepareOperation.js";
 import { serveGraphQLWs } from "./graphqlWs.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
 import type { Logger } from "../logger.js";
@@ -27,6 +28,7 @@ export interface GraphQLEndpointOptions {
   schema: GraphQLSchema;
   services: Services;
   production: boolean;
+  limits: OperationLimitsConfig;
 }
 
 export interface HttpServerOptions {
@@ -72,6 +74,21 @@ function formatErrorFor(production: boolean, logger: Logger) {
     logger.error({ err: original, path: formatted.path }, "unexpected error in resolver");
     if (!production) return formatted;
     return { message: "Internal server error", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  };
+}
+
+/** The operation limits on HTTP, where the variables are known: refused with 400. */
+function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operationName, request }) {
+          const [error] = limits.check(document, operationName, request.variables);
+          if (error)
+            throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+        },
+      };
+    },
   };
 }
 
@@ -135,18 +152,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 async function mountGraphQL(
   app: express.Express,
   httpServer: Server,
-  { schema, services, production }: GraphQLEndpointOptions,
+  { schema, services, production, limits: limitsConfig }: GraphQLEndpointOptions,
   logger: Logger,
   metrics: Metrics,
 ) {
   const formatError = formatErrorFor(production, logger);
+  const limits = createOperationLimits(schema, limitsConfig);
+  const prepareOperation = createOperationPreparer(schema, limits, { production });
 
   // 1 MB is far above any valid operation (a message body is at most 4000 characters).
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: 1_000_000 });
   const wsCleanup = serveGraphQLWs(
     {
       schema,
-      ...createDocumentCache(),
+      onSubscribe: (_ctx, _id, payload) => prepareOperation(payload),
       subscribe: createSharedSubscribe(),
       // Runs once per subscription; resolvers refresh loaders per event.
       context: (ctx) =>
@@ -172,9 +191,11 @@ async function mountGraphQL(
     schema,
     formatError,
     includeStacktraceInErrorResponses: !production,
+    hideSchemaDetailsFromClientErrors: production,
+    parseOptions: limits.parseOptions,
     // main.ts owns shutdown; Apollo's own signal handlers would race it and re-raise the signal.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), operationLimitsPlugin(limits)],
   });
   await apollo.start();
   app.use(
