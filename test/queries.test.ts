@@ -14,6 +14,7 @@ const ROOM_LIST = `{
     id name unreadCount lastReadSeq
     members { id username displayName }
     lastMessage { seq body sender { id username } }
+    messages(last: 3) { seq body }
   }
 }`;
 
@@ -57,16 +58,31 @@ describe("statement counts", () => {
     expect(large.data.rooms).toHaveLength(50);
     expect(
       large.data.rooms.every(
-        (r: { unreadCount: number; members: unknown[] }) => r.unreadCount === 1 && r.members.length === 3,
+        (r: { unreadCount: number; members: unknown[]; messages: unknown[] }) =>
+          r.unreadCount === 1 && r.members.length === 3 && r.messages.length === 1,
       ),
     ).toBe(true);
 
-    // authenticate, rooms, member ids, last messages, memberships, unread counts, and users:
-    // members and senders share one batch when their loads land in the same tick, else two.
-    // Without batching, 50 rooms would cost over 200 statements.
-    const BOUND = 8;
+    // authenticate, rooms, member ids, last messages, memberships, unread counts, the rooms'
+    // latest messages (one lateral join), and users: members and senders share one batch when
+    // their loads land in the same tick, else two. Without batching, 50 rooms would cost over
+    // 250 statements.
+    const BOUND = 9;
     expect(small.statements.length).toBeLessThanOrEqual(BOUND);
     expect(large.statements.length).toBeLessThanOrEqual(BOUND);
+
+    // The batched pages hold each room's own newest messages, oldest first.
+    const busy = large.data.rooms[10].id;
+    for (const body of ["two", "three", "four"])
+      await gqlOk(
+        t.url,
+        `mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { id } }`,
+        { r: busy, b: body },
+        fifty.token,
+      );
+    const again = await statementsFor(fifty, ROOM_LIST);
+    expect(again.data.rooms[0]).toMatchObject({ id: busy, messages: [{ seq: 2 }, { seq: 3 }, { seq: 4 }] });
+    expect(again.data.rooms[1].messages).toEqual([{ seq: 1, body: "hello" }]);
   });
 });
 

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { MessageRow, RoomRow, UserRow } from "../db/schema.js";
+import type { PageRequest } from "../features/messages/messages.service.js";
 import type { Membership } from "../features/rooms/rooms.service.js";
 import type { Services } from "./services.js";
 
@@ -32,6 +33,13 @@ export class Loaders {
   #message?: DataLoader<string, MessageRow | null>;
   get message() {
     return (this.#message ??= new DataLoader(async (ids) => byId(ids, await this.services.messages.byIds(ids))));
+  }
+
+  #messagePage?: DataLoader<PageRequest, MessageRow[], string>;
+  get messagePage() {
+    return (this.#messagePage ??= new DataLoader((requests) => this.services.messages.pages(requests), {
+      cacheKeyFn: (r) => `${r.roomId}|${r.last}|${r.beforeSeq}`,
+    }));
   }
 
   #memberIds?: DataLoader<string, string[]>;

@@ -13,7 +13,7 @@ export const messagesResolvers: Resolvers = {
   Room: {
     messages: async (room, { last, beforeSeq }, ctx) => {
       await requireMyMembership(room, ctx);
-      return ctx.services.messages.page(room.id, { last: last ?? 50, beforeSeq });
+      return ctx.loaders.messagePage.load(ctx.services.messages.pageRequest(room.id, { last: last ?? 50, beforeSeq }));
     },
   },
   Message: {

@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
-import { messages, type MessageRow, type UserRow } from "../../db/schema.js";
+import { messages, rooms, type MessageRow, type UserRow } from "../../db/schema.js";
+import { groupBy } from "../../collections.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
 import { AppError, notFound } from "../../errors.js";
@@ -44,6 +45,12 @@ const historyPageQuery = (db: Database) =>
     .limit(sql.placeholder("last"))
     .prepare("history_page");
 
+export interface PageRequest {
+  roomId: string;
+  last: number;
+  beforeSeq: number;
+}
+
 export class MessagesService {
   private readonly historyPage: ReturnType<typeof historyPageQuery>;
 
@@ -71,12 +78,59 @@ export class MessagesService {
     );
   }
 
-  /** The newest `last` messages before `beforeSeq` (or the end), oldest first. */
-  async page(roomId: string, input: { last: number; beforeSeq?: number | null }): Promise<MessageRow[]> {
+  /** A room's page request, validated (BAD_USER_INPUT otherwise). */
+  pageRequest(roomId: string, input: { last: number; beforeSeq?: number | null }): PageRequest {
     const { last, beforeSeq } = parseInput(pageInput, input);
     // No seq is above 2^31: "before the end" is before that.
-    const rows = await this.historyPage.execute({ roomId, beforeSeq: beforeSeq ?? 2 ** 31 - 1, last });
-    return rows.reverse();
+    return { roomId, last, beforeSeq: beforeSeq ?? 2 ** 31 - 1 };
+  }
+
+  /**
+   * Each request's newest `last` messages before `beforeSeq`, oldest first. Rooms asking for
+   * the same page (a room list showing each room's latest messages) share one statement.
+   */
+  async pages(requests: readonly PageRequest[]): Promise<MessageRow[][]> {
+    const key = (roomId: string, r: { last: number; beforeSeq: number }) => `${roomId}|${r.last}|${r.beforeSeq}`;
+    const found = new Map<string, MessageRow[]>();
+    const samePage = groupBy(
+      requests,
+      (r) => `${r.last}|${r.beforeSeq}`,
+      (r) => r,
+    );
+    await Promise.all(
+      [...samePage.values()].map(async (group) => {
+        const { last, beforeSeq } = group[0]!;
+        const roomIds = group.map((r) => r.roomId);
+        const rows =
+          roomIds.length === 1
+            ? await this.historyPage.execute({ roomId: roomIds[0]!, beforeSeq, last })
+            : await this.pagesOfRooms(roomIds, last, beforeSeq);
+        const byRoom = groupBy(
+          rows,
+          (m) => m.roomId,
+          (m) => m,
+        );
+        for (const [roomId, page] of byRoom)
+          found.set(
+            key(roomId, group[0]!),
+            page.sort((x, y) => x.seq - y.seq),
+          );
+      }),
+    );
+    return requests.map((r) => found.get(key(r.roomId, r)) ?? []);
+  }
+
+  /** One lateral join: for each room, an index scan of its newest messages before `beforeSeq`. */
+  private async pagesOfRooms(roomIds: string[], last: number, beforeSeq: number): Promise<MessageRow[]> {
+    const page = this.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.roomId, sql`${rooms}.${sql.identifier("id")}`), lt(messages.seq, beforeSeq)))
+      .orderBy(desc(messages.seq))
+      .limit(last)
+      .as("page");
+    const rows = await this.db.select().from(rooms).crossJoinLateral(page).where(inArray(rooms.id, roomIds));
+    return rows.map((r) => r.page);
   }
 
   async byIds(ids: readonly string[]): Promise<MessageRow[]> {
