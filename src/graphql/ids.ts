@@ -11,6 +11,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export const canonicalId = (id: string) => (UUID.test(id) ? id.toLowerCase() : id);
 
+export const isUuid = (id: string) => UUID.test(id);
+
 /** The schema with every root field's `ID` arguments (and lists of them) canonical before its resolver sees them. */
 export function withCanonicalIds(schema: GraphQLSchema): GraphQLSchema {
   return mapSchema(schema, {

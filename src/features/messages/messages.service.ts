@@ -7,6 +7,7 @@ import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
 import { AppError, notFound } from "../../errors.js";
 import { parseInput } from "../../validation.js";
+import { typedText } from "../../text.js";
 import { MessageStream } from "./messageStream.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import { MAX_BODY_LENGTH, MAX_CLIENT_MESSAGE_ID_LENGTH, sendMessageCommand } from "./messages.commands.js";
@@ -14,16 +15,8 @@ import { MAX_BODY_LENGTH, MAX_CLIENT_MESSAGE_ID_LENGTH, sendMessageCommand } fro
 export const MAX_PAGE_SIZE = 100;
 
 const sendInput = z.object({
-  body: z
-    .string()
-    .trim()
-    .min(1, "must not be empty")
-    .max(MAX_BODY_LENGTH, `must be at most ${MAX_BODY_LENGTH} characters`),
-  clientMessageId: z
-    .string()
-    .min(1, "must not be empty")
-    .max(MAX_CLIENT_MESSAGE_ID_LENGTH, `must be at most ${MAX_CLIENT_MESSAGE_ID_LENGTH} characters`)
-    .nullish(),
+  body: typedText({ min: 1, max: MAX_BODY_LENGTH, multiline: true }),
+  clientMessageId: typedText({ min: 1, max: MAX_CLIENT_MESSAGE_ID_LENGTH }).nullish(),
 });
 
 const pageInput = z.object({

@@ -7,6 +7,7 @@ import { forbidden, notFound } from "../../errors.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import { groupBy } from "../../collections.js";
 import { parseInput } from "../../validation.js";
+import { typedText } from "../../text.js";
 import { requireMember } from "./membership.js";
 import {
   createRoomCommand,
@@ -20,7 +21,7 @@ export const MAX_ROOMS_PAGE = 500;
 
 const roomId = z.uuid("must be a room id");
 const createInput = z.object({
-  name: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters"),
+  name: typedText({ min: 1, max: 100 }),
   memberIds: z
     .array(z.uuid("must be user ids"))
     .max(

@@ -16,7 +16,9 @@ export const encodeCursor = (row: SavedMessageRow) =>
 const cursor = z.string().transform((value, ctx) => {
   const [time, messageId] = Buffer.from(value, "base64url").toString("utf8").split("|");
   const savedAt = new Date(time ?? "");
-  if (Number.isNaN(savedAt.getTime()) || !z.uuid().safeParse(messageId).success) {
+  // Only what encodeCursor writes: a time PostgreSQL can hold, written back the same way.
+  const wellFormed = !Number.isNaN(savedAt.getTime()) && savedAt.toISOString() === time && /^\d{4}-/.test(time);
+  if (!wellFormed || !z.uuid().safeParse(messageId).success) {
     ctx.addIssue({ code: "custom", message: "is not a cursor this API returned" });
     return z.NEVER;
   }

@@ -1,3 +1,4 @@
+import { isUuid } from "../../graphql/ids.js";
 import { notFound } from "../../errors.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 
@@ -6,7 +7,7 @@ export const usersResolvers: Resolvers = {
     me: (_, __, ctx) => ctx.viewer,
     user: async (_, { id }, ctx) => {
       ctx.requireViewer();
-      const user = /^[0-9a-f-]{36}$/i.test(id) ? await ctx.loaders.user.load(id) : null;
+      const user = isUuid(id) ? await ctx.loaders.user.load(id) : null;
       if (!user) throw notFound(`no user with id ${id}`);
       return user;
     },

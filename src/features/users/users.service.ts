@@ -9,6 +9,7 @@ import { unauthenticated } from "../../errors.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
 import { parseInput } from "../../validation.js";
+import { typedText } from "../../text.js";
 import {
   deleteAccountCommand,
   logInCommand,
@@ -18,6 +19,10 @@ import {
   updateStatusMessageCommand,
 } from "./users.commands.js";
 
+const MAX_DISPLAY_NAME_LENGTH = 64;
+/** RFC 5321's limit on a forward path. */
+const MAX_EMAIL_LENGTH = 254;
+
 const signUpInput = z.object({
   username: z
     .string()
@@ -25,15 +30,18 @@ const signUpInput = z.object({
     .toLowerCase()
     .regex(/^[a-z0-9_]{3,32}$/, "must be 3-32 characters of a-z, 0-9 and _"),
   password: z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters"),
-  displayName: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"),
-  email: z.email("must be a valid email address").trim().toLowerCase().nullish(),
+  displayName: typedText({ min: 1, max: MAX_DISPLAY_NAME_LENGTH }),
+  email: z
+    .string()
+    .trim()
+    .max(MAX_EMAIL_LENGTH, `must be at most ${MAX_EMAIL_LENGTH} characters`)
+    .pipe(z.email("must be a valid email address"))
+    .transform((e) => e.toLowerCase())
+    .nullish(),
 });
 
 const statusInput = z.object({
-  statusMessage: z
-    .string()
-    .trim()
-    .max(MAX_STATUS_MESSAGE_LENGTH, `must be at most ${MAX_STATUS_MESSAGE_LENGTH} characters`),
+  statusMessage: typedText({ max: MAX_STATUS_MESSAGE_LENGTH }),
 });
 
 export interface AuthResult {
