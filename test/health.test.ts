@@ -26,3 +26,16 @@ it("serves the Apollo Sandbox landing page to browsers on /graphql", async () =>
   expect(page.status).toBe(200);
   expect(await page.text()).toContain("embeddable-sandbox");
 });
+
+it("answers a body that is not JSON with a JSON error, and does not name its framework", async () => {
+  const response = await fetch(t.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '{"query": "{ me { id } ',
+  });
+  expect(response.status).toBe(400);
+  expect(response.headers.get("x-powered-by")).toBeNull();
+  expect(await response.json()).toEqual({
+    errors: [{ message: "the request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }],
+  });
+});

@@ -158,6 +158,20 @@ describe("profile", () => {
     expect((await gqlOk(t.url, UPDATE, { s: "" }, user.token)).updateStatusMessage.statusMessage).toBe("");
   });
 
+  it("shows lastLoginAt to the user and the friends they added, null to others", async () => {
+    const [alice, bob] = await Promise.all([signUp(t.url), signUp(t.url)]);
+    await gqlOk(t.url, `mutation($u: String!) { logIn(username: $u, password: "correct horse battery") { token } }`, {
+      u: alice.username,
+    });
+    const seenBy = async (token: string) =>
+      (await gqlOk(t.url, `query($id: ID!) { user(id: $id) { lastLoginAt } }`, { id: alice.id }, token)).user
+        .lastLoginAt;
+    expect(await seenBy(alice.token)).toEqual(expect.any(String));
+    expect(await seenBy(bob.token)).toBeNull();
+    await gqlOk(t.url, `mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`, { ids: [bob.id] }, alice.token);
+    expect(await seenBy(bob.token)).toBe(await seenBy(alice.token));
+  });
+
   it("finds users by id and by username, NOT_FOUND for unknown ids", async () => {
     const user = await signUp(t.url);
     const other = await signUp(t.url);

@@ -77,6 +77,22 @@ function formatErrorFor(production: boolean, logger: Logger) {
   };
 }
 
+/**
+ * Errors before GraphQL (a body that is not JSON, or too large) answered as GraphQL clients
+ * read errors, instead of Express's HTML page (with a stack trace outside production).
+ */
+function jsonErrors(logger: Logger): express.ErrorRequestHandler {
+  return (error: { type?: string; status?: number }, _req, res, _next) => {
+    const known: Record<string, [number, string, string]> = {
+      "entity.parse.failed": [400, "BAD_REQUEST", "the request body is not valid JSON"],
+      "entity.too.large": [413, "PAYLOAD_TOO_LARGE", "the request body is larger than 1 MB"],
+    };
+    const [status, code, message] = known[error.type ?? ""] ?? [500, "INTERNAL_SERVER_ERROR", "Internal server error"];
+    if (status === 500) logger.error({ err: error }, "unexpected error before GraphQL");
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  };
+}
+
 /** The operation limits on HTTP, where the variables are known: refused with 400. */
 function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -99,6 +115,7 @@ function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<Grap
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { logger, metrics } = options;
   const app = express();
+  app.disable("x-powered-by");
   const httpServer: Server = createServer(app);
   const stops: Array<() => Promise<void>> = [];
   let connections = () => 0;
@@ -206,6 +223,7 @@ async function mountGraphQL(
       context: ({ req }) => createContext(services, req.headers.authorization),
     }),
   );
+  app.use(jsonErrors(logger));
 
   return {
     connections: () => wsServer.clients.size,

@@ -24,4 +24,13 @@ export const usersResolvers: Resolvers = {
       ctx.services.users.updateStatusMessage(ctx.requireViewer(), statusMessage),
     deleteAccount: (_, __, ctx) => ctx.services.users.deleteAccount(ctx.requireViewer()),
   },
+  User: {
+    // When someone was last here is theirs and their friends' to know, not every user's.
+    lastLoginAt: async (user, _, ctx) => {
+      if (!ctx.viewer) return null;
+      if (user.id === ctx.viewer.id) return user.lastLoginAt;
+      const friends = await ctx.loaders.friendIds.load(user.id);
+      return friends.includes(ctx.viewer.id) ? user.lastLoginAt : null;
+    },
+  },
 };

@@ -237,6 +237,7 @@ export type User = {
   friends: Array<User>;
   id: Scalars['ID']['output'];
   joinedAt: Scalars['DateTime']['output'];
+  /** Shown to the user and to the users they have added as friends; null to everyone else. */
   lastLoginAt?: Maybe<Scalars['DateTime']['output']>;
   /** 0-140 characters. */
   statusMessage?: Maybe<Scalars['String']['output']>;
