@@ -1,6 +1,14 @@
 import { isUuid } from "../../graphql/ids.js";
 import { notFound } from "../../errors.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
+import type { UserRow } from "../../db/schema.js";
+
+/** User rows a signUp or logIn returns to the person who just proved to be that user (no token yet). */
+const ownAccounts = new WeakSet<UserRow>();
+const ownAccount = <T extends { user: UserRow }>(payload: T) => {
+  ownAccounts.add(payload.user);
+  return payload;
+};
 
 export const usersResolvers: Resolvers = {
   Query: {
@@ -17,8 +25,8 @@ export const usersResolvers: Resolvers = {
     },
   },
   Mutation: {
-    signUp: (_, args, ctx) => ctx.services.users.signUp(args),
-    logIn: (_, { username, password }, ctx) => ctx.services.users.logIn(username, password),
+    signUp: async (_, args, ctx) => ownAccount(await ctx.services.users.signUp(args)),
+    logIn: async (_, { username, password }, ctx) => ownAccount(await ctx.services.users.logIn(username, password)),
     logOut: (_, __, ctx) => ctx.services.users.logOut(ctx.requireViewer()),
     updateStatusMessage: (_, { statusMessage }, ctx) =>
       ctx.services.users.updateStatusMessage(ctx.requireViewer(), statusMessage),
@@ -27,8 +35,8 @@ export const usersResolvers: Resolvers = {
   User: {
     // When someone was last here is theirs and their friends' to know, not every user's.
     lastLoginAt: async (user, _, ctx) => {
+      if (user.id === ctx.viewer?.id || ownAccounts.has(user)) return user.lastLoginAt;
       if (!ctx.viewer) return null;
-      if (user.id === ctx.viewer.id) return user.lastLoginAt;
       const friends = await ctx.loaders.friendIds.load(user.id);
       return friends.includes(ctx.viewer.id) ? user.lastLoginAt : null;
     },
