@@ -6,17 +6,22 @@ export interface TokenClaims {
   epoch: number;
 }
 
+export interface VerifiedClaims extends TokenClaims {
+  /** When the token expires, in ms since the epoch. */
+  expiresAt: number;
+}
+
 export interface TokenService {
   issue(claims: TokenClaims): Promise<string>;
   /** Returns null for a malformed, forged or expired token. */
-  verify(token: string): Promise<TokenClaims | null>;
+  verify(token: string): Promise<VerifiedClaims | null>;
 }
 
 export function createTokenService(secret: string, ttl: string, cacheSize = 10_000): TokenService {
   const key = new TextEncoder().encode(secret);
   // A token's signature check always gives the same answer: remember recent ones (with their
   // expiry) instead of running HMAC on every request. Logout is still checked per request.
-  const verified = new Map<string, TokenClaims & { expiresAt: number }>();
+  const verified = new Map<string, VerifiedClaims>();
   return {
     issue: ({ userId, epoch }) =>
       new SignJWT({ ep: epoch })
@@ -27,14 +32,15 @@ export function createTokenService(secret: string, ttl: string, cacheSize = 10_0
         .sign(key),
     async verify(token) {
       const known = verified.get(token);
-      if (known && known.expiresAt > Date.now()) return { userId: known.userId, epoch: known.epoch };
+      if (known && known.expiresAt > Date.now()) return known;
       try {
         const { payload } = await jwtVerify(token, key, { algorithms: ["HS256"] });
         if (typeof payload.sub !== "string" || typeof payload.ep !== "number" || typeof payload.exp !== "number")
           return null;
-        verified.set(token, { userId: payload.sub, epoch: payload.ep, expiresAt: payload.exp * 1000 });
+        const claims = { userId: payload.sub, epoch: payload.ep, expiresAt: payload.exp * 1000 };
+        verified.set(token, claims);
         if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);
-        return { userId: payload.sub, epoch: payload.ep };
+        return claims;
       } catch {
         return null;
       }

@@ -16,6 +16,13 @@ export interface GraphQLContext {
   onSlowConsumer?: () => void;
 }
 
+/** The token of `Bearer <token>`; undefined without authorization, null when it is malformed. */
+export function bearerToken(authorization: unknown): string | null | undefined {
+  if (authorization === undefined || authorization === null || authorization === "") return undefined;
+  const match = typeof authorization === "string" ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
+  return match ? match[1]! : null;
+}
+
 /**
  * The one context builder, used by HTTP (per request) and WebSocket (per subscription).
  * `authorization` is the `Authorization` header or `connectionParams.authorization`.
@@ -27,13 +34,11 @@ export async function createContext(
 ): Promise<GraphQLContext> {
   let viewer: UserRow | null = null;
   let authProblem: string | null = null;
-  if (authorization !== undefined && authorization !== null && authorization !== "") {
-    const match = typeof authorization === "string" ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
-    if (!match) authProblem = "authorization must be 'Bearer <token>'";
-    else {
-      viewer = await services.users.authenticate(match[1]!);
-      if (!viewer) authProblem = "the token is invalid, expired or logged out; sign in again";
-    }
+  const token = bearerToken(authorization);
+  if (token === null) authProblem = "authorization must be 'Bearer <token>'";
+  else if (token !== undefined) {
+    viewer = await services.users.authenticate(token);
+    if (!viewer) authProblem = "the token is invalid, expired or logged out; sign in again";
   }
   return new Context(services, viewer, authProblem, transport.onSlowConsumer);
 }

@@ -15,6 +15,7 @@ import { createOperationLimits, type OperationLimits, type OperationLimitsConfig
 import { createOperationPreparer } from "./prepareOperation.js";
 import { serveGraphQLWs } from "./graphqlWs.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
+import { SocketSessions } from "./socketSessions.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 
@@ -176,12 +177,16 @@ async function mountGraphQL(
   const formatError = formatErrorFor(production, logger);
   const limits = createOperationLimits(schema, limitsConfig);
   const prepareOperation = createOperationPreparer(schema, limits, { production });
+  const sessions = new SocketSessions(services.users);
 
   // 1 MB is far above any valid operation (a message body is at most 4000 characters).
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: 1_000_000 });
   const wsCleanup = serveGraphQLWs(
     {
       schema,
+      onConnect: async (ctx) => {
+        await sessions.open(ctx.extra.socket, ctx.connectionParams?.authorization);
+      },
       onSubscribe: (_ctx, _id, payload) => prepareOperation(payload),
       subscribe: createSharedSubscribe(),
       // Runs once per subscription; resolvers refresh loaders per event.
@@ -229,6 +234,7 @@ async function mountGraphQL(
     connections: () => wsServer.clients.size,
     async stop() {
       // Close WebSockets first (1001 Going Away: clients reconnect elsewhere), then drain HTTP.
+      sessions.stop();
       await wsCleanup.dispose();
       for (const client of wsServer.clients) client.terminate();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));

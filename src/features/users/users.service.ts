@@ -78,6 +78,7 @@ export class UsersService {
    * does resolving a live message's sender for its subscribers.
    */
   private readonly recent = new Map<string, { user: UserRow; until: number }>();
+  private readonly changeListeners: Array<(userId: string) => void> = [];
   /** Bumped by every UserChanged event: a read that overlapped one is not cached. */
   private changes = 0;
 
@@ -94,6 +95,7 @@ export class UsersService {
   private forget(userId: string) {
     this.changes++;
     this.recent.delete(userId);
+    for (const listener of this.changeListeners) listener(userId);
   }
 
   async signUp(input: {
@@ -158,10 +160,20 @@ export class UsersService {
 
   /** The user a token belongs to, or null when the token is invalid, logged out or the user is gone. */
   async authenticate(token: string): Promise<UserRow | null> {
+    return (await this.session(token))?.user ?? null;
+  }
+
+  /** As authenticate, with when the token expires. */
+  async session(token: string): Promise<{ user: UserRow; expiresAt: number } | null> {
     const claims = await this.tokens.verify(token);
     if (!claims) return null;
     const user = await this.signedInUser(claims.userId);
-    return user && user.sessionEpoch === claims.epoch ? user : null;
+    return user && user.sessionEpoch === claims.epoch ? { user, expiresAt: claims.expiresAt } : null;
+  }
+
+  /** Calls `listener` after every change of a user's row reaches this process (logout among them). */
+  onChanged(listener: (userId: string) => void): void {
+    this.changeListeners.push(listener);
   }
 
   private async signedInUser(id: string): Promise<UserRow | null> {

@@ -1,0 +1,68 @@
+import { CloseCode } from "graphql-ws";
+import type { WebSocket } from "ws";
+import type { UsersService } from "../features/users/users.service.js";
+import { bearerToken } from "../graphql/context.js";
+
+/** How often sockets are checked for tokens that expired. */
+const EXPIRY_CHECK_MS = 10_000;
+
+interface Session {
+  socket: WebSocket;
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * Ends a WebSocket whose session ends: when its user logs out or their account changes in a
+ * way that invalidates the token (a UserChanged event, from any API process), and when the
+ * token expires. The socket is closed with 4401 (graphql-ws's Unauthorized, which its client
+ * does not retry): the client signs in again and reconnects, resuming with afterSeq.
+ * Sockets without a valid token hold no session; their subscriptions are refused as usual.
+ */
+export class SocketSessions {
+  private readonly byUser = new Map<string, Set<Session>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly users: UsersService) {
+    users.onChanged((userId) => void this.recheck(userId));
+    // One timer for all sockets: an expired token ends its socket within EXPIRY_CHECK_MS.
+    this.timer = setInterval(() => this.sweep(), EXPIRY_CHECK_MS).unref();
+  }
+
+  async open(socket: WebSocket, authorization: unknown): Promise<void> {
+    const token = bearerToken(authorization);
+    if (!token) return;
+    const session = await this.users.session(token);
+    if (!session) return;
+    let sessions = this.byUser.get(session.user.id);
+    if (!sessions) this.byUser.set(session.user.id, (sessions = new Set()));
+    sessions.add({ socket, token, expiresAt: session.expiresAt });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async recheck(userId: string) {
+    for (const session of this.byUser.get(userId) ?? []) {
+      if (!(await this.users.session(session.token))) this.end(userId, session, "the session ended; sign in again");
+    }
+  }
+
+  /** Ends sessions whose token expired, and forgets sockets that closed. */
+  private sweep() {
+    const now = Date.now();
+    for (const [userId, sessions] of this.byUser) {
+      for (const session of sessions) {
+        if (session.socket.readyState >= session.socket.CLOSING) sessions.delete(session);
+        else if (session.expiresAt <= now) this.end(userId, session, "the token expired; sign in again");
+      }
+      if (sessions.size === 0) this.byUser.delete(userId);
+    }
+  }
+
+  private end(userId: string, session: Session, reason: string) {
+    this.byUser.get(userId)?.delete(session);
+    session.socket.close(CloseCode.Unauthorized, reason);
+  }
+}
