@@ -21,6 +21,25 @@ it("reports every invalid setting at once", () => {
     expect(problems).toContain(name);
 });
 
+it("refuses published secrets and token lifetimes over 30 days in production", () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig({ NODE_ENV: "production", ...env });
+      return "";
+    } catch (error) {
+      return (error as ConfigError).problems.join("\n");
+    }
+  };
+  expect(problems({ JWT_SECRET: "dev-only-secret-change-me-dev-only-secret" })).toMatch(
+    /JWT_SECRET: is a default published/,
+  );
+  expect(problems({ JWT_SECRET: "compose-development-secret-change-me-please" })).toMatch(/published/);
+  expect(problems({ JWT_SECRET: "short" })).toMatch(/JWT_SECRET: must be at least 32 characters/);
+  const own = "f1f3b5c0a9e84d2b8c6f0e7d1a2b3c4d5e6f7a8b";
+  expect(problems({ JWT_SECRET: own, TOKEN_TTL: "31d" })).toMatch(/TOKEN_TTL: must be at most 30 days/);
+  expect(problems({ JWT_SECRET: own, TOKEN_TTL: "30d" })).toBe("");
+});
+
 it("applies documented defaults and treats empty values as unset", () => {
   const config = loadConfig({ PORT: "", KAFKA_BROKERS: "a:1, b:2" });
   expect(config.PORT).toBe(4000);

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { AppProcess } from "../../scripts/app-process.js";
 import { createTestDatabase, kafkaAnswers, startBroker } from "../../scripts/local-services.js";
 import { buildForBenchmark } from "./processes.js";
@@ -40,7 +40,7 @@ export class Chat {
   static env(stack: Stack, extra: Record<string, string> = {}): Record<string, string> {
     return {
       NODE_ENV: "production",
-      JWT_SECRET: "benchmark-secret-benchmark-secret-benchmark",
+      JWT_SECRET: randomBytes(36).toString("base64"),
       LOG_LEVEL: "warn",
       DATABASE_URL: stack.databaseUrl,
       KAFKA_BROKERS: stack.brokers,

@@ -2,6 +2,13 @@ import { z } from "zod";
 
 const DEV_JWT_SECRET = "dev-only-secret-change-me-dev-only-secret";
 
+/** Secrets written in this repository: anyone can sign tokens with them, so production refuses them. */
+const PUBLISHED_SECRETS = new Set([DEV_JWT_SECRET, "compose-development-secret-change-me-please"]);
+
+/** The longest a token may live: a stolen token must stop working by itself. */
+const MAX_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+const TTL_UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
 /** Comma-separated `host:port` list, e.g. `127.0.0.1:9092,127.0.0.1:9094`. */
 const brokerList = z
   .string()
@@ -91,10 +98,14 @@ const envSchema = z.object({
   GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
   /** HS256 key for session tokens; required (32+ characters) in production. */
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  /** Session token lifetime, as jose understands it (`7d`, `12h`). @default 7d */
+  /** Session token lifetime, as jose understands it (`7d`, `12h`), at most 30 days. @default 7d */
   TOKEN_TTL: z
     .string()
     .regex(/^\d+\s*(s|m|h|d|w)$/, "must look like 30m, 12h or 7d")
+    .refine((ttl) => {
+      const match = /^(\d+)\s*(\w)$/.exec(ttl);
+      return !match || Number(match[1]) * TTL_UNIT_SECONDS[match[2]!]! <= MAX_TOKEN_TTL_SECONDS; // no match: the regex reports it
+    }, "must be at most 30 days")
     .default("7d"),
   /** @default info */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -122,6 +133,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Checked on the raw values so that it is reported together with every other problem.
   if (cleaned.NODE_ENV === "production" && !cleaned.JWT_SECRET)
     problems.push("JWT_SECRET: is required when NODE_ENV=production");
+  if (cleaned.NODE_ENV === "production" && PUBLISHED_SECRETS.has(cleaned.JWT_SECRET ?? ""))
+    problems.push("JWT_SECRET: is a default published with this project; generate one (openssl rand -base64 48)");
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return { ...parsed.data, JWT_SECRET: parsed.data.JWT_SECRET ?? DEV_JWT_SECRET };
 }
