@@ -216,6 +216,11 @@ export async function startApp(options: AppOptions): Promise<App> {
           maxTokens: config.GRAPHQL_MAX_TOKENS,
           maxCost: config.GRAPHQL_MAX_COST,
         },
+        connectionLimits: {
+          maxSubscriptionsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+          maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+          unauthenticatedTimeoutMs: config.WS_UNAUTHENTICATED_TIMEOUT_MS,
+        },
       };
     }
 

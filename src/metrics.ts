@@ -60,6 +60,12 @@ export function createMetrics() {
       help: "WebSocket connections closed because a subscription fell too far behind.",
       registers,
     }),
+    connectionLimitsHit: new Counter({
+      name: "chat_connection_limits_hit_total",
+      help: "WebSocket connections or subscriptions refused or closed by a connection limit, by limit.",
+      labelNames: ["limit"],
+      registers,
+    }),
     /** Set by whoever can measure it (see registerGauges in app.ts). */
     gauge(name: string, help: string, labelNames: string[], collect: (gauge: Gauge) => void | Promise<void>) {
       return new Gauge({

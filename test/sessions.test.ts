@@ -83,4 +83,85 @@ describe("sessions and open sockets", () => {
       }
     });
   });
+
+  describe("with connection limits of 2", () => {
+    let limited: TestApp;
+    beforeAll(async () => {
+      limited = await startTestApp({
+        config: testConfig({
+          WS_MAX_SUBSCRIPTIONS_PER_SOCKET: "2",
+          WS_MAX_SOCKETS_PER_USER: "2",
+          WS_UNAUTHENTICATED_TIMEOUT_MS: "500",
+        }),
+      });
+    });
+    afterAll(() => limited?.stop());
+
+    it("refuses a third subscription on one socket, and keeps the first two", async () => {
+      const alice = await signUp(limited.url);
+      const roomId = await createRoom(limited.url, alice, []);
+      await gqlOk(
+        limited.url,
+        `mutation($r: ID!) { sendMessage(roomId: $r, body: "hi") { seq } }`,
+        { r: roomId },
+        alice.token,
+      );
+      const client = wsClient(limited.wsUrl, alice.token);
+      const subs = [0, 1, 2].map(() => new TestSubscription(client, MESSAGES, { r: roomId }));
+      try {
+        await subs[2]!.waitFor((s) => s.completed, 10_000, "the third to be refused");
+        const [refusal] = subs[2]!.error as Array<{ message: string; extensions: { code: string } }>;
+        expect(refusal).toMatchObject({ extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit: 2 } });
+        await Promise.all(subs.slice(0, 2).map((s) => s.waitFor((x) => x.data.length === 1, 10_000, "the message")));
+      } finally {
+        subs.forEach((s) => s.close());
+        await client.dispose();
+      }
+    });
+
+    it("closes a user's third socket with 4429", async () => {
+      const alice = await signUp(limited.url);
+      const roomId = await createRoom(limited.url, alice, []);
+      await gqlOk(
+        limited.url,
+        `mutation($r: ID!) { sendMessage(roomId: $r, body: "hi") { seq } }`,
+        { r: roomId },
+        alice.token,
+      );
+      const open = [
+        await liveSubscription(limited.wsUrl, alice.token, roomId),
+        await liveSubscription(limited.wsUrl, alice.token, roomId),
+      ];
+      const client = wsClient(limited.wsUrl, alice.token);
+      const third = new TestSubscription(client, MESSAGES, { r: roomId });
+      try {
+        await third.waitFor((s) => s.completed, 10_000, "the third socket to close");
+        expect(closeOf(third)).toMatchObject({ code: 4429, reason: expect.stringMatching(/too many connections/) });
+        expect(open.every(({ sub }) => !sub.completed)).toBe(true);
+      } finally {
+        third.close();
+        await client.dispose();
+        for (const { client: c, sub } of open) {
+          sub.close();
+          await c.dispose();
+        }
+      }
+    });
+
+    it("closes a socket without a valid token after the grace period", async () => {
+      const client = wsClient(limited.wsUrl);
+      const sub = new TestSubscription(client, MESSAGES, { r: "8a6e0804-2bd0-4672-b79e-d97358ad76b1" });
+      try {
+        await sub.waitFor((s) => s.results.length > 0, 10_000, "the refusal");
+        expect(sub.results[0]?.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+      } finally {
+        sub.close();
+      }
+      const closed = new Promise<{ code: number }>((resolve) =>
+        client.on("closed", (event) => resolve(event as { code: number })),
+      );
+      expect((await closed).code).toBe(4401);
+      await client.dispose();
+    });
+  });
 });

@@ -48,6 +48,8 @@ export class Chat {
       KAFKA_TOPIC_PARTITIONS: "6",
       SUBSCRIPTION_QUEUE_LIMIT: "10000",
       EVENT_LOG_ENABLED: "false",
+      // The load generator holds thousands of sockets as one user.
+      WS_MAX_SOCKETS_PER_USER: "100000",
       ...extra,
     };
   }

@@ -96,6 +96,12 @@ const envSchema = z.object({
    * members costs about 7,500; three nested pages of 100 messages cost a million. @default 20000
    */
   GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
+  /** Subscriptions one WebSocket may hold open. @default 100 */
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** WebSockets one user may hold open on one API process. @default 20 */
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** How long a WebSocket without a valid token stays open (time to read why its subscriptions were refused). @default 10000 */
+  WS_UNAUTHENTICATED_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** HS256 key for session tokens; required (32+ characters) in production. */
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Session token lifetime, as jose understands it (`7d`, `12h`), at most 30 days. @default 7d */

@@ -30,6 +30,7 @@ export interface GraphQLEndpointOptions {
   services: Services;
   production: boolean;
   limits: OperationLimitsConfig;
+  connectionLimits: { maxSubscriptionsPerSocket: number; maxSocketsPerUser: number; unauthenticatedTimeoutMs: number };
 }
 
 export interface HttpServerOptions {
@@ -170,14 +171,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 async function mountGraphQL(
   app: express.Express,
   httpServer: Server,
-  { schema, services, production, limits: limitsConfig }: GraphQLEndpointOptions,
+  { schema, services, production, limits: limitsConfig, connectionLimits }: GraphQLEndpointOptions,
   logger: Logger,
   metrics: Metrics,
 ) {
   const formatError = formatErrorFor(production, logger);
   const limits = createOperationLimits(schema, limitsConfig);
   const prepareOperation = createOperationPreparer(schema, limits, { production });
-  const sessions = new SocketSessions(services.users);
+  const onLimit = (limit: string) => metrics.connectionLimitsHit.inc({ limit });
+  const sessions = new SocketSessions(services.users, { ...connectionLimits, onLimit });
 
   // 1 MB is far above any valid operation (a message body is at most 4000 characters).
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: 1_000_000 });
@@ -187,7 +189,19 @@ async function mountGraphQL(
       onConnect: async (ctx) => {
         await sessions.open(ctx.extra.socket, ctx.connectionParams?.authorization);
       },
-      onSubscribe: (_ctx, _id, payload) => prepareOperation(payload),
+      onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws has already entered this subscription in ctx.subscriptions.
+        if (Object.keys(ctx.subscriptions).length > connectionLimits.maxSubscriptionsPerSocket) {
+          onLimit("subscriptions_per_socket");
+          const limit = connectionLimits.maxSubscriptionsPerSocket;
+          return [
+            new GraphQLError(`too many subscriptions on this connection (limit ${limit}); complete some first`, {
+              extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit },
+            }),
+          ];
+        }
+        return prepareOperation(payload);
+      },
       subscribe: createSharedSubscribe(),
       // Runs once per subscription; resolvers refresh loaders per event.
       context: (ctx) =>

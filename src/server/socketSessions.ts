@@ -3,6 +3,9 @@ import type { WebSocket } from "ws";
 import type { UsersService } from "../features/users/users.service.js";
 import { bearerToken } from "../graphql/context.js";
 
+/** graphql-ws's TooManyInitialisationRequests: its client does not retry it. */
+const TOO_MANY_CLOSE_CODE = CloseCode.TooManyInitialisationRequests;
+
 /** How often sockets are checked for tokens that expired. */
 const EXPIRY_CHECK_MS = 10_000;
 
@@ -19,24 +22,49 @@ interface Session {
  * does not retry): the client signs in again and reconnects, resuming with afterSeq.
  * Sockets without a valid token hold no session; their subscriptions are refused as usual.
  */
+export interface SocketLimits {
+  maxSocketsPerUser: number;
+  unauthenticatedTimeoutMs: number;
+  /** Counts each limit hit, by limit name. */
+  onLimit(limit: string): void;
+}
+
 export class SocketSessions {
   private readonly byUser = new Map<string, Set<Session>>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly users: UsersService) {
+  constructor(
+    private readonly users: UsersService,
+    private readonly limits: SocketLimits,
+  ) {
     users.onChanged((userId) => void this.recheck(userId));
     // One timer for all sockets: an expired token ends its socket within EXPIRY_CHECK_MS.
     this.timer = setInterval(() => this.sweep(), EXPIRY_CHECK_MS).unref();
   }
 
+  /**
+   * Registers a new socket's session. A socket without one is closed after a short grace (its
+   * subscriptions are refused UNAUTHENTICATED meanwhile); one past the user's socket limit at once.
+   */
   async open(socket: WebSocket, authorization: unknown): Promise<void> {
     const token = bearerToken(authorization);
-    if (!token) return;
-    const session = await this.users.session(token);
-    if (!session) return;
+    const session = token ? await this.users.session(token) : null;
+    if (!session) {
+      setTimeout(() => {
+        this.limits.onLimit("unauthenticated_timeout");
+        socket.close(CloseCode.Unauthorized, "no valid token; sign in and connect with connectionParams.authorization");
+      }, this.limits.unauthenticatedTimeoutMs).unref();
+      return;
+    }
     let sessions = this.byUser.get(session.user.id);
     if (!sessions) this.byUser.set(session.user.id, (sessions = new Set()));
-    sessions.add({ socket, token, expiresAt: session.expiresAt });
+    for (const open of sessions) if (open.socket.readyState >= open.socket.CLOSING) sessions.delete(open);
+    if (sessions.size >= this.limits.maxSocketsPerUser) {
+      this.limits.onLimit("sockets_per_user");
+      socket.close(TOO_MANY_CLOSE_CODE, `too many connections for this user (limit ${this.limits.maxSocketsPerUser})`);
+      return;
+    }
+    sessions.add({ socket, token: token!, expiresAt: session.expiresAt });
   }
 
   stop(): void {
