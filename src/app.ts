@@ -9,6 +9,7 @@ import { roomCommands } from "./features/rooms/rooms.commands.js";
 import { savedCommands } from "./features/saved/saved.commands.js";
 import { userCommands } from "./features/users/users.commands.js";
 import { buildSchema } from "./graphql/schema.js";
+import { createRateLimits } from "./rateLimits.js";
 import { createServices } from "./graphql/services.js";
 import { createKafka, ensureTopics, topicNames } from "./kafka/client.js";
 import { createCommandBus } from "./kafka/commandBus.js";
@@ -204,11 +205,19 @@ export async function startApp(options: AppOptions): Promise<App> {
         commands,
         events: bus,
         tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
+        rateLimits: createRateLimits(database.db, {
+          logInPerUsername: config.RATE_LIMIT_LOGIN_PER_USERNAME,
+          logInPerAddress: config.RATE_LIMIT_LOGIN_PER_ADDRESS,
+          signUpPerAddress: config.RATE_LIMIT_SIGNUP_PER_ADDRESS,
+          messagesPerUser: config.RATE_LIMIT_MESSAGES_PER_USER,
+          mutationsPerUser: config.RATE_LIMIT_MUTATIONS_PER_USER,
+        }),
       });
       graphql = {
         schema: buildSchema(),
         services,
         production: config.NODE_ENV === "production",
+        trustProxy: config.TRUST_PROXY,
         limits: {
           maxDepth: config.GRAPHQL_MAX_DEPTH,
           maxAliases: config.GRAPHQL_MAX_ALIASES,

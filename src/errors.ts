@@ -9,6 +9,7 @@ export type ErrorCode =
   | "BAD_USER_INPUT"
   | "COMMAND_TIMEOUT"
   | "SERVICE_UNAVAILABLE"
+  | "TOO_MANY_REQUESTS"
   | "INTERNAL_SERVER_ERROR";
 
 export const errorCodes: readonly ErrorCode[] = [
@@ -18,6 +19,7 @@ export const errorCodes: readonly ErrorCode[] = [
   "BAD_USER_INPUT",
   "COMMAND_TIMEOUT",
   "SERVICE_UNAVAILABLE",
+  "TOO_MANY_REQUESTS",
   "INTERNAL_SERVER_ERROR",
 ];
 

@@ -48,8 +48,13 @@ export class Chat {
       KAFKA_TOPIC_PARTITIONS: "6",
       SUBSCRIPTION_QUEUE_LIMIT: "10000",
       EVENT_LOG_ENABLED: "false",
-      // The load generator holds thousands of sockets as one user.
+      // The load generator holds thousands of sockets as one user, signs up from one address
+      // and sends as fast as it can.
       WS_MAX_SOCKETS_PER_USER: "100000",
+      RATE_LIMIT_SIGNUP_PER_ADDRESS: "1000000",
+      RATE_LIMIT_LOGIN_PER_ADDRESS: "1000000",
+      RATE_LIMIT_MESSAGES_PER_USER: "1000000",
+      RATE_LIMIT_MUTATIONS_PER_USER: "1000000",
       ...extra,
     };
   }

@@ -19,6 +19,15 @@ export async function hashPassword(password: string): Promise<string> {
   return ["scrypt", N, r, p, salt.toString("base64"), key.toString("base64")].join("$");
 }
 
+/** A hash no password matches, hashed once: checking against it costs what a real check costs. */
+let unmatchable: Promise<string> | undefined;
+
+/** Spends a password check's time on a user that does not exist, so timing does not tell. */
+export async function verifyAgainstNobody(password: string): Promise<false> {
+  await verifyPassword(password, await (unmatchable ??= hashPassword(randomBytes(32).toString("base64"))));
+  return false;
+}
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, rr, pp, salt, hash] = stored.split("$");
   if (scheme !== "scrypt" || !salt || !hash) return false;

@@ -102,6 +102,24 @@ const envSchema = z.object({
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
   /** How long a WebSocket without a valid token stays open (time to read why its subscriptions were refused). @default 10000 */
   WS_UNAUTHENTICATED_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  /** Sign-in attempts per username in 15 minutes, counted across API processes. @default 10 */
+  RATE_LIMIT_LOGIN_PER_USERNAME: z.coerce.number().int().min(1).default(10),
+  /** Sign-in attempts per client address in 15 minutes, across API processes. @default 100 */
+  RATE_LIMIT_LOGIN_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  /** Sign-ups per client address in an hour, across API processes. @default 20 */
+  RATE_LIMIT_SIGNUP_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  /** Messages per user in 10 seconds, per API process. @default 100 */
+  RATE_LIMIT_MESSAGES_PER_USER: z.coerce.number().int().min(1).default(100),
+  /** Other mutations per user in a minute, per API process. @default 300 */
+  RATE_LIMIT_MUTATIONS_PER_USER: z.coerce.number().int().min(1).default(300),
+  /**
+   * Which proxies in front of the API to trust for the client address (Express's `trust
+   * proxy`: a hop count, `loopback`, or addresses). Unset: the socket's address.
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
+    .optional(),
   /** HS256 key for session tokens; required (32+ characters) in production. */
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Session token lifetime, as jose understands it (`7d`, `12h`), at most 30 days. @default 7d */

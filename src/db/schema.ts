@@ -167,3 +167,13 @@ export type UserRow = typeof users.$inferSelect;
 export type RoomRow = typeof rooms.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type SavedMessageRow = typeof savedMessages.$inferSelect;
+
+/**
+ * Sign-in and sign-up attempts counted across API processes (rate-limiter-flexible's Drizzle
+ * store): a brute force spread over processes meets the same limit.
+ */
+export const rateLimits = pgTable("rate_limits", {
+  key: text("key").primaryKey(),
+  points: integer("points").notNull(),
+  expire: timestamp("expire", { withTimezone: true }),
+});

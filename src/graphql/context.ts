@@ -14,6 +14,8 @@ export interface GraphQLContext {
   refreshLoaders(): void;
   /** Set by the WebSocket transport: disconnects a client whose subscription fell behind. */
   onSlowConsumer?: () => void;
+  /** The client's network address (for rate limits); "unknown" when the transport cannot tell. */
+  clientAddress: string;
 }
 
 /** The token of `Bearer <token>`; undefined without authorization, null when it is malformed. */
@@ -30,7 +32,7 @@ export function bearerToken(authorization: unknown): string | null | undefined {
 export async function createContext(
   services: Services,
   authorization: unknown,
-  transport: Pick<GraphQLContext, "onSlowConsumer"> = {},
+  transport: { onSlowConsumer?: () => void; clientAddress?: string } = {},
 ): Promise<GraphQLContext> {
   let viewer: UserRow | null = null;
   let authProblem: string | null = null;
@@ -40,7 +42,7 @@ export async function createContext(
     viewer = await services.users.authenticate(token);
     if (!viewer) authProblem = "the token is invalid, expired or logged out; sign in again";
   }
-  return new Context(services, viewer, authProblem, transport.onSlowConsumer);
+  return new Context(services, viewer, authProblem, transport.clientAddress ?? "unknown", transport.onSlowConsumer);
 }
 
 /** A class, not an object of closures: a subscription keeps its context for its whole life. */
@@ -51,6 +53,7 @@ class Context implements GraphQLContext {
     readonly services: Services,
     readonly viewer: UserRow | null,
     private readonly authProblem: string | null,
+    readonly clientAddress: string,
     readonly onSlowConsumer?: () => void,
   ) {
     this.loaders = new Loaders(services, viewer?.id ?? null);

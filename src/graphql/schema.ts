@@ -11,6 +11,7 @@ import { usersResolvers } from "../features/users/users.resolvers.js";
 import { schemaDir } from "../paths.js";
 import type { Resolvers } from "./generated/resolvers.js";
 import { withCanonicalIds } from "./ids.js";
+import { withRateLimits } from "./rateLimited.js";
 
 /** The SDL, one file per domain in schema/. */
 export function loadTypeDefs(): string[] {
@@ -30,5 +31,5 @@ const resolvers: Resolvers[] = [
 ];
 
 export function buildSchema(): GraphQLSchema {
-  return withCanonicalIds(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers }));
+  return withRateLimits(withCanonicalIds(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers })));
 }

@@ -9,6 +9,8 @@ import type { Logger } from "../logger.js";
  */
 export interface WsExtra {
   socket: WebSocket;
+  /** The client's address (for rate limits). */
+  remoteAddress: string;
 }
 
 /** Above this many unsent bytes a subscription waits for its frame to be written before the next. */
@@ -64,7 +66,7 @@ export function serveGraphQLWs(
             }
           }),
       },
-      { socket },
+      { socket, remoteAddress: raw.remoteAddress ?? "unknown" },
     );
     socket.once("close", (code, reason) => void closed(code, String(reason)));
   });

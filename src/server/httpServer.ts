@@ -29,6 +29,8 @@ export interface GraphQLEndpointOptions {
   schema: GraphQLSchema;
   services: Services;
   production: boolean;
+  /** Express's `trust proxy`, for the client address behind proxies. */
+  trustProxy?: string | number;
   limits: OperationLimitsConfig;
   connectionLimits: { maxSubscriptionsPerSocket: number; maxSocketsPerUser: number; unauthenticatedTimeoutMs: number };
 }
@@ -171,11 +173,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 async function mountGraphQL(
   app: express.Express,
   httpServer: Server,
-  { schema, services, production, limits: limitsConfig, connectionLimits }: GraphQLEndpointOptions,
+  { schema, services, production, trustProxy, limits: limitsConfig, connectionLimits }: GraphQLEndpointOptions,
   logger: Logger,
   metrics: Metrics,
 ) {
   const formatError = formatErrorFor(production, logger);
+  if (trustProxy !== undefined) app.set("trust proxy", trustProxy);
   const limits = createOperationLimits(schema, limitsConfig);
   const prepareOperation = createOperationPreparer(schema, limits, { production });
   const onLimit = (limit: string) => metrics.connectionLimitsHit.inc({ limit });
@@ -206,6 +209,7 @@ async function mountGraphQL(
       // Runs once per subscription; resolvers refresh loaders per event.
       context: (ctx) =>
         createContext(services, ctx.connectionParams?.authorization, {
+          clientAddress: ctx.extra.remoteAddress,
           onSlowConsumer: () => {
             metrics.slowSubscribersClosed.inc();
             const socket = ctx.extra.socket;
@@ -239,7 +243,8 @@ async function mountGraphQL(
     cors(),
     express.json({ limit: "1mb" }),
     expressMiddleware(apollo, {
-      context: ({ req }) => createContext(services, req.headers.authorization),
+      context: ({ req }) =>
+        createContext(services, req.headers.authorization, { clientAddress: req.ip ?? req.socket.remoteAddress }),
     }),
   );
   app.use(jsonErrors(logger));

@@ -57,6 +57,14 @@ export function useTestApp(options: Parameters<typeof startTestApp>[0] = {}): Te
 /** A unique, valid username fragment. */
 export const uniqueName = (prefix = "u") => `${prefix}_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
 
+/** A test run signs up hundreds of users from one address and sends as fast as it can: not what the limits are for (test/rateLimits.test.ts is). */
+export const LOAD_GENERATOR_LIMITS = {
+  RATE_LIMIT_SIGNUP_PER_ADDRESS: "1000000",
+  RATE_LIMIT_LOGIN_PER_ADDRESS: "1000000",
+  RATE_LIMIT_MESSAGES_PER_USER: "1000000",
+  RATE_LIMIT_MUTATIONS_PER_USER: "1000000",
+};
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     NODE_ENV: "test",
@@ -68,6 +76,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PORT: "0",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
     COMMAND_TIMEOUT_MS: "15000",
+    ...LOAD_GENERATOR_LIMITS,
     ...overrides,
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { hashPassword, verifyPassword } from "../../auth/passwords.js";
+import { hashPassword, verifyPassword, verifyAgainstNobody } from "../../auth/passwords.js";
 import type { TokenService } from "../../auth/tokens.js";
 import type { Database } from "../../db/client.js";
 import { users, type UserRow } from "../../db/schema.js";
@@ -123,8 +123,8 @@ export class UsersService {
   async logIn(username: string, password: string): Promise<AuthResult> {
     const [user] = await this.db.select().from(users).where(eq(users.username, username.trim().toLowerCase()));
     // One message for both cases, so the API does not reveal which usernames exist.
-    if (!user || !(await verifyPassword(password, user.passwordHash)))
-      throw unauthenticated("wrong username or password");
+    const valid = user ? await verifyPassword(password, user.passwordHash) : await verifyAgainstNobody(password);
+    if (!user || !valid) throw unauthenticated("wrong username or password");
     const { epoch } = await this.commands.execute(logInCommand, { userId: user.id }, user.id);
     this.forget(user.id);
     return { user: await this.requireById(user.id), token: await this.tokens.issue({ userId: user.id, epoch }) };

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { inject } from "vitest";
 import { AppProcess } from "../../../scripts/app-process.js";
+import { LOAD_GENERATOR_LIMITS } from "../../support/harness.js";
 
 /** Real api and worker processes sharing one database and a topic prefix of their own. */
 export class Scenario {
@@ -18,6 +19,7 @@ export class Scenario {
       KAFKA_TOPIC_PARTITIONS: "4",
       KAFKA_SESSION_TIMEOUT_MS: "6000",
       COMMAND_TIMEOUT_MS: "5000",
+      ...LOAD_GENERATOR_LIMITS,
       ...env,
     };
   }
