@@ -237,6 +237,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       logger: logger.child({ component: "http" }),
       host: config.HOST,
       port: config.PORT,
+      opsPort: config.OPS_PORT,
+      opsHost: config.OPS_HOST,
       metrics,
       readiness,
       graphql,

@@ -1,5 +1,7 @@
+import { networkInterfaces } from "node:os";
 import { expect, it } from "vitest";
-import { useTestApp } from "./support/harness.js";
+import { freePort } from "../scripts/app-process.js";
+import { startTestApp, testConfig, useTestApp } from "./support/harness.js";
 
 const t = useTestApp();
 
@@ -38,4 +40,36 @@ it("answers a body that is not JSON with a JSON error, and does not name its fra
   expect(await response.json()).toEqual({
     errors: [{ message: "the request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }],
   });
+});
+
+it("serves /readyz and /metrics on OPS_PORT when set, and not on the API port", async () => {
+  const ops = await freePort();
+  const app = await startTestApp({ config: testConfig({ OPS_PORT: String(ops), OPS_HOST: "127.0.0.1" }) });
+  try {
+    const base = app.url.replace(/\/graphql$/, "");
+    expect((await fetch(`http://127.0.0.1:${ops}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`http://127.0.0.1:${ops}/metrics`)).text()).toContain("chat_websocket_connections");
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  } finally {
+    await app.stop();
+  }
+});
+
+it("answers /readyz and /metrics on the API port to loopback clients only", async () => {
+  // Reach the app over the machine's own non-loopback address: the client is then not loopback.
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === "IPv4")?.address;
+  expect(external, "this test needs a non-loopback IPv4 interface").toBeDefined();
+  const app = await startTestApp({ config: testConfig({ HOST: "0.0.0.0" }) });
+  try {
+    const port = new URL(app.url).port;
+    expect((await fetch(`http://${external}:${port}/metrics`)).status).toBe(404);
+    expect((await fetch(`http://${external}:${port}/readyz`)).status).toBe(404);
+    expect((await fetch(`http://${external}:${port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+  } finally {
+    await app.stop();
+  }
 });

@@ -26,6 +26,10 @@ const envSchema = z.object({
   PORT: z.coerce.number({ error: "must be a port number" }).int().min(0).max(65535).default(4000),
   /** Interface to listen on. @default 0.0.0.0 */
   HOST: z.string().min(1).default("0.0.0.0"),
+  /** A port of its own for /readyz and /metrics (and /healthz). Unset: they answer on PORT to loopback clients only. */
+  OPS_PORT: z.coerce.number({ error: "must be a port number" }).int().min(0).max(65535).optional(),
+  /** Interface for OPS_PORT. @default HOST */
+  OPS_HOST: z.string().min(1).optional(),
   /** PostgreSQL connection string. Without it, role `all` runs on embedded PGlite. */
   DATABASE_URL: z
     .string()

@@ -42,6 +42,9 @@ export interface HttpServerOptions {
   metrics: Metrics;
   /** What /readyz checks (Kafka, database). */
   readiness: ReadinessCheck[];
+  /** A separate port for /readyz and /metrics; without one they answer loopback clients only. */
+  opsPort?: number;
+  opsHost?: string;
   graphql?: GraphQLEndpointOptions;
 }
 
@@ -125,9 +128,65 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   let connections = () => 0;
 
   app.get("/healthz", (_req, res) => void res.json({ status: "ok" }));
-  app.get("/readyz", async (_req, res) => {
+  // Readiness and metrics tell an outsider what runs inside: on a port of their own when
+  // OPS_PORT is set, else on this port to loopback clients only.
+  const ops = opsRoutes(options.readiness, metrics);
+  if (options.opsPort === undefined) app.use(["/readyz", "/metrics"], onlyFromLoopback).use(ops);
+  else {
+    const opsApp = express().disable("x-powered-by");
+    opsApp.get("/healthz", (_req, res) => void res.json({ status: "ok" }));
+    opsApp.use(ops);
+    const opsServer = await listen(createServer(opsApp), options.opsPort, options.opsHost ?? options.host);
+    stops.push(() => close(opsServer));
+  }
+
+  if (options.graphql) {
+    const endpoint = await mountGraphQL(app, httpServer, options.graphql, logger, metrics);
+    stops.push(endpoint.stop);
+    connections = endpoint.connections;
+  }
+
+  await listen(httpServer, options.port, options.host);
+  const port = (httpServer.address() as AddressInfo).port;
+  const displayHost = options.host === "0.0.0.0" || options.host === "::" ? "localhost" : options.host;
+  return {
+    origin: `http://${displayHost}:${port}`,
+    port,
+    get connections() {
+      return connections();
+    },
+    async stop() {
+      for (const stop of stops) await stop();
+      await close(httpServer);
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+
+const onlyFromLoopback: express.RequestHandler = (req, res, next) => {
+  if (LOOPBACK.has(req.socket.remoteAddress ?? "")) return next();
+  res.status(404).json({ errors: [{ message: "not found", extensions: { code: "NOT_FOUND" } }] });
+};
+
+/** /readyz (each dependency's state) and /metrics (Prometheus). */
+function opsRoutes(readiness: ReadinessCheck[], metrics: Metrics): express.Router {
+  const router = express.Router();
+  router.get("/readyz", async (_req, res) => {
     const results = await Promise.all(
-      options.readiness.map(async ({ name, check }) => {
+      readiness.map(async ({ name, check }) => {
         try {
           await check();
           return { name, ok: true };
@@ -139,35 +198,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const ready = results.every((r) => r.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks: results });
   });
-  app.get("/metrics", async (_req, res) => {
+  router.get("/metrics", async (_req, res) => {
     res.setHeader("content-type", metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
-
-  if (options.graphql) {
-    const endpoint = await mountGraphQL(app, httpServer, options.graphql, logger, metrics);
-    stops.push(endpoint.stop);
-    connections = endpoint.connections;
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(options.port, options.host, () => resolve());
-  });
-  const port = (httpServer.address() as AddressInfo).port;
-  const displayHost = options.host === "0.0.0.0" || options.host === "::" ? "localhost" : options.host;
-  return {
-    origin: `http://${displayHost}:${port}`,
-    port,
-    get connections() {
-      return connections();
-    },
-    async stop() {
-      for (const stop of stops) await stop();
-      httpServer.closeAllConnections();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-    },
-  };
+  return router;
 }
 
 async function mountGraphQL(
