@@ -75,7 +75,7 @@ export class AppProcess {
       entry === "build" ? [path.join(root, "dist/src/main.js")] : ["--import", "tsx", path.join(root, "src/main.ts")];
     const child = spawn(process.execPath, [...nodeArgs, ...main, role], {
       cwd: root,
-      env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", ...env, HOST: "127.0.0.1", PORT: String(port) },
+      env: { ...process.env, NODE_ENV: "test", LOG_LEVEL: "warn", HOST: "127.0.0.1", ...env, PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const app = new AppProcess(role, child, `http://127.0.0.1:${port}`);
