@@ -28,6 +28,14 @@ async function liveSubscription(wsUrl: string, token: string, roomId: string) {
   return { client, sub };
 }
 
+/** A user with a room of their own holding one message (seq 1). */
+async function userWithMessage(url: string) {
+  const alice = await signUp(url);
+  const roomId = await createRoom(url, alice, []);
+  await gqlOk(url, `mutation($r: ID!) { sendMessage(roomId: $r, body: "hi") { seq } }`, { r: roomId }, alice.token);
+  return { alice, roomId };
+}
+
 const closeOf = (sub: TestSubscription) => sub.error as { code?: number; reason?: string };
 
 describe("sessions and open sockets", () => {
@@ -43,9 +51,7 @@ describe("sessions and open sockets", () => {
   afterAll(() => other?.stop());
 
   it("logOut through one API process closes the user's sockets on another with 4401", async () => {
-    const alice = await signUp(t.url);
-    const roomId = await createRoom(t.url, alice, []);
-    await gqlOk(t.url, `mutation($r: ID!) { sendMessage(roomId: $r, body: "hi") { seq } }`, { r: roomId }, alice.token);
+    const { alice, roomId } = await userWithMessage(t.url);
     const { client, sub } = await liveSubscription(other.url!.replace(/^http/, "ws"), alice.token, roomId);
     try {
       await gqlOk(t.url, `mutation { logOut }`, {}, alice.token);
@@ -65,14 +71,7 @@ describe("sessions and open sockets", () => {
     afterAll(() => shortLived?.stop());
 
     it("closes a socket when its token expires", async () => {
-      const alice = await signUp(shortLived.url);
-      const roomId = await createRoom(shortLived.url, alice, []);
-      await gqlOk(
-        shortLived.url,
-        `mutation($r: ID!) { sendMessage(roomId: $r, body: "hi") { seq } }`,
-        { r: roomId },
-        alice.token,
-      );
+      const { alice, roomId } = await userWithMessage(shortLived.url);
       const { client, sub } = await liveSubscription(shortLived.wsUrl, alice.token, roomId);
       try {
         await sub.waitFor((s) => s.completed, 20_000, "the socket to close");
@@ -98,14 +97,7 @@ describe("sessions and open sockets", () => {
     afterAll(() => limited?.stop());
 
     it("refuses a third subscription on one socket, and keeps the first two", async () => {
-      const alice = await signUp(limited.url);
-      const roomId = await createRoom(limited.url, alice, []);
-      await gqlOk(
-        limited.url,
-        `mutation($r: ID!) { sendMessage(roomId: $r, body: "hi") { seq } }`,
-        { r: roomId },
-        alice.token,
-      );
+      const { alice, roomId } = await userWithMessage(limited.url);
       const client = wsClient(limited.wsUrl, alice.token);
       const subs = [0, 1, 2].map(() => new TestSubscription(client, MESSAGES, { r: roomId }));
       try {
@@ -120,14 +112,7 @@ describe("sessions and open sockets", () => {
     });
 
     it("closes a user's third socket with 4429", async () => {
-      const alice = await signUp(limited.url);
-      const roomId = await createRoom(limited.url, alice, []);
-      await gqlOk(
-        limited.url,
-        `mutation($r: ID!) { sendMessage(roomId: $r, body: "hi") { seq } }`,
-        { r: roomId },
-        alice.token,
-      );
+      const { alice, roomId } = await userWithMessage(limited.url);
       const open = [
         await liveSubscription(limited.wsUrl, alice.token, roomId),
         await liveSubscription(limited.wsUrl, alice.token, roomId),

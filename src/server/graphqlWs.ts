@@ -36,7 +36,7 @@ export function serveGraphQLWs(
 ) {
   const payloads = sharedPayloads();
   const server = makeServer({ ...options, jsonMessageReplacer: payloads.replacer });
-  const sockets = new Corker();
+  const corker = new Corker();
   const heartbeat = startHeartbeat(wss, keepAliveMs);
   wss.options.handleProtocols = handleProtocols;
   wss.on("connection", (socket, request) => {
@@ -51,7 +51,7 @@ export function serveGraphQLWs(
         send: (message) => {
           const data = payloads.restore(message);
           if (socket.readyState !== socket.OPEN) return;
-          sockets.cork(raw);
+          corker.cork(raw);
           if (socket.bufferedAmount < SEND_HIGH_WATER_MARK) return void socket.send(data);
           return new Promise((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
         },
