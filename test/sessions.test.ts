@@ -63,6 +63,32 @@ describe("sessions and open sockets", () => {
     }
   });
 
+  it("logOut closes only that device's sockets; the user's other devices stay connected", async () => {
+    const { alice, roomId } = await userWithMessage(t.url);
+    const LOG_IN = `mutation($u: String!) { logIn(username: $u, password: "correct horse battery") { token } }`;
+    const phone = (await gqlOk(t.url, LOG_IN, { u: alice.username })).logIn.token as string;
+    const onPhone = await liveSubscription(t.wsUrl, phone, roomId);
+    const onLaptop = await liveSubscription(t.wsUrl, alice.token, roomId);
+    try {
+      await gqlOk(t.url, `mutation { logOut }`, {}, phone);
+      await onPhone.sub.waitFor((s) => s.completed, 10_000, "the phone's socket to close");
+      expect(closeOf(onPhone.sub)).toMatchObject({ code: 4401 });
+      await gqlOk(
+        t.url,
+        `mutation($r: ID!) { sendMessage(roomId: $r, body: "still here") { seq } }`,
+        { r: roomId },
+        alice.token,
+      );
+      await onLaptop.sub.waitFor((s) => s.data.length === 2, 10_000, "the laptop's next message");
+      expect(onLaptop.sub.completed).toBe(false);
+    } finally {
+      for (const { client, sub } of [onPhone, onLaptop]) {
+        sub.close();
+        await client.dispose();
+      }
+    }
+  });
+
   describe("with tokens that live 2 seconds", () => {
     let shortLived: TestApp;
     beforeAll(async () => {

@@ -104,6 +104,24 @@ describe("logIn and logOut", () => {
     expect((await gqlOk(t.url, `{ me { id } }`, {}, again.logIn.token)).me.id).toBe(user.id);
   });
 
+  it("logOut ends this device's session only; logOutEverywhere ends them all", async () => {
+    const user = await signUp(t.url);
+    const LOG_IN = `mutation($u: String!) { logIn(username: $u, password: "correct horse battery") { token } }`;
+    const phone = (await gqlOk(t.url, LOG_IN, { u: user.username })).logIn.token as string;
+    const laptop = (await gqlOk(t.url, LOG_IN, { u: user.username })).logIn.token as string;
+    const me = async (token: string) => (await gqlOk(t.url, `{ me { id } }`, {}, token)).me;
+
+    expect((await gqlOk(t.url, `mutation { logOut }`, {}, phone)).logOut).toBe(true);
+    expect(await me(phone)).toBeNull();
+    expect(await me(laptop)).toEqual({ id: user.id });
+    expect(await me(user.token)).toEqual({ id: user.id });
+
+    expect((await gqlOk(t.url, `mutation { logOutEverywhere }`, {}, laptop)).logOutEverywhere).toBe(true);
+    expect(await me(laptop)).toBeNull();
+    expect(await me(user.token)).toBeNull();
+    expect(await me((await gqlOk(t.url, LOG_IN, { u: user.username })).logIn.token)).toEqual({ id: user.id });
+  });
+
   it("a change through one API process reaches the others' cached users: sessions and profiles", async () => {
     const other = await startApp({
       config: t.config,

@@ -2,8 +2,10 @@ import { jwtVerify, SignJWT } from "jose";
 
 export interface TokenClaims {
   userId: string;
-  /** The user's session epoch when the token was issued; logout bumps it. */
+  /** The user's session epoch when the token was issued; logOutEverywhere bumps it. */
   epoch: number;
+  /** This sign-in's id, which logOut revokes; null in tokens issued before sessions had ids. */
+  sessionId: string | null;
 }
 
 export interface VerifiedClaims extends TokenClaims {
@@ -23,8 +25,8 @@ export function createTokenService(secret: string, ttl: string, cacheSize = 10_0
   // expiry) instead of running HMAC on every request. Logout is still checked per request.
   const verified = new Map<string, VerifiedClaims>();
   return {
-    issue: ({ userId, epoch }) =>
-      new SignJWT({ ep: epoch })
+    issue: ({ userId, epoch, sessionId }) =>
+      new SignJWT({ ep: epoch, sid: sessionId ?? undefined })
         .setProtectedHeader({ alg: "HS256" })
         .setSubject(userId)
         .setIssuedAt()
@@ -37,7 +39,8 @@ export function createTokenService(secret: string, ttl: string, cacheSize = 10_0
         const { payload } = await jwtVerify(token, key, { algorithms: ["HS256"] });
         if (typeof payload.sub !== "string" || typeof payload.ep !== "number" || typeof payload.exp !== "number")
           return null;
-        const claims = { userId: payload.sub, epoch: payload.ep, expiresAt: payload.exp * 1000 };
+        const sessionId = typeof payload.sid === "string" ? payload.sid : null;
+        const claims = { userId: payload.sub, epoch: payload.ep, sessionId, expiresAt: payload.exp * 1000 };
         verified.set(token, claims);
         if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);
         return claims;

@@ -177,3 +177,19 @@ export const rateLimits = pgTable("rate_limits", {
   points: integer("points").notNull(),
   expire: timestamp("expire", { withTimezone: true }),
 });
+
+/**
+ * Sessions ended by `logOut` on one device before their tokens expire (each token names its
+ * session). Rows past `expires_at` mean nothing (their tokens no longer verify) and are pruned.
+ */
+export const revokedSessions = pgTable(
+  "revoked_sessions",
+  {
+    sessionId: uuid("session_id").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [index("revoked_sessions_user_idx").on(t.userId)],
+);

@@ -1,4 +1,5 @@
 import type { UserRow } from "../db/schema.js";
+import type { Session } from "../features/users/users.service.js";
 import { unauthenticated } from "../errors.js";
 import { Loaders } from "./loaders.js";
 import type { Services } from "./services.js";
@@ -8,6 +9,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** The signed-in user, or null. */
   viewer: UserRow | null;
+  /** The viewer's session (which logOut ends), or null. */
+  session: Session | null;
   /** The viewer, or UNAUTHENTICATED. */
   requireViewer(): UserRow;
   /** New loaders: a subscription calls this per event so it never serves stale rows. */
@@ -35,14 +38,25 @@ export async function createContext(
   transport: { onSlowConsumer?: () => void; clientAddress?: string } = {},
 ): Promise<GraphQLContext> {
   let viewer: UserRow | null = null;
+  let session: Session | null = null;
   let authProblem: string | null = null;
   const token = bearerToken(authorization);
   if (token === null) authProblem = "authorization must be 'Bearer <token>'";
   else if (token !== undefined) {
-    viewer = await services.users.authenticate(token);
-    if (!viewer) authProblem = "the token is invalid, expired or logged out; sign in again";
+    const found = await services.users.session(token);
+    if (found) {
+      viewer = found.user;
+      session = { id: found.id, expiresAt: found.expiresAt };
+    } else authProblem = "the token is invalid, expired or logged out; sign in again";
   }
-  return new Context(services, viewer, authProblem, transport.clientAddress ?? "unknown", transport.onSlowConsumer);
+  return new Context(
+    services,
+    viewer,
+    session,
+    authProblem,
+    transport.clientAddress ?? "unknown",
+    transport.onSlowConsumer,
+  );
 }
 
 /** A class, not an object of closures: a subscription keeps its context for its whole life. */
@@ -52,6 +66,7 @@ class Context implements GraphQLContext {
   constructor(
     readonly services: Services,
     readonly viewer: UserRow | null,
+    readonly session: Session | null,
     private readonly authProblem: string | null,
     readonly clientAddress: string,
     readonly onSlowConsumer?: () => void,

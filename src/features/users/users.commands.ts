@@ -1,6 +1,7 @@
-import { eq, or, sql } from "drizzle-orm";
+import { and, eq, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import { roomMembers, users } from "../../db/schema.js";
+import type { Transaction } from "../../db/client.js";
+import { revokedSessions, roomMembers, users } from "../../db/schema.js";
 import { defineCommand, type UserEvent } from "../../commands/protocol.js";
 import { badInput, unauthenticated } from "../../errors.js";
 import { deleteEmptyRooms } from "../rooms/membership.js";
@@ -66,22 +67,54 @@ export const logInCommand = defineCommand({
   },
 });
 
+/** Ends one session (the token's), or every session of a token that names none (issued before sessions had ids). */
 export const logOutCommand = defineCommand({
   type: "LogOut",
-  payload: z.object({ userId: z.uuid() }),
+  payload: z.object({
+    userId: z.uuid(),
+    session: z.object({ id: z.uuid(), expiresAt: z.iso.datetime() }).nullish(),
+  }),
   result: z.object({ loggedOut: z.literal(true) }),
   key: (p) => p.userId,
-  async apply(tx, { payload, issuedAt }) {
-    // Tokens carry the epoch they were issued in; bumping it retires every one of them.
+  async apply(tx, command) {
+    const { payload } = command;
+    if (!payload.session) return endEverySession(tx, payload.userId, command.issuedAt);
     const [user] = await tx
       .update(users)
-      .set({ lastLogoutAt: new Date(issuedAt), sessionEpoch: sql`${users.sessionEpoch} + 1` })
+      .set({ lastLogoutAt: new Date(command.issuedAt) })
       .where(eq(users.id, payload.userId))
       .returning({ id: users.id });
     if (!user) throw unauthenticated("this account no longer exists");
+    await tx
+      .insert(revokedSessions)
+      .values({ sessionId: payload.session.id, userId: user.id, expiresAt: new Date(payload.session.expiresAt) })
+      .onConflictDoNothing();
+    // Housekeeping: revocations of tokens that have expired by now mean nothing.
+    await tx
+      .delete(revokedSessions)
+      .where(and(eq(revokedSessions.userId, user.id), lt(revokedSessions.expiresAt, new Date(command.issuedAt))));
     return { result: { loggedOut: true }, events: [userChanged(payload.userId)] };
   },
 });
+
+export const logOutEverywhereCommand = defineCommand({
+  type: "LogOutEverywhere",
+  payload: z.object({ userId: z.uuid() }),
+  result: z.object({ loggedOut: z.literal(true) }),
+  key: (p) => p.userId,
+  apply: (tx, { payload, issuedAt }) => endEverySession(tx, payload.userId, issuedAt),
+});
+
+async function endEverySession(tx: Transaction, userId: string, issuedAt: string) {
+  // Tokens carry the epoch they were issued in; bumping it retires every one of them.
+  const [user] = await tx
+    .update(users)
+    .set({ lastLogoutAt: new Date(issuedAt), sessionEpoch: sql`${users.sessionEpoch} + 1` })
+    .where(eq(users.id, userId))
+    .returning({ id: users.id });
+  if (!user) throw unauthenticated("this account no longer exists");
+  return { result: { loggedOut: true as const }, events: [userChanged(userId)] };
+}
 
 export const updateStatusMessageCommand = defineCommand({
   type: "UpdateStatusMessage",
@@ -129,6 +162,7 @@ export const userCommands = [
   signUpCommand,
   logInCommand,
   logOutCommand,
+  logOutEverywhereCommand,
   updateStatusMessageCommand,
   deleteAccountCommand,
 ];

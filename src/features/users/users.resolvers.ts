@@ -27,7 +27,8 @@ export const usersResolvers: Resolvers = {
   Mutation: {
     signUp: async (_, args, ctx) => ownAccount(await ctx.services.users.signUp(args)),
     logIn: async (_, { username, password }, ctx) => ownAccount(await ctx.services.users.logIn(username, password)),
-    logOut: (_, __, ctx) => ctx.services.users.logOut(ctx.requireViewer()),
+    logOut: (_, __, ctx) => ctx.services.users.logOut(ctx.requireViewer(), ctx.session),
+    logOutEverywhere: (_, __, ctx) => ctx.services.users.logOutEverywhere(ctx.requireViewer()),
     updateStatusMessage: (_, { statusMessage }, ctx) =>
       ctx.services.users.updateStatusMessage(ctx.requireViewer(), statusMessage),
     deleteAccount: (_, __, ctx) => ctx.services.users.deleteAccount(ctx.requireViewer()),

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { hashPassword, verifyPassword, verifyAgainstNobody } from "../../auth/passwords.js";
 import type { TokenService } from "../../auth/tokens.js";
 import type { Database } from "../../db/client.js";
-import { users, type UserRow } from "../../db/schema.js";
+import { revokedSessions, users, type UserRow } from "../../db/schema.js";
 import { unauthenticated } from "../../errors.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
@@ -14,6 +14,7 @@ import {
   deleteAccountCommand,
   logInCommand,
   logOutCommand,
+  logOutEverywhereCommand,
   MAX_STATUS_MESSAGE_LENGTH,
   signUpCommand,
   updateStatusMessageCommand,
@@ -72,12 +73,19 @@ export const deletedUser: UserRow = {
 const RECENT_USERS_MS = 30_000;
 const RECENT_USERS_SIZE = 50_000;
 
+/** A signed-in session: its id (null in tokens from before sessions had ids) and when its token expires. */
+export interface Session {
+  id: string | null;
+  expiresAt: number;
+}
+
 export class UsersService {
   /**
    * Users read recently, so checking a request's session costs no database read, and neither
    * does resolving a live message's sender for its subscribers.
    */
   private readonly recent = new Map<string, { user: UserRow; until: number }>();
+  private readonly revoked = new Map<string, { ids: Set<string>; until: number }>();
   private readonly changeListeners: Array<(userId: string) => void> = [];
   /** Bumped by every UserChanged event: a read that overlapped one is not cached. */
   private changes = 0;
@@ -95,6 +103,7 @@ export class UsersService {
   private forget(userId: string) {
     this.changes++;
     this.recent.delete(userId);
+    this.revoked.delete(userId);
     for (const listener of this.changeListeners) listener(userId);
   }
 
@@ -117,7 +126,7 @@ export class UsersService {
       null,
     );
     const user = await this.requireById(userId);
-    return { user, token: await this.tokens.issue({ userId, epoch: user.sessionEpoch }) };
+    return { user, token: await this.tokens.issue({ userId, epoch: user.sessionEpoch, sessionId: randomUUID() }) };
   }
 
   async logIn(username: string, password: string): Promise<AuthResult> {
@@ -127,11 +136,20 @@ export class UsersService {
     if (!user || !valid) throw unauthenticated("wrong username or password");
     const { epoch } = await this.commands.execute(logInCommand, { userId: user.id }, user.id);
     this.forget(user.id);
-    return { user: await this.requireById(user.id), token: await this.tokens.issue({ userId: user.id, epoch }) };
+    const token = await this.tokens.issue({ userId: user.id, epoch, sessionId: randomUUID() });
+    return { user: await this.requireById(user.id), token };
   }
 
-  async logOut(viewer: UserRow): Promise<boolean> {
-    await this.commands.execute(logOutCommand, { userId: viewer.id }, viewer.id);
+  /** Ends the session `session` names (this device's); a token from before sessions had ids ends them all. */
+  async logOut(viewer: UserRow, session: Session | null): Promise<boolean> {
+    const ended = session?.id ? { id: session.id, expiresAt: new Date(session.expiresAt).toISOString() } : null;
+    await this.commands.execute(logOutCommand, { userId: viewer.id, session: ended }, viewer.id);
+    this.forget(viewer.id);
+    return true;
+  }
+
+  async logOutEverywhere(viewer: UserRow): Promise<boolean> {
+    await this.commands.execute(logOutEverywhereCommand, { userId: viewer.id }, viewer.id);
     this.forget(viewer.id);
     return true;
   }
@@ -163,12 +181,31 @@ export class UsersService {
     return (await this.session(token))?.user ?? null;
   }
 
-  /** As authenticate, with when the token expires. */
-  async session(token: string): Promise<{ user: UserRow; expiresAt: number } | null> {
+  /** As authenticate, with the session the token names and when it expires. */
+  async session(token: string): Promise<(Session & { user: UserRow }) | null> {
     const claims = await this.tokens.verify(token);
     if (!claims) return null;
     const user = await this.signedInUser(claims.userId);
-    return user && user.sessionEpoch === claims.epoch ? { user, expiresAt: claims.expiresAt } : null;
+    if (!user || user.sessionEpoch !== claims.epoch) return null;
+    if (claims.sessionId && (await this.revokedSessionsOf(user.id)).has(claims.sessionId)) return null;
+    return { user, id: claims.sessionId, expiresAt: claims.expiresAt };
+  }
+
+  /** The user's sessions ended by logOut, cached like their row and evicted with it. */
+  private async revokedSessionsOf(userId: string): Promise<Set<string>> {
+    const cached = this.revoked.get(userId);
+    if (cached && cached.until > Date.now()) return cached.ids;
+    const changesBefore = this.changes;
+    const rows = await this.db
+      .select({ id: revokedSessions.sessionId })
+      .from(revokedSessions)
+      .where(eq(revokedSessions.userId, userId));
+    const ids = new Set(rows.map((r) => r.id));
+    if (this.changes === changesBefore) {
+      this.revoked.set(userId, { ids, until: Date.now() + RECENT_USERS_MS });
+      if (this.revoked.size > RECENT_USERS_SIZE) this.revoked.delete(this.revoked.keys().next().value!);
+    }
+    return ids;
   }
 
   /** Calls `listener` after every change of a user's row reaches this process (logout among them). */

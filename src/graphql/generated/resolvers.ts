@@ -53,8 +53,10 @@ export type Mutation = {
   leaveRoom: Scalars['Boolean']['output'];
   /** Wrong username and wrong password give the same UNAUTHENTICATED error. */
   logIn: AuthPayload;
-  /** Ends every session of the signed-in user: their tokens stop working. */
+  /** Ends this session: the token it was called with stops working, and its open WebSockets close (4401). */
   logOut: Scalars['Boolean']['output'];
+  /** Ends every session of the signed-in user, on every device. */
+  logOutEverywhere: Scalars['Boolean']['output'];
   /** Moves your read position forward to seq (a lower seq changes nothing). */
   markRead: Room;
   /** True if the user was on your friend list. */
@@ -378,6 +380,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   leaveRoom?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveRoomArgs, 'roomId'>>;
   logIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLogInArgs, 'password' | 'username'>>;
   logOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  logOutEverywhere?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   markRead?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationMarkReadArgs, 'roomId' | 'seq'>>;
   removeFriend?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveFriendArgs, 'userId'>>;
   removeMember?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'roomId' | 'userId'>>;
