@@ -13,6 +13,9 @@ export interface WsExtra {
   remoteAddress: string;
 }
 
+/** Messages a client may send in a second (a client with 100 rooms resubscribes to all at once). */
+const MAX_MESSAGES_PER_SECOND = 300;
+
 /** Above this many unsent bytes a subscription waits for its frame to be written before the next. */
 const SEND_HIGH_WATER_MARK = 64 * 1024;
 
@@ -45,6 +48,7 @@ export function serveGraphQLWs(
       socket.close(CloseCode.InternalServerError, "Internal server error");
     });
     const raw = request.socket;
+    const flooding = floodGuard(socket);
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -58,6 +62,7 @@ export function serveGraphQLWs(
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on("message", async (data) => {
+            if (flooding()) return;
             try {
               await handle(String(data));
             } catch (error) {
@@ -76,6 +81,27 @@ export function serveGraphQLWs(
       for (const client of wss.clients) client.close(1001, "Going away");
       wss.removeAllListeners("connection");
     },
+  };
+}
+
+/**
+ * More than MAX_MESSAGES_PER_SECOND messages in a second closes the socket (4429) and drops
+ * what it sent after: a burst of thousands of subscribe messages would otherwise hold the
+ * event loop for everyone (about 60 µs of work each, even to refuse them).
+ */
+function floodGuard(socket: WebSocket): () => boolean {
+  let windowStart = 0;
+  let count = 0;
+  return () => {
+    if (socket.readyState !== socket.OPEN) return true;
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      windowStart = now;
+      count = 0;
+    }
+    if (++count <= MAX_MESSAGES_PER_SECOND) return false;
+    socket.close(CloseCode.TooManyInitialisationRequests, `more than ${MAX_MESSAGES_PER_SECOND} messages in a second`);
+    return true;
   };
 }
 

@@ -1,0 +1,84 @@
+/**
+ * The abuse suite's canary, in a process of its own so that the attacker's work in the test
+ * process cannot delay its clock: two users in a room, one sends a message every 100 ms, the
+ * other times each arrival. Prints "ready" once chatting; on "stop" (stdin) prints its figures
+ * as JSON and exits. Env: CANARY_URL (the API's /graphql URL).
+ */
+import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+const url = process.env.CANARY_URL!;
+
+/** One operation over HTTP (this process runs outside vitest, so not the test harness). */
+async function gql(query: string, variables: Record<string, unknown>, token?: string) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as { data?: any; errors?: unknown[] };
+}
+
+async function signUp() {
+  const username = `canary_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  const { data } = await gql(
+    `mutation($u: String!) { signUp(username: $u, password: "correct horse battery", displayName: "Canary") { token user { id } } }`,
+    { u: username },
+  );
+  return { id: data.signUp.user.id as string, token: data.signUp.token as string };
+}
+
+const [a, b] = await Promise.all([signUp(), signUp()]);
+await gql(`mutation($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`, { ids: [b.id] }, a.token);
+const room = (
+  await gql(`mutation($ids: [ID!]!) { createRoom(name: "canary", memberIds: $ids) { id } }`, { ids: [b.id] }, a.token)
+).data.createRoom.id as string;
+const sentAt = new Map<number, number>();
+const latencies: number[] = [];
+let failedSends = 0;
+
+const client = createClient({
+  url: url.replace(/^http/, "ws"),
+  webSocketImpl: WebSocket,
+  connectionParams: { authorization: `Bearer ${b.token}` },
+});
+await new Promise<void>((resolve, reject) => {
+  client.subscribe<{ messageAdded: { body: string } }>(
+    { query: `subscription($r: ID!) { messageAdded(roomId: $r) { body } }`, variables: { r: room } },
+    {
+      next: ({ data }) => {
+        const at = sentAt.get(Number(data?.messageAdded.body));
+        if (at !== undefined) latencies.push(performance.now() - at);
+      },
+      error: reject,
+      complete: () => {},
+    },
+  );
+  client.on("connected", () => setTimeout(resolve, 500)); // the subscription is registered by then
+});
+
+let n = 0;
+const timer = setInterval(() => {
+  const i = n++;
+  sentAt.set(i, performance.now());
+  void gql(
+    `mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { seq } }`,
+    { r: room, b: String(i) },
+    a.token,
+  ).then(
+    (result) => void (result.errors && failedSends++),
+    () => void failedSends++,
+  );
+}, 100);
+console.log("ready");
+
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.trim() !== "stop") continue;
+  clearInterval(timer);
+  await new Promise((r) => setTimeout(r, 1000)); // the last sends' deliveries
+  console.log(JSON.stringify({ sent: n, failedSends, latencies }));
+  await client.dispose();
+  process.exit(0);
+}
