@@ -9,19 +9,12 @@ const TOO_MANY_CLOSE_CODE = CloseCode.TooManyInitialisationRequests;
 /** How often sockets are checked for tokens that expired. */
 const EXPIRY_CHECK_MS = 10_000;
 
-interface Session {
+interface OpenSocket {
   socket: WebSocket;
   token: string;
   expiresAt: number;
 }
 
-/**
- * Ends a WebSocket whose session ends: when its user logs out or their account changes in a
- * way that invalidates the token (a UserChanged event, from any API process), and when the
- * token expires. The socket is closed with 4401 (graphql-ws's Unauthorized, which its client
- * does not retry): the client signs in again and reconnects, resuming with afterSeq.
- * Sockets without a valid token hold no session; their subscriptions are refused as usual.
- */
 export interface SocketLimits {
   maxSocketsPerUser: number;
   unauthenticatedTimeoutMs: number;
@@ -29,8 +22,16 @@ export interface SocketLimits {
   onLimit(limit: string): void;
 }
 
+/**
+ * Ends a WebSocket whose session ends: when its user logs out or their account changes in a
+ * way that invalidates the token (a UserChanged event, from any API process), and when the
+ * token expires. The socket is closed with 4401 (graphql-ws's Unauthorized, which its client
+ * does not retry): the client signs in again and reconnects, resuming with afterSeq.
+ * It also holds the connection limits: sockets per user, and a grace for sockets without a
+ * valid token (their subscriptions are refused UNAUTHENTICATED meanwhile).
+ */
 export class SocketSessions {
-  private readonly byUser = new Map<string, Set<Session>>();
+  private readonly byUser = new Map<string, Set<OpenSocket>>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -89,7 +90,7 @@ export class SocketSessions {
     }
   }
 
-  private end(userId: string, session: Session, reason: string) {
+  private end(userId: string, session: OpenSocket, reason: string) {
     this.byUser.get(userId)?.delete(session);
     session.socket.close(CloseCode.Unauthorized, reason);
   }

@@ -176,12 +176,10 @@ export class UsersService {
     return user ?? null;
   }
 
-  /** The user a token belongs to, or null when the token is invalid, logged out or the user is gone. */
-  async authenticate(token: string): Promise<UserRow | null> {
-    return (await this.session(token))?.user ?? null;
-  }
-
-  /** As authenticate, with the session the token names and when it expires. */
+  /**
+   * The user a token belongs to, with the session it names and when it expires; null when the
+   * token is invalid, expired or logged out, or the user is gone.
+   */
   async session(token: string): Promise<(Session & { user: UserRow }) | null> {
     const claims = await this.tokens.verify(token);
     if (!claims) return null;
