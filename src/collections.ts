@@ -9,3 +9,28 @@ export function groupBy<T, K, V>(items: readonly T[], key: (item: T) => K, value
   }
   return groups;
 }
+
+/** A bounded map whose entries expire `ttlMs` after they were set; the oldest go first when full. */
+export class ExpiringMap<K, V> {
+  private readonly entries = new Map<K, { value: V; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxSize: number,
+  ) {}
+
+  get(key: K): V | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.until > Date.now() ? entry.value : undefined;
+  }
+
+  set(key: K, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, until: Date.now() + this.ttlMs });
+    if (this.entries.size > this.maxSize) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+}

@@ -55,6 +55,10 @@ describe("operation limits", () => {
     const PAGE = `query($r: ID!, $n: Int!) { room(id: $r) { messages(last: $n) { room { messages(last: $n) { id } } } } }`;
     expect(errorCode(await gql(t.url, PAGE, { r: roomId, n: 100 }, alice.token))).toBe("OPERATION_LIMIT_EXCEEDED");
     expect((await gqlOk(t.url, PAGE, { r: roomId, n: 10 }, alice.token)).room.messages).toEqual([]);
+    // The same text is judged again per variables wherever they set a list size or a directive.
+    const MAYBE = `query($r: ID!, $d: Boolean!) { room(id: $r) { messages(last: 100) { room { messages(last: 100) @include(if: $d) { id } } } } }`;
+    expect((await gqlOk(t.url, MAYBE, { r: roomId, d: false }, alice.token)).room.messages).toEqual([]);
+    expect(errorCode(await gql(t.url, MAYBE, { r: roomId, d: true }, alice.token))).toBe("OPERATION_LIMIT_EXCEEDED");
   });
 
   it("refuses depth, aliases and tokens past their limits over HTTP", async () => {

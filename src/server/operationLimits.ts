@@ -6,6 +6,9 @@ import {
   GraphQLError,
   isListType,
   validate,
+  Kind,
+  visit,
+  type ArgumentNode,
   type DocumentNode,
   type GraphQLSchema,
   type ValidationContext,
@@ -60,45 +63,74 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
     maxAliasesRule({ n: config.maxAliases, ...rejectAsLimit }),
     maxDirectivesRule({ n: config.maxDirectives, ...rejectAsLimit }),
   ];
-  const sizeChecked = new WeakSet<DocumentNode>();
+  /** Verdicts on operations whose cost no variable changes: most (sendMessage among them) are checked once. */
+  const fixed = new WeakMap<DocumentNode, Map<string, GraphQLError[]>>();
+
+  function costErrors(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>) {
+    let cost: number;
+    try {
+      cost = getComplexity({
+        schema,
+        query: document,
+        operationName,
+        variables,
+        estimators: [listSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
+        maxQueryNodes: MAX_COUNTED_FIELDS,
+      });
+    } catch (error) {
+      if (/maximum allowed number of nodes/.test((error as Error).message))
+        return [limitError(`operation selects more than ${MAX_COUNTED_FIELDS} fields, counting fragments where used`)];
+      return null; // variables that do not fit the operation: execution reports them as usual
+    }
+    if (cost <= config.maxCost) return [];
+    return [
+      limitError(`operation cost ${cost} exceeds the limit of ${config.maxCost}; ask for fewer or smaller lists`, {
+        limit: config.maxCost,
+        cost,
+      }),
+    ];
+  }
 
   return {
     parseOptions: { maxTokens: config.maxTokens },
 
     /** Errors for an operation past a limit, or none. */
     check(document: DocumentNode, operationName?: string | null, variables?: Record<string, unknown> | null) {
-      if (!sizeChecked.has(document)) {
-        const errors = validate(schema, document, rules);
-        // Armor's messages name the limit and what was found; its "Syntax Error: " prefix misleads.
-        if (errors.length > 0) return errors.map((e) => limitError(e.message.replace(/^Syntax Error: /, "")));
-        sizeChecked.add(document);
+      const name = operationName ?? "";
+      const known = fixed.get(document)?.get(name);
+      if (known) return known;
+      // Armor's messages name the limit and what was found; its "Syntax Error: " prefix misleads.
+      const sizeErrors = validate(schema, document, rules).map((e) =>
+        limitError(e.message.replace(/^Syntax Error: /, "")),
+      );
+      const errors =
+        sizeErrors.length > 0 ? sizeErrors : costErrors(document, operationName ?? undefined, variables ?? {});
+      if (!errors) return [];
+      if (!variablesShapeCost(document)) {
+        if (!fixed.has(document)) fixed.set(document, new Map());
+        fixed.get(document)!.set(name, errors);
       }
-      let cost: number;
-      try {
-        cost = getComplexity({
-          schema,
-          query: document,
-          operationName: operationName ?? undefined,
-          variables: variables ?? {},
-          estimators: [listSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
-          maxQueryNodes: MAX_COUNTED_FIELDS,
-        });
-      } catch (error) {
-        if (/maximum allowed number of nodes/.test((error as Error).message))
-          return [
-            limitError(`operation selects more than ${MAX_COUNTED_FIELDS} fields, counting fragments where used`),
-          ];
-        return []; // variables that do not fit the operation: execution reports them as usual
-      }
-      if (cost <= config.maxCost) return [];
-      return [
-        limitError(`operation cost ${cost} exceeds the limit of ${config.maxCost}; ask for fewer or smaller lists`, {
-          limit: config.maxCost,
-          cost,
-        }),
-      ];
+      return errors;
     },
   };
+}
+
+/** Whether a variable sets a list size (`first`, `last`) or a directive (`@include`, `@skip`). */
+function variablesShapeCost(document: DocumentNode): boolean {
+  let shapes = false;
+  const usesVariable = (node: ArgumentNode) => {
+    let found = false;
+    visit(node.value, { Variable: () => void (found = true) });
+    return found;
+  };
+  visit(document, {
+    Argument: (node, _key, _parent, _path, ancestors) => {
+      const inDirective = ancestors.some((a) => "kind" in a && a.kind === Kind.DIRECTIVE);
+      if ((inDirective || node.name.value === "first" || node.name.value === "last") && usesVariable(node))
+        shapes = true;
+    },
+  });
+  return shapes;
 }
 
 export type OperationLimits = ReturnType<typeof createOperationLimits>;

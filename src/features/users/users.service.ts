@@ -5,6 +5,7 @@ import { hashPassword, verifyPassword, verifyAgainstNobody } from "../../auth/pa
 import type { TokenService } from "../../auth/tokens.js";
 import type { Database } from "../../db/client.js";
 import { revokedSessions, users, type UserRow } from "../../db/schema.js";
+import { ExpiringMap } from "../../collections.js";
 import { unauthenticated } from "../../errors.js";
 import type { CommandBus } from "../../kafka/commandBus.js";
 import type { EventBus } from "../../kafka/eventBus.js";
@@ -84,8 +85,9 @@ export class UsersService {
    * Users read recently, so checking a request's session costs no database read, and neither
    * does resolving a live message's sender for its subscribers.
    */
-  private readonly recent = new Map<string, { user: UserRow; until: number }>();
-  private readonly revoked = new Map<string, { ids: Set<string>; until: number }>();
+  private readonly recent = new ExpiringMap<string, UserRow>(RECENT_USERS_MS, RECENT_USERS_SIZE);
+  /** The sessions of recent users ended by logOut, kept and evicted like their rows. */
+  private readonly revoked = new ExpiringMap<string, Set<string>>(RECENT_USERS_MS, RECENT_USERS_SIZE);
   private readonly changeListeners: Array<(userId: string) => void> = [];
   /** Bumped by every UserChanged event: a read that overlapped one is not cached. */
   private changes = 0;
@@ -189,20 +191,17 @@ export class UsersService {
     return { user, id: claims.sessionId, expiresAt: claims.expiresAt };
   }
 
-  /** The user's sessions ended by logOut, cached like their row and evicted with it. */
   private async revokedSessionsOf(userId: string): Promise<Set<string>> {
     const cached = this.revoked.get(userId);
-    if (cached && cached.until > Date.now()) return cached.ids;
+    if (cached) return cached;
     const changesBefore = this.changes;
     const rows = await this.db
       .select({ id: revokedSessions.sessionId })
       .from(revokedSessions)
       .where(eq(revokedSessions.userId, userId));
     const ids = new Set(rows.map((r) => r.id));
-    if (this.changes === changesBefore) {
-      this.revoked.set(userId, { ids, until: Date.now() + RECENT_USERS_MS });
-      if (this.revoked.size > RECENT_USERS_SIZE) this.revoked.delete(this.revoked.keys().next().value!);
-    }
+    // A change that arrived while we read may be newer than what we read: do not keep it.
+    if (this.changes === changesBefore) this.revoked.set(userId, ids);
     return ids;
   }
 
@@ -220,24 +219,17 @@ export class UsersService {
   async byIds(ids: readonly string[]): Promise<UserRow[]> {
     const found: UserRow[] = [];
     const missing: string[] = [];
-    const now = Date.now();
     for (const id of ids) {
       const cached = this.recent.get(id);
-      if (cached && cached.until > now) found.push(cached.user);
+      if (cached) found.push(cached);
       else missing.push(id);
     }
     if (missing.length === 0) return found;
     const changesBefore = this.changes;
     const rows = await this.db.select().from(users).where(inArray(users.id, missing));
     // A change that arrived while we read may be newer than what we read: do not keep it.
-    if (this.changes === changesBefore) for (const user of rows) this.remember(user);
+    if (this.changes === changesBefore) for (const user of rows) this.recent.set(user.id, user);
     return found.concat(rows);
-  }
-
-  private remember(user: UserRow) {
-    this.recent.delete(user.id);
-    this.recent.set(user.id, { user, until: Date.now() + RECENT_USERS_MS });
-    if (this.recent.size > RECENT_USERS_SIZE) this.recent.delete(this.recent.keys().next().value!);
   }
 
   private async requireById(id: string): Promise<UserRow> {
