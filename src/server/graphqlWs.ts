@@ -92,15 +92,25 @@ export function serveGraphQLWs(
 function floodGuard(socket: WebSocket): () => boolean {
   let windowStart = 0;
   let count = 0;
+  let flooded = false;
   return () => {
-    if (socket.readyState !== socket.OPEN) return true;
+    if (flooded || socket.readyState !== socket.OPEN) return true;
     const now = Date.now();
     if (now - windowStart >= 1000) {
       windowStart = now;
       count = 0;
     }
     if (++count <= MAX_MESSAGES_PER_SECOND) return false;
-    socket.close(CloseCode.TooManyInitialisationRequests, `more than ${MAX_MESSAGES_PER_SECOND} messages in a second`);
+    flooded = true;
+    // Closed after this turn of the event loop, so that the answers to the messages already
+    // taken (a refused subscription's error among them) still reach the client first: one TCP
+    // read can hold hundreds of frames, all handled before any answer is sent.
+    setImmediate(() =>
+      socket.close(
+        CloseCode.TooManyInitialisationRequests,
+        `more than ${MAX_MESSAGES_PER_SECOND} messages in a second`,
+      ),
+    );
     return true;
   };
 }
