@@ -37,6 +37,24 @@ export interface LocalKafkaOptions {
   controllerPort?: number;
   /** Progress lines go here. */
   log?: (line: string) => void;
+  /** Also listen for SASL_SSL clients (storage is formatted anew: its users are written then). */
+  secure?: SecureListener;
+}
+
+/**
+ * A SASL_SSL listener on 127.0.0.1 with SCRAM-SHA-512 users and ACLs enforced by KRaft's
+ * StandardAuthorizer, as a production cluster would have it. The plaintext listener stays
+ * for the controller and the broker itself (its principal, ANONYMOUS, is a super user), so
+ * this is a broker for testing authentication and ACLs, not one to expose.
+ */
+export interface SecureListener {
+  port: number;
+  /** SCRAM users: name -> password. */
+  users: Record<string, string>;
+  /** Users allowed everything (to set ACLs and create topics). */
+  superUsers: string[];
+  /** PEM file holding the listener's private key (PKCS#8, unencrypted) and certificate. */
+  keystorePem: string;
 }
 
 export class LocalKafkaError extends Error {
@@ -51,6 +69,7 @@ function resolveOptions(options: LocalKafkaOptions) {
     port,
     controllerPort: options.controllerPort ?? port + 1,
     log: options.log ?? ((line: string) => console.log(line)),
+    secure: options.secure,
   };
 }
 
@@ -132,8 +151,20 @@ export function fetchBroker(options: LocalKafkaOptions = {}): void {
     throw new LocalKafkaError(`mvn could not fetch Kafka (exit ${result.status}); see its output above`);
 }
 
-function writeConfig(paths: InstancePaths, port: number, controllerPort: number) {
+function secureListenerConfig(secure: SecureListener): string[] {
+  return [
+    "listener.name.secure.sasl.enabled.mechanisms=SCRAM-SHA-512",
+    "listener.name.secure.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "listener.name.secure.ssl.keystore.type=PEM",
+    `listener.name.secure.ssl.keystore.location=${secure.keystorePem}`,
+    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    `super.users=${["ANONYMOUS", ...secure.superUsers].map((u) => `User:${u}`).join(";")}`,
+  ];
+}
+
+function writeConfig(paths: InstancePaths, port: number, controllerPort: number, secure?: SecureListener) {
   mkdirSync(paths.dir, { recursive: true });
+  const secureListener = secure ? `,SECURE://127.0.0.1:${secure.port}` : "";
   writeFileSync(
     paths.config,
     [
@@ -141,10 +172,11 @@ function writeConfig(paths: InstancePaths, port: number, controllerPort: number)
       "process.roles=broker,controller",
       "node.id=1",
       `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${secureListener}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secureListener}`,
       "controller.listener.names=CONTROLLER",
-      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${secure ? ",SECURE:SASL_SSL" : ""}`,
+      ...(secure ? secureListenerConfig(secure) : []),
       "inter.broker.listener.name=PLAINTEXT",
       `log.dirs=${paths.data}`,
       "num.partitions=6",
@@ -173,8 +205,13 @@ function writeConfig(paths: InstancePaths, port: number, controllerPort: number)
 
 const classpath = () => `${lib}/*`;
 
-function formatStorage(paths: InstancePaths) {
+function formatStorage(paths: InstancePaths, secure?: SecureListener) {
+  if (secure) rmSync(paths.data, { recursive: true, force: true });
   if (existsSync(path.join(paths.data, "meta.properties"))) return;
+  const scramUsers = Object.entries(secure?.users ?? {}).flatMap(([name, password]) => [
+    "--add-scram",
+    `SCRAM-SHA-512=[name=${name},password=${password}]`,
+  ]);
   const clusterId = execFileSync(
     "java",
     [`-Dlog4j.configuration=file:${paths.log4j}`, "-cp", classpath(), "kafka.tools.StorageTool", "random-uuid"],
@@ -195,6 +232,7 @@ function formatStorage(paths: InstancePaths) {
       clusterId,
       "-c",
       paths.config,
+      ...scramUsers,
     ],
     {
       stdio: "ignore",
@@ -211,13 +249,13 @@ function tail(file: string, lines = 30): string {
  * no-op; a port taken by another process is an error.
  */
 export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStatus & { started: boolean }> {
-  const { port, controllerPort, log } = resolveOptions(options);
+  const { port, controllerPort, log, secure } = resolveOptions(options);
   const current = await status({ port });
   if (current.running) {
     log(`Kafka is already running (pid ${current.pid}) on ${current.brokers}`);
     return { ...current, started: false };
   }
-  for (const p of [port, controllerPort]) {
+  for (const p of [port, controllerPort, ...(secure ? [secure.port] : [])]) {
     if (await isPortOpen(p)) {
       throw new LocalKafkaError(
         `port ${p} is already in use by another process. Stop it, or choose other ports with KAFKA_PORT=<port> ` +
@@ -228,8 +266,8 @@ export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStat
   requireTool("java", ["-version"], "Java 17+ runs the Kafka broker");
   fetchBroker({ port, log });
   const paths = instancePaths(port);
-  writeConfig(paths, port, controllerPort);
-  formatStorage(paths);
+  writeConfig(paths, port, controllerPort, secure);
+  formatStorage(paths, secure);
 
   log(`Starting Kafka ${KAFKA_VERSION} on 127.0.0.1:${port} (log: ${path.relative(root, paths.log)})...`);
   const out = openSync(paths.log, "w");
@@ -264,6 +302,11 @@ export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStat
   }
   process.kill(child.pid!, "SIGKILL");
   throw new LocalKafkaError(`Kafka did not become ready within 90 s. Last lines of ${paths.log}:\n${tail(paths.log)}`);
+}
+
+/** Removes a stopped broker's folder (its data, configuration and log). */
+export function removeInstance(port: number): void {
+  rmSync(instancePaths(port).dir, { recursive: true, force: true });
 }
 
 /** Stops the managed broker (SIGTERM, then SIGKILL after 30 s); a no-op when none runs. */

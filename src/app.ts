@@ -11,7 +11,7 @@ import { userCommands } from "./features/users/users.commands.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createRateLimits } from "./rateLimits.js";
 import { createServices } from "./graphql/services.js";
-import { createKafka, ensureTopics, topicNames } from "./kafka/client.js";
+import { createKafka, ensureTopics, groupNames, kafkaSecurity, topicNames } from "./kafka/client.js";
 import { createCommandBus } from "./kafka/commandBus.js";
 import { createCommandWorker } from "./kafka/commandWorker.js";
 import { createEventBus, type EventBus } from "./kafka/eventBus.js";
@@ -91,7 +91,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     await database.migrate();
     logger.info({ database: database.kind }, "database ready");
 
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: config.KAFKA_CLIENT_ID,
+      logger,
+      ...kafkaSecurity(config),
+    });
     const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
     await ensureTopics(kafka, topics, {
       partitions: config.KAFKA_TOPIC_PARTITIONS,
@@ -101,10 +106,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     await admin.connect();
     stack.push({ name: "kafka admin", stop: () => admin.disconnect() });
 
-    const groups = {
-      workers: `${config.KAFKA_TOPIC_PREFIX}${config.KAFKA_WORKER_GROUP}`,
-      eventLog: `${config.KAFKA_TOPIC_PREFIX}chat-event-log`,
-    };
+    const groups = groupNames(config.KAFKA_TOPIC_PREFIX, config.KAFKA_WORKER_GROUP);
     metrics.gauge(
       "chat_consumer_lag",
       "Records not yet consumed, per consumer group.",
@@ -168,7 +170,7 @@ export async function startApp(options: AppOptions): Promise<App> {
       const bus = createEventBus({
         kafka,
         topic: topics.events,
-        groupPrefix: `${config.KAFKA_TOPIC_PREFIX}chat-api`,
+        groupPrefix: groups.apiPrefix,
         logger: logger.child({ component: "events" }),
         queueLimit: config.SUBSCRIPTION_QUEUE_LIMIT,
         onRoomEvent: (event) => {

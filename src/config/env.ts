@@ -1,3 +1,4 @@
+import { accessSync, constants } from "node:fs";
 import { z } from "zod";
 
 const DEV_JWT_SECRET = "dev-only-secret-change-me-dev-only-secret";
@@ -41,6 +42,21 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** @default 127.0.0.1:9092 */
   KAFKA_BROKERS: brokerList.default(["127.0.0.1:9092"]),
+  /**
+   * SASL mechanism for every Kafka connection of this process: `scram-sha-256`, `scram-sha-512`
+   * or `plain` (production refuses `plain` without TLS). Unset: no authentication.
+   */
+  KAFKA_SASL_MECHANISM: z.enum(["scram-sha-256", "scram-sha-512", "plain"]).optional(),
+  /** This process's Kafka principal; give the api and the worker principals of their own (see README, Security). */
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** Speak TLS to the brokers. @default false, or true when KAFKA_SSL_CA_FILE is set */
+  KAFKA_SSL: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
+  /** PEM file of the certificate authority that signed the brokers' certificates (else the system's). Implies KAFKA_SSL. */
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
   /** @default chat */
   KAFKA_CLIENT_ID: z.string().min(1).default("chat"),
   /** Prepended to every topic name, so that several deployments or test runs share a cluster. */
@@ -163,6 +179,34 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     problems.push("JWT_SECRET: is required when NODE_ENV=production");
   if (cleaned.NODE_ENV === "production" && PUBLISHED_SECRETS.has(cleaned.JWT_SECRET ?? ""))
     problems.push("JWT_SECRET: is a default published with this project; generate one (openssl rand -base64 48)");
+  problems.push(...kafkaSecurityProblems(cleaned));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return { ...parsed.data, JWT_SECRET: parsed.data.JWT_SECRET ?? DEV_JWT_SECRET };
+}
+
+/** Combinations of the Kafka security settings that cannot work, or that leak a password. */
+function kafkaSecurityProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const mechanism = env.KAFKA_SASL_MECHANISM;
+  for (const name of ["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"] as const) {
+    if (mechanism && !env[name]) problems.push(`${name}: is required with KAFKA_SASL_MECHANISM`);
+    if (!mechanism && env[name]) problems.push(`${name}: is set but KAFKA_SASL_MECHANISM is not`);
+  }
+  const tls = env.KAFKA_SSL === "true" || (env.KAFKA_SSL !== "false" && Boolean(env.KAFKA_SSL_CA_FILE));
+  if (env.KAFKA_SSL === "false" && env.KAFKA_SSL_CA_FILE)
+    problems.push("KAFKA_SSL_CA_FILE: is set but KAFKA_SSL=false");
+  if (env.KAFKA_SSL_CA_FILE && !isReadableFile(env.KAFKA_SSL_CA_FILE))
+    problems.push(`KAFKA_SSL_CA_FILE: cannot read ${env.KAFKA_SSL_CA_FILE}`);
+  if (env.NODE_ENV === "production" && mechanism === "plain" && !tls)
+    problems.push("KAFKA_SASL_MECHANISM: plain sends the password in clear; use it only with KAFKA_SSL=true");
+  return problems;
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,6 @@
-import { Kafka, logLevel, type LogEntry } from "kafkajs";
+import { readFileSync } from "node:fs";
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
+import type { Config } from "../config/env.js";
 import type { Logger } from "../logger.js";
 
 const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
@@ -8,12 +10,29 @@ const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
+/** How a process authenticates to the brokers and whether it speaks TLS (kafkajs's options). */
+export interface KafkaSecurity {
+  ssl?: KafkaConfig["ssl"];
+  sasl?: SASLOptions;
+}
+
+/** The security options the configuration asks for; reads the CA file, which loadConfig has checked. */
+export function kafkaSecurity(config: Config): KafkaSecurity {
+  const ca = config.KAFKA_SSL_CA_FILE;
+  const ssl = ca && config.KAFKA_SSL !== false ? { ca: [readFileSync(ca, "utf8")] } : config.KAFKA_SSL;
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = config;
+  const sasl = mechanism && username && password ? { mechanism, username, password } : undefined;
+  return { ...(ssl ? { ssl } : {}), ...(sasl ? { sasl } : {}) };
+}
+
 /** A kafkajs client whose logs go through our logger. */
-export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
+export function createKafka(options: { brokers: string[]; clientId: string; logger: Logger } & KafkaSecurity): Kafka {
   const kafkaLogger = options.logger.child({ component: "kafkajs" });
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
+    ssl: options.ssl,
+    sasl: options.sasl,
     // kafkajs INFO is chatty (every join and rebalance); WARN and above is what operators need.
     logLevel: logLevel.WARN,
     logCreator:
@@ -36,6 +55,21 @@ export const topicNames = (prefix: string): Topics => ({
   commands: `${prefix}chat.commands`,
   events: `${prefix}chat.events`,
   deadLetters: `${prefix}chat.commands.dlq`,
+});
+
+/** Consumer groups; the topic prefix applies to them too. */
+export interface Groups {
+  /** All workers. */
+  workers: string;
+  eventLog: string;
+  /** Each API process reads every event in a group of its own, named with this prefix. */
+  apiPrefix: string;
+}
+
+export const groupNames = (prefix: string, workerGroup: string): Groups => ({
+  workers: `${prefix}${workerGroup}`,
+  eventLog: `${prefix}chat-event-log`,
+  apiPrefix: `${prefix}chat-api`,
 });
 
 /** Creates the fixed topics if they are missing; existing topics are left as they are. */
