@@ -1,7 +1,7 @@
 import { getNamedType, type GraphQLSchema } from "graphql";
 import { MapperKind, mapSchema } from "@graphql-tools/utils";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from "../validation.js";
 
 /**
  * Every id in the API is a UUID, and PostgreSQL reads one in any case: without one spelling,
@@ -9,9 +9,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * by its upper-case id left the open stream running). Values that are not UUIDs pass as they
  * are: no row has them, and the resolver answers NOT_FOUND for its own field.
  */
-export const canonicalId = (id: string) => (UUID.test(id) ? id.toLowerCase() : id);
-
-export const isUuid = (id: string) => UUID.test(id);
+export const canonicalId = (id: string) => (isUuid(id) ? id.toLowerCase() : id);
 
 /** The schema with every root field's `ID` arguments (and lists of them) canonical before its resolver sees them. */
 export function withCanonicalIds(schema: GraphQLSchema): GraphQLSchema {

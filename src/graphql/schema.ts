@@ -1,35 +1,25 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
-import { friendsResolvers } from "../features/friends/friends.resolvers.js";
-import { messagesResolvers } from "../features/messages/messages.resolvers.js";
-import { roomsResolvers } from "../features/rooms/rooms.resolvers.js";
-import { savedResolvers } from "../features/saved/saved.resolvers.js";
-import { usersResolvers } from "../features/users/users.resolvers.js";
+import { features } from "../features/index.js";
 import { schemaDir } from "../paths.js";
 import type { Resolvers } from "./generated/resolvers.js";
 import { withCanonicalIds } from "./ids.js";
 import { withRateLimits } from "./rateLimited.js";
 
-/** The SDL, one file per domain in schema/. */
+/** What every feature's SDL may use (scalars, directives). */
+export const COMMON_SCHEMA_FILE = "common.graphql";
+
+/** The SDL: the common file and each feature's own, from schema/. */
 export function loadTypeDefs(): string[] {
-  return readdirSync(schemaDir)
-    .filter((f) => f.endsWith(".graphql"))
-    .sort()
-    .map((f) => readFileSync(path.join(schemaDir, f), "utf8"));
+  return [COMMON_SCHEMA_FILE, ...features.map((f) => f.schemaFile)].map((file) =>
+    readFileSync(path.join(schemaDir, file), "utf8"),
+  );
 }
 
-const resolvers: Resolvers[] = [
-  { DateTime: DateTimeResolver },
-  usersResolvers,
-  friendsResolvers,
-  roomsResolvers,
-  messagesResolvers,
-  savedResolvers,
-];
-
 export function buildSchema(): GraphQLSchema {
+  const resolvers: Resolvers[] = [{ DateTime: DateTimeResolver }, ...features.map((f) => f.resolvers)];
   return withRateLimits(withCanonicalIds(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers })));
 }

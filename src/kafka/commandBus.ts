@@ -1,20 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Partitioners, type Kafka, type Message, type Producer } from "kafkajs";
+import type { CommandBus, EventBus } from "../commands/ports.js";
 import type { CommandAnswer, CommandDefinition, CommandEnvelope } from "../commands/protocol.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { EventBus } from "./eventBus.js";
-
-export interface CommandBus {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /**
-   * Publishes a command to `chat.commands` and waits for its outcome event.
-   * Resolves with the decoded result or throws the AppError the worker reported.
-   */
-  execute<P, R>(command: CommandDefinition<P, R>, payload: P, actorId: string | null): Promise<R>;
-}
 
 export interface CommandBusOptions {
   kafka: Kafka;

@@ -16,6 +16,8 @@ import {
   userEvent,
   USERS_CHANNEL,
 } from "../commands/protocol.js";
+import { identifyEvent } from "../commands/eventIdentity.js";
+import type { EventBus } from "../commands/ports.js";
 import { BoundedQueue } from "./boundedQueue.js";
 
 export interface EventBusOptions {
@@ -30,31 +32,6 @@ export interface EventBusOptions {
   onRoomEvent?: (event: RoomEvent) => void;
   /** Called when the consumer fails for good; the process should exit and be restarted. */
   onFatal(error: unknown): void;
-}
-
-export interface EventBus {
-  /** Connects and resolves once the consumer is positioned at the end of the topic. */
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /**
-   * Live events of one room, as a bounded async iterator; `return()` unsubscribes. When the
-   * reader falls `queueLimit` events behind, the iterator fails and `onOverflow` runs (the
-   * transport closes the connection: a reader that is not reading never sees the error).
-   */
-  subscribeRoom(roomId: string, onOverflow?: () => void): AsyncIterableIterator<RoomEvent>;
-  /** Open room subscriptions in this process. */
-  readonly subscriptionCount: number;
-  /**
-   * Answers to the commands this process waits for: outcome records, and events marked as a
-   * command's outcome (decoded only when `awaits` says someone here waits for that command).
-   */
-  onAnswer(
-    awaits: (commandId: string) => boolean,
-    listener: (commandId: string, answer: CommandAnswer) => void,
-  ): () => void;
-  /** Users whose rows changed (login, logout, profile, deletion), as seen by every API process. */
-  onUserChanged(listener: (userId: string) => void): () => void;
-  readonly connected: boolean;
 }
 
 /**
@@ -82,6 +59,8 @@ export function createEventBus(options: EventBusOptions): EventBus {
   function decode<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
     if (decodedRecords.has(message)) return decodedRecords.get(message) as T | null;
     const event = parse(schema, message);
+    if (event !== null && typeof event === "object")
+      identifyEvent(event, ...("message" in event && typeof event.message === "object" ? [event.message!] : []));
     decodedRecords.set(message, event);
     return event;
   }

@@ -240,7 +240,7 @@ async function mountGraphQL(
         }
         return prepareOperation(payload);
       },
-      subscribe: createSharedSubscribe(),
+      subscribe: createSharedSubscribe(schema),
       // Runs once per subscription; resolvers refresh loaders per event.
       context: (ctx) =>
         createContext(services, ctx.connectionParams?.authorization, {

@@ -2,6 +2,8 @@ import {
   createSourceEventStream,
   execute,
   getOperationAST,
+  isInterfaceType,
+  isObjectType,
   Kind,
   print,
   TypeInfo,
@@ -12,10 +14,23 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from "graphql";
+import { eventIdentity } from "../commands/eventIdentity.js";
 import type { GraphQLContext } from "../graphql/context.js";
 
-/** Fields whose value depends on who asks: a selection with any of them is executed per viewer. */
-const VIEWER_DEPENDENT_FIELDS = new Set(["Room.unreadCount", "Room.lastReadSeq", "Room.messages", "User.friends"]);
+/**
+ * Fields whose value depends on who asks, as the SDL declares them (`@perViewer`): a
+ * selection with any of them is shared only between subscriptions of the same viewer.
+ */
+export function viewerDependentFields(schema: GraphQLSchema): Set<string> {
+  const fields = new Set<string>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) && !isInterfaceType(type)) continue;
+    for (const field of Object.values(type.getFields()))
+      if (field.astNode?.directives?.some((d) => d.name.value === "perViewer"))
+        fields.add(`${type.name}.${field.name}`);
+  }
+  return fields;
+}
 
 interface SelectionShape {
   /** Identifies the selection below the subscription field (and the variables it uses). */
@@ -28,6 +43,7 @@ interface SelectionShape {
 const shapes = new WeakMap<DocumentNode, Map<string, SelectionShape | null>>();
 
 function cachedSelectionShape(
+  perViewer: Set<string>,
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName?: string | null,
@@ -35,11 +51,12 @@ function cachedSelectionShape(
   let byOperation = shapes.get(document);
   if (!byOperation) shapes.set(document, (byOperation = new Map()));
   const name = operationName ?? "";
-  if (!byOperation.has(name)) byOperation.set(name, selectionShape(schema, document, operationName));
+  if (!byOperation.has(name)) byOperation.set(name, selectionShape(perViewer, schema, document, operationName));
   return byOperation.get(name)!;
 }
 
 function selectionShape(
+  perViewer: Set<string>,
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName?: string | null,
@@ -55,7 +72,7 @@ function selectionShape(
     visitWithTypeInfo(typeInfo, {
       Field(node) {
         const parent = typeInfo.getParentType();
-        if (parent && VIEWER_DEPENDENT_FIELDS.has(`${parent.name}.${node.name.value}`)) viewerDependent = true;
+        if (parent && perViewer.has(`${parent.name}.${node.name.value}`)) viewerDependent = true;
       },
     }),
   );
@@ -82,8 +99,9 @@ function selectionShape(
  * source stream (authorization, replay, de-duplication) stays per subscriber. Selections
  * with viewer-dependent fields are shared only between subscriptions of the same viewer.
  */
-export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
+export function createSharedSubscribe(schema: GraphQLSchema, options: { cacheSize?: number } = {}) {
   const cacheSize = options.cacheSize ?? 5000;
+  const perViewer = viewerDependentFields(schema);
   const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();
   const shapeIds = new Map<string, string>();
   let nextShapeId = 0;
@@ -101,7 +119,7 @@ export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
   return async function subscribe(args: ExecutionArgs) {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-    const shape = cachedSelectionShape(args.schema, args.document, args.operationName);
+    const shape = cachedSelectionShape(perViewer, args.schema, args.document, args.operationName);
     const context = args.contextValue as GraphQLContext;
     const variables = args.variableValues ?? {};
     // Interned to a short id once per subscription: the per-event key stays small to hash.
@@ -112,11 +130,12 @@ export function createSharedSubscribe(options: { cacheSize?: number } = {}) {
       : null;
 
     return new SharedResults(source as AsyncIterableIterator<unknown>, (payload) => {
-      const id = (payload as { id?: unknown })?.id;
-      // A stream's closing error (left the room, ...) is one subscriber's own: never shared.
-      if (!prefix || payload instanceof Error || typeof id !== "string")
-        return execute({ ...args, rootValue: payload });
-      const key = `${id}|${prefix}`;
+      // Shared per event, not per entity: a later event about the same message is executed
+      // anew. A stream's closing error (left the room, ...) and rows replayed from the
+      // database have no event identity: they are one subscriber's own.
+      const event = eventIdentity(payload);
+      if (!prefix || event === undefined) return execute({ ...args, rootValue: payload });
+      const key = `${event}|${prefix}`;
       let result = results.get(key);
       if (!result) {
         result = execute({ ...args, rootValue: payload });

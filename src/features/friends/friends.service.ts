@@ -2,9 +2,9 @@ import { inArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { friendships, type UserRow } from "../../db/schema.js";
-import type { CommandBus } from "../../kafka/commandBus.js";
+import type { CommandBus } from "../../commands/ports.js";
 import { groupBy } from "../../collections.js";
-import { parseInput } from "../../validation.js";
+import { parseInput, requireId } from "../../validation.js";
 import { addFriendsCommand, MAX_FRIENDS_PER_CALL, removeFriendCommand } from "./friends.commands.js";
 
 const addInput = z.object({
@@ -13,7 +13,6 @@ const addInput = z.object({
     .min(1, "must name at least one user")
     .max(MAX_FRIENDS_PER_CALL, `may name at most ${MAX_FRIENDS_PER_CALL} users`),
 });
-const removeInput = z.object({ userId: z.uuid("must be a user id") });
 
 export class FriendsService {
   constructor(
@@ -30,8 +29,8 @@ export class FriendsService {
   }
 
   async remove(viewer: UserRow, userId: string): Promise<boolean> {
-    const valid = parseInput(removeInput, { userId });
-    const { removed } = await this.commands.execute(removeFriendCommand, { friendId: valid.userId }, viewer.id);
+    const friendId = requireId(userId, "user");
+    const { removed } = await this.commands.execute(removeFriendCommand, { friendId }, viewer.id);
     return removed;
   }
 

@@ -4,17 +4,15 @@ import { messages, rooms } from "../../db/schema.js";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
 import { notFound } from "../../errors.js";
 import { requireMember } from "../rooms/membership.js";
+import { clientMessageId, messageBody } from "./messages.rules.js";
 import { sendMessages } from "./sendMessages.bulk.js";
-
-export const MAX_BODY_LENGTH = 4000;
-export const MAX_CLIENT_MESSAGE_ID_LENGTH = 128;
 
 export const sendMessageCommand = defineCommand({
   type: "SendMessage",
   payload: z.object({
     roomId: z.uuid(),
-    body: z.string().min(1).max(MAX_BODY_LENGTH),
-    clientMessageId: z.string().min(1).max(MAX_CLIENT_MESSAGE_ID_LENGTH).nullable(),
+    body: messageBody,
+    clientMessageId: clientMessageId.nullable(),
   }),
   result: messageRecord,
   key: (p) => p.roomId,

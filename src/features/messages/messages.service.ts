@@ -3,28 +3,26 @@ import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, rooms, type MessageRow, type UserRow } from "../../db/schema.js";
 import { groupBy } from "../../collections.js";
-import type { CommandBus } from "../../kafka/commandBus.js";
-import type { EventBus } from "../../kafka/eventBus.js";
-import { AppError, notFound } from "../../errors.js";
-import { parseInput } from "../../validation.js";
-import { typedText } from "../../text.js";
+import type { CommandBus } from "../../commands/ports.js";
+import type { EventBus } from "../../commands/ports.js";
+import { AppError } from "../../errors.js";
+import { parseInput, requireId } from "../../validation.js";
 import { MessageStream } from "./messageStream.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
-import { MAX_BODY_LENGTH, MAX_CLIENT_MESSAGE_ID_LENGTH, sendMessageCommand } from "./messages.commands.js";
+import { sendMessageCommand } from "./messages.commands.js";
+import { clientMessageId, messageBody } from "./messages.rules.js";
 
 export const MAX_PAGE_SIZE = 100;
 
 const sendInput = z.object({
-  body: typedText({ min: 1, max: MAX_BODY_LENGTH, multiline: true }),
-  clientMessageId: typedText({ min: 1, max: MAX_CLIENT_MESSAGE_ID_LENGTH }).nullish(),
+  body: messageBody,
+  clientMessageId: clientMessageId.nullish(),
 });
 
 const pageInput = z.object({
   last: z.number().int().min(1, "must be at least 1").max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`),
   beforeSeq: z.number().int().min(1, "must be at least 1").nullish(),
 });
-
-const roomIdFormat = z.uuid();
 
 const streamInput = z.object({ afterSeq: z.number().int().min(0, "must be 0 or more").nullish() });
 
@@ -61,7 +59,7 @@ export class MessagesService {
     input: { roomId: string; body: string; clientMessageId?: string | null },
   ): Promise<MessageRow> {
     const valid = parseInput(sendInput, input);
-    if (!roomIdFormat.safeParse(input.roomId).success) throw notFound(`no room with id ${input.roomId}`);
+    requireId(input.roomId, "room");
     // Membership is decided by the worker, in the transaction that stores the message: a
     // check here would cost every message a round trip and could be stale anyway.
     return this.commands.execute(

@@ -5,6 +5,7 @@ import { defineCommand } from "../../commands/protocol.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
 import type { Transaction } from "../../db/client.js";
 import { deleteEmptyRooms, requireMember } from "./membership.js";
+import { MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
 
 /** A member leaves: their membership and the messages they saved from this room go. */
 async function removeMembership(tx: Transaction, roomId: string, userId: string): Promise<boolean> {
@@ -27,13 +28,11 @@ async function removeMembership(tx: Transaction, roomId: string, userId: string)
   return true;
 }
 
-export const MAX_ROOM_MEMBERS = 100;
-
 export const createRoomCommand = defineCommand({
   type: "CreateRoom",
   payload: z.object({
     roomId: z.uuid(),
-    name: z.string().min(1).max(100),
+    name: roomName,
     /** The other members; the creator (the actor) is always a member. */
     memberIds: z.array(z.uuid()).max(MAX_ROOM_MEMBERS - 1),
   }),

@@ -4,24 +4,17 @@ import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow, type RoomRow, type UserRow } from "../../db/schema.js";
 import { forbidden, notFound } from "../../errors.js";
-import type { CommandBus } from "../../kafka/commandBus.js";
+import type { CommandBus } from "../../commands/ports.js";
 import { groupBy } from "../../collections.js";
-import { parseInput } from "../../validation.js";
-import { typedText } from "../../text.js";
+import { parseInput, requireId } from "../../validation.js";
 import { requireMember } from "./membership.js";
-import {
-  createRoomCommand,
-  leaveRoomCommand,
-  markReadCommand,
-  MAX_ROOM_MEMBERS,
-  removeMemberCommand,
-} from "./rooms.commands.js";
+import { createRoomCommand, leaveRoomCommand, markReadCommand, removeMemberCommand } from "./rooms.commands.js";
+import { MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
 
 export const MAX_ROOMS_PAGE = 500;
 
-const roomId = z.uuid("must be a room id");
 const createInput = z.object({
-  name: typedText({ min: 1, max: 100 }),
+  name: roomName,
   memberIds: z
     .array(z.uuid("must be user ids"))
     .max(
@@ -29,8 +22,7 @@ const createInput = z.object({
       `may name at most ${MAX_ROOM_MEMBERS - 1} other users (${MAX_ROOM_MEMBERS} members in all)`,
     ),
 });
-const removeInput = z.object({ roomId, userId: z.uuid("must be a user id") });
-const markReadInput = z.object({ roomId, seq: z.number().int().min(0, "must be 0 or more") });
+const markReadInput = z.object({ seq: z.number().int().min(0, "must be 0 or more") });
 const listInput = z.object({
   first: z.number().int().min(1, "must be at least 1").max(MAX_ROOMS_PAGE, `must be at most ${MAX_ROOMS_PAGE}`),
 });
@@ -75,17 +67,17 @@ export class RoomsService {
   }
 
   async removeMember(viewer: UserRow, input: { roomId: string; userId: string }): Promise<RoomRow> {
-    const valid = parseInput(removeInput, input);
-    const room = await this.requireMembership(viewer, valid.roomId);
+    const room = await this.requireMembership(viewer, input.roomId);
+    const userId = requireId(input.userId, "user");
     if (room.creatorId !== viewer.id) throw forbidden("only the room's creator can remove members");
-    await this.commands.execute(removeMemberCommand, valid, viewer.id);
+    await this.commands.execute(removeMemberCommand, { roomId: room.id, userId }, viewer.id);
     return room;
   }
 
   async markRead(viewer: UserRow, input: { roomId: string; seq: number }): Promise<RoomRow> {
-    const valid = parseInput(markReadInput, input);
-    const room = await this.requireMembership(viewer, valid.roomId);
-    await this.commands.execute(markReadCommand, valid, viewer.id);
+    const { seq } = parseInput(markReadInput, input);
+    const room = await this.requireMembership(viewer, input.roomId);
+    await this.commands.execute(markReadCommand, { roomId: room.id, seq }, viewer.id);
     return room;
   }
 
@@ -104,13 +96,12 @@ export class RoomsService {
 
   /** The room, if it exists and the viewer belongs to it; NOT_FOUND or FORBIDDEN otherwise. */
   async requireMembership(viewer: UserRow, id: string): Promise<RoomRow> {
-    if (!roomId.safeParse(id).success) throw notFound(`no room with id ${id}`);
-    return requireMember(this.db, id, viewer.id);
+    return requireMember(this.db, requireId(id, "room"), viewer.id);
   }
 
   /** As requireMembership, with the viewer's read position: `room(id)` answers its fields' membership checks with it. */
   async withMembership(viewer: UserRow, id: string): Promise<{ room: RoomRow; membership: Membership }> {
-    if (!roomId.safeParse(id).success) throw notFound(`no room with id ${id}`);
+    requireId(id, "room");
     const [row] = await this.db
       .select({ room: rooms, memberId: roomMembers.userId, lastReadSeq: readPosition(viewer.id) })
       .from(rooms)

@@ -2,13 +2,12 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { savedMessages, type SavedMessageRow, type UserRow } from "../../db/schema.js";
-import type { CommandBus } from "../../kafka/commandBus.js";
-import { parseInput } from "../../validation.js";
+import type { CommandBus } from "../../commands/ports.js";
+import { parseInput, requireId } from "../../validation.js";
 import { saveMessageCommand, unsaveMessageCommand } from "./saved.commands.js";
 
 export const MAX_SAVED_PAGE = 100;
 
-const idInput = z.object({ messageId: z.uuid("must be a message id") });
 /** Opaque to clients: the (savedAt, messageId) position of one saved message. */
 export const encodeCursor = (row: SavedMessageRow) =>
   Buffer.from(`${row.savedAt.toISOString()}|${row.messageId}`).toString("base64url");
@@ -37,14 +36,14 @@ export class SavedService {
   ) {}
 
   async save(viewer: UserRow, messageId: string): Promise<SavedMessageRow> {
-    const valid = parseInput(idInput, { messageId });
-    const { savedAt } = await this.commands.execute(saveMessageCommand, { messageId: valid.messageId }, viewer.id);
-    return { userId: viewer.id, messageId: valid.messageId, savedAt };
+    requireId(messageId, "message");
+    const { savedAt } = await this.commands.execute(saveMessageCommand, { messageId }, viewer.id);
+    return { userId: viewer.id, messageId, savedAt };
   }
 
   async unsave(viewer: UserRow, messageId: string): Promise<boolean> {
-    const valid = parseInput(idInput, { messageId });
-    const { removed } = await this.commands.execute(unsaveMessageCommand, { messageId: valid.messageId }, viewer.id);
+    requireId(messageId, "message");
+    const { removed } = await this.commands.execute(unsaveMessageCommand, { messageId }, viewer.id);
     return removed;
   }
 

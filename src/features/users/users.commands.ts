@@ -5,8 +5,7 @@ import { revokedSessions, roomMembers, users } from "../../db/schema.js";
 import { defineCommand, type UserEvent } from "../../commands/protocol.js";
 import { badInput, unauthenticated } from "../../errors.js";
 import { deleteEmptyRooms } from "../rooms/membership.js";
-
-export const MAX_STATUS_MESSAGE_LENGTH = 140;
+import { displayName, email, statusMessage, username } from "./users.rules.js";
 
 /** Tells every API process to forget what it cached of the user (their session above all). */
 const userChanged = (userId: string): UserEvent => ({ type: "UserChanged", userId });
@@ -15,9 +14,9 @@ export const signUpCommand = defineCommand({
   type: "SignUp",
   payload: z.object({
     userId: z.uuid(),
-    username: z.string().regex(/^[a-z0-9_]{3,32}$/),
-    displayName: z.string().min(1).max(64),
-    email: z.email().nullable(),
+    username,
+    displayName,
+    email: email.nullable(),
     passwordHash: z.string().startsWith("scrypt$"),
   }),
   result: z.object({ userId: z.uuid() }),
@@ -118,7 +117,7 @@ async function endEverySession(tx: Transaction, userId: string, issuedAt: string
 
 export const updateStatusMessageCommand = defineCommand({
   type: "UpdateStatusMessage",
-  payload: z.object({ userId: z.uuid(), statusMessage: z.string().max(MAX_STATUS_MESSAGE_LENGTH) }),
+  payload: z.object({ userId: z.uuid(), statusMessage }),
   result: z.object({ userId: z.uuid() }),
   key: (p) => p.userId,
   async apply(tx, { payload }) {

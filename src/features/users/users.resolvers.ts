@@ -1,4 +1,4 @@
-import { isUuid } from "../../graphql/ids.js";
+import { requireId } from "../../validation.js";
 import { notFound } from "../../errors.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import type { UserRow } from "../../db/schema.js";
@@ -15,7 +15,7 @@ export const usersResolvers: Resolvers = {
     me: (_, __, ctx) => ctx.viewer,
     user: async (_, { id }, ctx) => {
       ctx.requireViewer();
-      const user = isUuid(id) ? await ctx.loaders.user.load(id) : null;
+      const user = await ctx.loaders.user.load(requireId(id, "user"));
       if (!user) throw notFound(`no user with id ${id}`);
       return user;
     },

@@ -7,44 +7,27 @@ import type { Database } from "../../db/client.js";
 import { revokedSessions, users, type UserRow } from "../../db/schema.js";
 import { ExpiringMap } from "../../collections.js";
 import { unauthenticated } from "../../errors.js";
-import type { CommandBus } from "../../kafka/commandBus.js";
-import type { EventBus } from "../../kafka/eventBus.js";
+import type { CommandBus } from "../../commands/ports.js";
+import type { EventBus } from "../../commands/ports.js";
 import { parseInput } from "../../validation.js";
-import { typedText } from "../../text.js";
 import {
   deleteAccountCommand,
   logInCommand,
   logOutCommand,
   logOutEverywhereCommand,
-  MAX_STATUS_MESSAGE_LENGTH,
   signUpCommand,
   updateStatusMessageCommand,
 } from "./users.commands.js";
-
-const MAX_DISPLAY_NAME_LENGTH = 64;
-/** RFC 5321's limit on a forward path. */
-const MAX_EMAIL_LENGTH = 254;
+import { displayName, email, statusMessage, username } from "./users.rules.js";
 
 const signUpInput = z.object({
-  username: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .regex(/^[a-z0-9_]{3,32}$/, "must be 3-32 characters of a-z, 0-9 and _"),
+  username,
   password: z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters"),
-  displayName: typedText({ min: 1, max: MAX_DISPLAY_NAME_LENGTH }),
-  email: z
-    .string()
-    .trim()
-    .max(MAX_EMAIL_LENGTH, `must be at most ${MAX_EMAIL_LENGTH} characters`)
-    .pipe(z.email("must be a valid email address"))
-    .transform((e) => e.toLowerCase())
-    .nullish(),
+  displayName,
+  email: email.nullish(),
 });
 
-const statusInput = z.object({
-  statusMessage: typedText({ max: MAX_STATUS_MESSAGE_LENGTH }),
-});
+const statusInput = z.object({ statusMessage });
 
 export interface AuthResult {
   token: string;

@@ -1,0 +1,40 @@
+/**
+ * What the domain needs from the transport, as interfaces: services depend on these, and
+ * src/kafka implements them, so no feature imports Kafka.
+ */
+import type { CommandAnswer, CommandDefinition, RoomEvent } from "./protocol.js";
+
+export interface CommandBus {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Publishes a command to `chat.commands` and waits for its outcome event.
+   * Resolves with the decoded result or throws the AppError the worker reported.
+   */
+  execute<P, R>(command: CommandDefinition<P, R>, payload: P, actorId: string | null): Promise<R>;
+}
+
+export interface EventBus {
+  /** Connects and resolves once the consumer is positioned at the end of the topic. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Live events of one room, as a bounded async iterator; `return()` unsubscribes. When the
+   * reader falls `queueLimit` events behind, the iterator fails and `onOverflow` runs (the
+   * transport closes the connection: a reader that is not reading never sees the error).
+   */
+  subscribeRoom(roomId: string, onOverflow?: () => void): AsyncIterableIterator<RoomEvent>;
+  /** Open room subscriptions in this process. */
+  readonly subscriptionCount: number;
+  /**
+   * Answers to the commands this process waits for: outcome records, and events marked as a
+   * command's outcome (decoded only when `awaits` says someone here waits for that command).
+   */
+  onAnswer(
+    awaits: (commandId: string) => boolean,
+    listener: (commandId: string, answer: CommandAnswer) => void,
+  ): () => void;
+  /** Users whose rows changed (login, logout, profile, deletion), as seen by every API process. */
+  onUserChanged(listener: (userId: string) => void): () => void;
+  readonly connected: boolean;
+}

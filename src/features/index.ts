@@ -1,0 +1,22 @@
+/**
+ * The features of the API, in the order their services are built (a feature may use the
+ * services of those before it). Adding a feature means a folder with an index.ts and a line
+ * here.
+ */
+import { friendsFeature } from "./friends/index.js";
+import { messagesFeature } from "./messages/index.js";
+import type { FeatureModule } from "./module.js";
+import { roomsFeature } from "./rooms/index.js";
+import { savedFeature } from "./saved/index.js";
+import { usersFeature } from "./users/index.js";
+
+export const features: readonly FeatureModule[] = [
+  usersFeature,
+  friendsFeature,
+  roomsFeature,
+  messagesFeature,
+  savedFeature,
+];
+
+/** Every command type the workers apply. */
+export const allCommands = features.flatMap((f) => f.commands);

@@ -1,0 +1,44 @@
+import type { TokenService } from "../auth/tokens.js";
+import type { CommandBus, EventBus } from "../commands/ports.js";
+import type { AnyCommand } from "../commands/protocol.js";
+import type { Database } from "../db/client.js";
+import type { Resolvers } from "../graphql/generated/resolvers.js";
+import type { RateLimits } from "../rateLimits.js";
+
+/** What every feature's services are built from (the API role's parts). */
+export interface ServiceDeps {
+  db: Database;
+  commands: CommandBus;
+  events: EventBus;
+  tokens: TokenService;
+  rateLimits: RateLimits;
+}
+
+/**
+ * Every service of the API, by name. Each feature adds its own in its `index.ts`
+ * (`declare module "../module.js" { interface Services { rooms: RoomsService } }`), so a
+ * new feature touches its own folder only.
+ */
+export interface Services {
+  rateLimits: RateLimits;
+}
+
+/**
+ * One feature, registered once (in the spirit of GraphQL Hive's `createModule`): its SDL file
+ * in schema/, its resolvers, the commands its workers apply, and its services. app.ts reads
+ * the list in features/index.ts and nothing else of a feature.
+ */
+export interface FeatureModule {
+  name: string;
+  /** The feature's SDL file in schema/ (the public contract lives there, one file per domain). */
+  schemaFile: string;
+  resolvers: Resolvers;
+  commands: readonly AnyCommand[];
+  /**
+   * Adds the feature's services to `services`. Features are built in list order, so a
+   * service may take those of the features listed before its own.
+   */
+  addServices(deps: ServiceDeps, services: Services): void;
+}
+
+export const defineFeature = (feature: FeatureModule) => feature;
