@@ -3,7 +3,7 @@ import { createTokenService } from "./auth/tokens.js";
 import type { EventBus } from "./commands/ports.js";
 import type { Config } from "./config/env.js";
 import { openDatabase, type DatabaseHandle } from "./db/client.js";
-import { allCommands } from "./features/index.js";
+import { allCommands, features } from "./features/index.js";
 import { buildSchema } from "./graphql/schema.js";
 import { createServices } from "./graphql/services.js";
 import {
@@ -256,6 +256,8 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
   await commands.start();
   parts.add("command bus", () => commands.stop());
   const services = createServices({
+    config,
+    logger,
     db: database.db,
     commands,
     events,
@@ -266,11 +268,17 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
       signUpPerAddress: config.RATE_LIMIT_SIGNUP_PER_ADDRESS,
       messagesPerUser: config.RATE_LIMIT_MESSAGES_PER_USER,
       mutationsPerUser: config.RATE_LIMIT_MUTATIONS_PER_USER,
+      typingPerUser: config.RATE_LIMIT_TYPING_PER_USER,
     }),
   });
+  for (const feature of features) {
+    const { stop } = feature;
+    if (stop) parts.add(`${feature.name} feature`, () => stop(services));
+  }
   const graphql: GraphQLEndpointOptions = {
     schema: buildSchema(),
     services,
+    connectionListeners: features.flatMap((f) => f.connections?.(services) ?? []),
     production: config.NODE_ENV === "production",
     trustProxy: config.TRUST_PROXY,
     limits: {

@@ -13,6 +13,8 @@ export interface RateLimitsConfig {
   messagesPerUser: number;
   /** Other mutations per user in a minute (per API process). */
   mutationsPerUser: number;
+  /** setTyping calls per user in 10 seconds (per API process): a fast typist's keystrokes. */
+  typingPerUser: number;
 }
 
 export type LimitName = keyof RateLimitsConfig;
@@ -44,6 +46,7 @@ export function createRateLimits(db: Database, config: RateLimitsConfig) {
     signUpPerAddress: shared("signup-address", config.signUpPerAddress, 60 * 60),
     messagesPerUser: local("messages", config.messagesPerUser, 10),
     mutationsPerUser: local("mutations", config.mutationsPerUser, 60),
+    typingPerUser: local("typing", config.typingPerUser, 10),
   };
   return {
     /** Counts one attempt; TOO_MANY_REQUESTS with `retryAfterSeconds` past the limit. */

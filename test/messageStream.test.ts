@@ -10,7 +10,7 @@ import { openDatabase, type DatabaseHandle } from "../src/db/client.js";
 import { messages as messagesTable, type MessageRow } from "../src/db/schema.js";
 import { AppError } from "../src/errors.js";
 import { MessageStream } from "../src/features/messages/messageStream.js";
-import { BoundedQueue } from "../src/kafka/boundedQueue.js";
+import { BoundedQueue } from "../src/boundedQueue.js";
 import { createLogger } from "../src/logger.js";
 import { createRoom, signUp, useTestApp, useTestDatabase } from "./support/harness.js";
 

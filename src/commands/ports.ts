@@ -2,7 +2,7 @@
  * What the domain needs from the transport, as interfaces: services depend on these, and
  * src/kafka implements them, so no feature imports Kafka.
  */
-import type { CommandAnswer, CommandDefinition, RoomEvent } from "./protocol.js";
+import type { CommandAnswer, CommandDefinition, PresenceReport, RoomEvent, RoomEventOf } from "./protocol.js";
 
 export interface CommandBus {
   start(): Promise<void>;
@@ -36,5 +36,18 @@ export interface EventBus {
   ): () => void;
   /** Users whose rows changed (login, logout, profile, deletion), as seen by every API process. */
   onUserChanged(listener: (userId: string) => void): () => void;
+  /**
+   * Every event of the rooms `wants` names, in order (for users' feeds). `wants` is asked per
+   * record with its room id and event type before the record is decoded, so rooms nobody
+   * here follows cost nothing.
+   */
+  onRoomEvents(wants: (roomId: string, type: string) => boolean, listener: (event: RoomEvent) => void): () => void;
+  /** Presence reports of every API process (this one's too). */
+  onPresence(listener: (report: PresenceReport) => void): () => void;
+  /**
+   * Publishes an ephemeral event (typing, presence) straight to `chat.events`, bypassing the
+   * workers: nothing stores it, and a lost one is replaced by the next.
+   */
+  publish(event: RoomEventOf<"Typing"> | PresenceReport): Promise<void>;
   readonly connected: boolean;
 }

@@ -33,10 +33,47 @@ export const roomEvent = z.discriminatedUnion("type", [
     /** When the sendMessage command was issued, for the delivery-latency metric. */
     issuedAt: z.iso.datetime().optional(),
   }),
-  /** The user left, was removed, or deleted their account: their subscriptions to the room end. */
-  z.object({ type: z.literal("MemberLeft"), roomId: z.uuid(), userId: z.uuid() }),
+  /** The user left, was removed (`removedBy`), or deleted their account: their subscriptions to the room end. */
+  z.object({ type: z.literal("MemberLeft"), roomId: z.uuid(), userId: z.uuid(), removedBy: z.uuid().optional() }),
+  /** A room was created with these members (the creator among them). */
+  z.object({ type: z.literal("RoomCreated"), roomId: z.uuid(), creatorId: z.uuid(), memberIds: z.array(z.uuid()) }),
+  /** A member's read position moved (markRead); a sender's moves with each message they send, without this event. */
+  z.object({ type: z.literal("ReadPositionMoved"), roomId: z.uuid(), userId: z.uuid(), lastReadSeq: z.number().int() }),
+  /**
+   * Ephemeral, published by an API process, never stored: a member started or stopped typing.
+   * `typing: true` holds for TYPING_TTL_MS unless repeated.
+   */
+  z.object({ type: z.literal("Typing"), roomId: z.uuid(), userId: z.uuid(), typing: z.boolean() }),
 ]);
 export type RoomEvent = z.infer<typeof roomEvent>;
+export type RoomEventOf<T extends RoomEvent["type"]> = Extract<RoomEvent, { type: T }>;
+/** Named for GraphQL Code Generator's mappers: the live feature's event types resolve from these. */
+export type MessageAddedRecord = RoomEventOf<"MessageAdded">;
+export type RoomCreatedRecord = RoomEventOf<"RoomCreated">;
+export type MemberLeftRecord = RoomEventOf<"MemberLeft">;
+export type ReadPositionMovedRecord = RoomEventOf<"ReadPositionMoved">;
+export type TypingRecord = RoomEventOf<"Typing">;
+
+/** How long a `typing: true` holds without being repeated. */
+export const TYPING_TTL_MS = 6000;
+
+/**
+ * Ephemeral, on the presence channel (keyed by process): which users hold a WebSocket on an
+ * API process. `full` lists all of them (sent periodically, so a process that starts or
+ * missed a change catches up, and one that stops sending is known to be gone); otherwise
+ * `online`/`offline` are the changes since the last report.
+ */
+export const presenceReport = z.object({
+  type: z.literal("PresenceReport"),
+  processId: z.string().min(1).max(200),
+  full: z.boolean(),
+  online: z.array(z.uuid()),
+  offline: z.array(z.uuid()),
+});
+export type PresenceReport = z.infer<typeof presenceReport>;
+
+/** Event types that API processes publish themselves and nothing stores (not even the event log). */
+export const EPHEMERAL_EVENT_TYPES: ReadonlySet<string> = new Set(["Typing", "PresenceReport"]);
 
 /**
  * A user's row changed (login, logout, profile, deletion), on the users channel: API
@@ -61,7 +98,9 @@ export type CommandOutcome = z.infer<typeof commandOutcome>;
 
 export const OUTCOMES_CHANNEL = "outcomes";
 export const USERS_CHANNEL = "users";
-export const roomChannel = (roomId: string) => `room.${roomId}`;
+export const PRESENCE_CHANNEL = "presence";
+export const ROOM_CHANNEL_PREFIX = "room.";
+export const roomChannel = (roomId: string) => `${ROOM_CHANNEL_PREFIX}${roomId}`;
 /** Where an event is routed, and its Kafka key (room events stay in their room's order). */
 export const channelOf = (event: DomainEvent) => ("roomId" in event ? roomChannel(event.roomId) : USERS_CHANNEL);
 export const keyOf = (event: DomainEvent) => ("roomId" in event ? event.roomId : event.userId);

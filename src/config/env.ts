@@ -102,6 +102,10 @@ const envSchema = z.object({
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** How often each API process reports its connected users (presence). @default 10000 */
+  PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** An API process not heard from for this long is gone: its users go offline. @default 30000 */
+  PRESENCE_TIMEOUT_MS: z.coerce.number().int().min(300).max(3_600_000).default(30_000),
   /** Deepest selection an operation may have. @default 8 */
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
   /** Aliases an operation may use. @default 15 */
@@ -130,6 +134,8 @@ const envSchema = z.object({
   RATE_LIMIT_SIGNUP_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
   /** Messages per user in 10 seconds, per API process. @default 100 */
   RATE_LIMIT_MESSAGES_PER_USER: z.coerce.number().int().min(1).default(100),
+  /** setTyping calls per user in 10 seconds, per API process (repeats are coalesced, not published). @default 200 */
+  RATE_LIMIT_TYPING_PER_USER: z.coerce.number().int().min(1).default(200),
   /** Other mutations per user in a minute, per API process. @default 300 */
   RATE_LIMIT_MUTATIONS_PER_USER: z.coerce.number().int().min(1).default(300),
   /**

@@ -36,6 +36,8 @@ export const users = pgTable(
     joinedAt: createdAt("joined_at"),
     lastLoginAt: optionalTime("last_login_at"),
     lastLogoutAt: optionalTime("last_logout_at"),
+    /** When the user's last WebSocket on an API process closed (presence: lastSeenAt). */
+    lastSeenAt: optionalTime("last_seen_at"),
     /** Bumped on logout; tokens carry the epoch they were issued in. */
     sessionEpoch: integer("session_epoch").notNull().default(0),
   },

@@ -4,6 +4,7 @@
  * here.
  */
 import { friendsFeature } from "./friends/index.js";
+import { liveFeature } from "./live/index.js";
 import { messagesFeature } from "./messages/index.js";
 import type { FeatureModule } from "./module.js";
 import { roomsFeature } from "./rooms/index.js";
@@ -16,6 +17,7 @@ export const features: readonly FeatureModule[] = [
   roomsFeature,
   messagesFeature,
   savedFeature,
+  liveFeature,
 ];
 
 /** Every command type the workers apply. */

@@ -1,12 +1,16 @@
 import type { TokenService } from "../auth/tokens.js";
 import type { CommandBus, EventBus } from "../commands/ports.js";
 import type { AnyCommand } from "../commands/protocol.js";
+import type { Config } from "../config/env.js";
 import type { Database } from "../db/client.js";
 import type { Resolvers } from "../graphql/generated/resolvers.js";
+import type { Logger } from "../logger.js";
 import type { RateLimits } from "../rateLimits.js";
 
 /** What every feature's services are built from (the API role's parts). */
 export interface ServiceDeps {
+  config: Config;
+  logger: Logger;
   db: Database;
   commands: CommandBus;
   events: EventBus;
@@ -39,6 +43,15 @@ export interface FeatureModule {
    * service may take those of the features listed before its own.
    */
   addServices(deps: ServiceDeps, services: Services): void;
+  /** Called when the API stops, before the event bus does. */
+  stop?(services: Services): Promise<void>;
+  /** Told when a user's authenticated WebSocket opens and closes on this process (presence). */
+  connections?(services: Services): ConnectionListener;
+}
+
+export interface ConnectionListener {
+  opened(userId: string): void;
+  closed(userId: string): void;
 }
 
 export const defineFeature = (feature: FeatureModule) => feature;

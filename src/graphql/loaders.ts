@@ -77,6 +77,21 @@ export class Loaders {
     ));
   }
 
+  #named?: Map<string, DataLoader<unknown, unknown>>;
+  /**
+   * A feature's own loader, built on first use like the others, so a feature adds loaders
+   * without touching this class. `batch` also gets the viewer's id (null when signed out).
+   */
+  named<K, V>(name: string, batch: (keys: readonly K[], viewerId: string | null) => Promise<V[]>): DataLoader<K, V> {
+    this.#named ??= new Map();
+    let loader = this.#named.get(name) as DataLoader<K, V> | undefined;
+    if (!loader) {
+      loader = new DataLoader<K, V>((keys) => batch(keys, this.viewerId));
+      this.#named.set(name, loader as DataLoader<unknown, unknown>);
+    }
+    return loader;
+  }
+
   private requireViewerId(): string {
     if (!this.viewerId) throw new Error("viewer-specific loader used without a viewer");
     return this.viewerId;

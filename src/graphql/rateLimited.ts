@@ -14,6 +14,8 @@ function limitOf(field: string, args: Record<string, unknown>, ctx: GraphQLConte
       return [{ limit: "signUpPerAddress", key: ctx.clientAddress }] as const;
     case "sendMessage":
       return ctx.viewer ? ([{ limit: "messagesPerUser", key: ctx.viewer.id }] as const) : [];
+    case "setTyping": // clients call it per keystroke; repeats cost a map lookup (features/live/typing.ts)
+      return ctx.viewer ? ([{ limit: "typingPerUser", key: ctx.viewer.id }] as const) : [];
     default:
       return ctx.viewer ? ([{ limit: "mutationsPerUser", key: ctx.viewer.id }] as const) : [];
   }

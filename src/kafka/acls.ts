@@ -41,7 +41,8 @@ export function chatAcls(topics: Topics, groups: Groups, principals: Principals)
   return [
     ...describeTopics(api),
     ...allow(api, TOPIC, topics.commands, [Op.WRITE]),
-    ...allow(api, TOPIC, topics.events, [Op.READ]),
+    // Read: every event; Write: ephemeral events (typing, presence) that no worker handles.
+    ...allow(api, TOPIC, topics.events, [Op.READ, Op.WRITE]),
     // Each API process reads all events in a group of its own, deleted when it stops.
     ...allow(api, GROUP, groups.apiPrefix, [Op.READ, Op.DESCRIBE, Op.DELETE], ResourcePatternTypes.PREFIXED),
     // The consumer-lag gauge on /metrics.

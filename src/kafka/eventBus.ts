@@ -9,6 +9,9 @@ import {
   commandOutcome,
   eventHeaders,
   OUTCOMES_CHANNEL,
+  PRESENCE_CHANNEL,
+  presenceReport,
+  ROOM_CHANNEL_PREFIX,
   roomChannel,
   roomEvent,
   type CommandAnswer,
@@ -18,7 +21,7 @@ import {
 } from "../commands/protocol.js";
 import { identifyEvent } from "../commands/eventIdentity.js";
 import type { EventBus } from "../commands/ports.js";
-import { BoundedQueue } from "./boundedQueue.js";
+import { BoundedQueue } from "../boundedQueue.js";
 
 export interface EventBusOptions {
   kafka: Kafka;
@@ -52,6 +55,10 @@ export function createEventBus(options: EventBusOptions): EventBus {
   let answers: {
     awaits: (commandId: string) => boolean;
     listener: (id: string, answer: CommandAnswer) => void;
+  } | null = null;
+  let roomFeed: {
+    wants: (roomId: string, type: string) => boolean;
+    listener: (event: RoomEvent) => void;
   } | null = null;
   /** A record reaches both a channel's listeners and the answer hook: it is decoded once. */
   const decodedRecords = new WeakMap<KafkaMessage, unknown>();
@@ -121,6 +128,13 @@ export function createEventBus(options: EventBusOptions): EventBus {
       if (event) answers.listener(commandId, { event });
     }
     if (channel === OUTCOMES_CHANNEL && !answers?.awaits(message.key?.toString() ?? "")) return;
+    if (roomFeed && channel.startsWith(ROOM_CHANNEL_PREFIX)) {
+      const roomId = channel.slice(ROOM_CHANNEL_PREFIX.length);
+      if (roomFeed.wants(roomId, message.headers?.[eventHeaders.type]?.toString() ?? "")) {
+        const event = decode(roomEvent, message);
+        if (event) roomFeed.listener(event);
+      }
+    }
     pubsub["onMessage"](channel, message);
   }
 
@@ -134,8 +148,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
       // offsets after every batch: one more broker request per fetch. We build it and run its
       // consumer ourselves, committing at most once a second (the group is this process's
       // own; after a kafkajs restart it resumes at most a second back, and subscribers drop
-      // what they saw by seq). Its producer is never used: commands go out through the
-      // command bus.
+      // what they saw by seq).
       const build = KafkaPubSub as unknown as new (input: Parameters<typeof KafkaPubSub.create>[0]) => KafkaPubSub;
       pubsub = new build({
         kafka: options.kafka,
@@ -159,7 +172,8 @@ export function createEventBus(options: EventBusOptions): EventBus {
           resolve();
         });
       });
-      await consumer.connect();
+      // The producer is for ephemeral events (typing, presence): commands go through the command bus.
+      await Promise.all([consumer.connect(), pubsub["producer"].connect()]);
       await consumer.subscribe({ topic: options.topic });
       await consumer.run({
         autoCommit: false,
@@ -228,6 +242,34 @@ export function createEventBus(options: EventBusOptions): EventBus {
     onUserChanged(listener) {
       if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
       return listen(USERS_CHANNEL, userEvent, (event) => listener(event.userId));
+    },
+
+    onRoomEvents(wants, listener) {
+      roomFeed = { wants, listener };
+      return () => void (roomFeed = null);
+    },
+
+    onPresence(listener) {
+      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
+      return listen(PRESENCE_CHANNEL, presenceReport, listener);
+    },
+
+    async publish(event) {
+      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
+      const [key, channel] =
+        event.type === "PresenceReport"
+          ? [event.processId, PRESENCE_CHANNEL]
+          : [event.roomId, roomChannel(event.roomId)];
+      await pubsub["producer"].send({
+        topic: options.topic,
+        messages: [
+          {
+            key,
+            value: JSON.stringify(event),
+            headers: { [eventHeaders.channel]: channel, [eventHeaders.type]: event.type },
+          },
+        ],
+      });
     },
 
     onAnswer(awaits, listener) {

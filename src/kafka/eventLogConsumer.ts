@@ -1,7 +1,7 @@
 import type { Consumer, Kafka } from "kafkajs";
 import type { Database } from "../db/client.js";
 import { eventLog } from "../db/schema.js";
-import { eventHeaders } from "../commands/protocol.js";
+import { EPHEMERAL_EVENT_TYPES, eventHeaders } from "../commands/protocol.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 
@@ -44,7 +44,11 @@ export function createEventLogConsumer(options: EventLogConsumerOptions) {
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
       await consumer.run({
         eachBatch: async ({ batch }) => {
-          const logged = batch.messages.filter((m) => m.headers?.[eventHeaders.type]?.toString() !== "MessageAdded");
+          // A message's copy is its row; ephemeral events (typing, presence) are stored nowhere.
+          const logged = batch.messages.filter((m) => {
+            const type = m.headers?.[eventHeaders.type]?.toString() ?? "";
+            return type !== "MessageAdded" && !EPHEMERAL_EVENT_TYPES.has(type);
+          });
           if (logged.length === 0) return;
           const rows = logged.map((m) => {
             const text = m.value?.toString("utf8") ?? "";

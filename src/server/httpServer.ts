@@ -10,6 +10,7 @@ import { WebSocketServer } from "ws";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import { createContext, type GraphQLContext } from "../graphql/context.js";
+import type { ConnectionListener } from "../features/module.js";
 import type { Services } from "../graphql/services.js";
 import { createOperationLimits, type OperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
 import { createOperationPreparer } from "./prepareOperation.js";
@@ -33,6 +34,8 @@ export interface GraphQLEndpointOptions {
   trustProxy?: string | number;
   limits: OperationLimitsConfig;
   connectionLimits: { maxSubscriptionsPerSocket: number; maxSocketsPerUser: number; unauthenticatedTimeoutMs: number };
+  /** Told when a user's authenticated WebSocket opens and closes (presence). */
+  connectionListeners: ConnectionListener[];
 }
 
 export interface HttpServerOptions {
@@ -208,7 +211,15 @@ function opsRoutes(readiness: ReadinessCheck[], metrics: Metrics): express.Route
 async function mountGraphQL(
   app: express.Express,
   httpServer: Server,
-  { schema, services, production, trustProxy, limits: limitsConfig, connectionLimits }: GraphQLEndpointOptions,
+  {
+    schema,
+    services,
+    production,
+    trustProxy,
+    limits: limitsConfig,
+    connectionLimits,
+    connectionListeners,
+  }: GraphQLEndpointOptions,
   logger: Logger,
   metrics: Metrics,
 ) {
@@ -217,7 +228,7 @@ async function mountGraphQL(
   const limits = createOperationLimits(schema, limitsConfig);
   const prepareOperation = createOperationPreparer(schema, limits, { production });
   const onLimit = (limit: string) => metrics.connectionLimitsHit.inc({ limit });
-  const sessions = new SocketSessions(services.users, { ...connectionLimits, onLimit });
+  const sessions = new SocketSessions(services.users, { ...connectionLimits, onLimit }, connectionListeners);
 
   // 1 MB is far above any valid operation (a message body is at most 4000 characters).
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: 1_000_000 });

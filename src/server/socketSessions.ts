@@ -1,5 +1,6 @@
 import { CloseCode } from "graphql-ws";
 import type { WebSocket } from "ws";
+import type { ConnectionListener } from "../features/module.js";
 import type { UsersService } from "../features/users/users.service.js";
 import { bearerToken } from "../graphql/context.js";
 
@@ -37,6 +38,7 @@ export class SocketSessions {
   constructor(
     private readonly users: UsersService,
     private readonly limits: SocketLimits,
+    private readonly listeners: readonly ConnectionListener[] = [],
   ) {
     users.onChanged((userId) => void this.recheck(userId));
     // One timer for all sockets: an expired token ends its socket within EXPIRY_CHECK_MS.
@@ -65,7 +67,14 @@ export class SocketSessions {
       socket.close(TOO_MANY_CLOSE_CODE, `too many connections for this user (limit ${this.limits.maxSocketsPerUser})`);
       return;
     }
-    sessions.add({ socket, token: token!, expiresAt: session.expiresAt });
+    const open = { socket, token: token!, expiresAt: session.expiresAt };
+    sessions.add(open);
+    const userId = session.user.id;
+    for (const listener of this.listeners) listener.opened(userId);
+    socket.once("close", () => {
+      this.byUser.get(userId)?.delete(open);
+      for (const listener of this.listeners) listener.closed(userId);
+    });
   }
 
   stop(): void {

@@ -81,10 +81,9 @@ export class MessageStream implements AsyncIterableIterator<Item> {
       const item = await this.live.next();
       if (item.done) return null;
       const event = item.value;
-      if (event.type === "MemberLeft") {
-        if (event.userId === this.viewerId) throw forbidden(`you are no longer a member of room ${this.roomId}`);
-        continue;
-      }
+      if (event.type === "MemberLeft" && event.userId === this.viewerId)
+        throw forbidden(`you are no longer a member of room ${this.roomId}`);
+      if (event.type !== "MessageAdded") continue;
       const { message } = event;
       if (this.lastSeq !== null && message.seq <= this.lastSeq) continue;
       if (this.lastSeq !== null && message.seq > this.lastSeq + 1) this.replay = { waiting: message };

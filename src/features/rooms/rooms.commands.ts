@@ -53,8 +53,12 @@ export const createRoomCommand = defineCommand({
         throw forbidden(`only friends can be added to a room; not your friends: ${strangers.join(", ")}`);
     }
     await tx.insert(rooms).values({ id: payload.roomId, name: payload.name, creatorId: actorId });
-    await tx.insert(roomMembers).values([actorId!, ...others].map((userId) => ({ roomId: payload.roomId, userId })));
-    return { result: { roomId: payload.roomId } };
+    const memberIds = [actorId!, ...others];
+    await tx.insert(roomMembers).values(memberIds.map((userId) => ({ roomId: payload.roomId, userId })));
+    return {
+      result: { roomId: payload.roomId },
+      events: [{ type: "RoomCreated", roomId: payload.roomId, creatorId: actorId!, memberIds }],
+    };
   },
 });
 
@@ -84,7 +88,7 @@ export const removeMemberCommand = defineCommand({
       throw notFound(`user ${payload.userId} is not a member of room ${payload.roomId}`);
     return {
       result: { roomId: payload.roomId },
-      events: [{ type: "MemberLeft", roomId: payload.roomId, userId: payload.userId }],
+      events: [{ type: "MemberLeft", roomId: payload.roomId, userId: payload.userId, removedBy: actorId! }],
     };
   },
 });
@@ -105,7 +109,12 @@ export const markReadCommand = defineCommand({
       .set({ lastReadSeq: sql`greatest(${roomMembers.lastReadSeq}, ${payload.seq})` })
       .where(and(eq(roomMembers.roomId, payload.roomId), eq(roomMembers.userId, actorId!)))
       .returning({ lastReadSeq: roomMembers.lastReadSeq });
-    return { result: { lastReadSeq: member!.lastReadSeq } };
+    const { lastReadSeq } = member!;
+    // Every member's feed shows it (read receipts; the reader's other devices).
+    return {
+      result: { lastReadSeq },
+      events: [{ type: "ReadPositionMoved", roomId: payload.roomId, userId: actorId!, lastReadSeq }],
+    };
   },
 });
 

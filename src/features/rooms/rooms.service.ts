@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow, type RoomRow, type UserRow } from "../../db/schema.js";
@@ -34,12 +34,19 @@ const listInput = z.object({
  * spelled with its table: drizzle leaves columns unqualified in one-table selects, where
  * `room_id` would resolve to the subquery's own.
  */
-const readPosition = (userId: string) =>
+const readPosition = (userId: string | SQL) =>
   sql<number>`greatest(${roomMembers.lastReadSeq}, coalesce((select max(${messages.seq}) from ${messages}
     where ${messages.senderId} = ${userId} and ${messages.roomId} = ${roomMembers}.${sql.identifier("room_id")}), 0))::int`;
 
 export interface Membership {
   roomId: string;
+  lastReadSeq: number;
+}
+
+/** A member's read position in a room (read receipts). */
+export interface ReadPositionRow {
+  roomId: string;
+  userId: string;
   lastReadSeq: number;
 }
 
@@ -140,6 +147,32 @@ export class RoomsService {
       .from(roomMembers)
       .where(and(eq(roomMembers.userId, userId), inArray(roomMembers.roomId, [...roomIds])));
     return new Map(rows.map((r) => [r.roomId, r]));
+  }
+
+  /** All of the user's rooms with their read position (where a feed starts from). */
+  async allMemberships(userId: string): Promise<Membership[]> {
+    return this.db
+      .select({ roomId: roomMembers.roomId, lastReadSeq: readPosition(userId) })
+      .from(roomMembers)
+      .where(eq(roomMembers.userId, userId));
+  }
+
+  /** Every member's read position, per room. */
+  async readPositions(roomIds: readonly string[]): Promise<Map<string, ReadPositionRow[]>> {
+    const rows = await this.db
+      .select({
+        roomId: roomMembers.roomId,
+        userId: roomMembers.userId,
+        lastReadSeq: readPosition(sql`${roomMembers}.${sql.identifier("user_id")}`),
+      })
+      .from(roomMembers)
+      .where(inArray(roomMembers.roomId, [...roomIds]))
+      .orderBy(roomMembers.joinedAt, roomMembers.userId);
+    return groupBy(
+      rows,
+      (r) => r.roomId,
+      (r) => r,
+    );
   }
 
   /** The newest message of each room: an index lookup on (room_id, seq = last_seq). */

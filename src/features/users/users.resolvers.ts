@@ -2,6 +2,7 @@ import { requireId } from "../../validation.js";
 import { notFound } from "../../errors.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import type { UserRow } from "../../db/schema.js";
+import type { GraphQLContext } from "../../graphql/context.js";
 
 /** User rows a signUp or logIn returns to the person who just proved to be that user (no token yet). */
 const ownAccounts = new WeakSet<UserRow>();
@@ -9,6 +10,16 @@ const ownAccount = <T extends { user: UserRow }>(payload: T) => {
   ownAccounts.add(payload.user);
   return payload;
 };
+
+/**
+ * When someone was last here (lastLoginAt, presence) is theirs and their friends' to know,
+ * not every user's: the user sees their own, and so do the users they have added as friends.
+ */
+export async function activityVisible(user: UserRow, ctx: GraphQLContext): Promise<boolean> {
+  if (user.id === ctx.viewer?.id || ownAccounts.has(user)) return true;
+  if (!ctx.viewer) return false;
+  return (await ctx.loaders.friendIds.load(user.id)).includes(ctx.viewer.id);
+}
 
 export const usersResolvers: Resolvers = {
   Query: {
@@ -34,12 +45,6 @@ export const usersResolvers: Resolvers = {
     deleteAccount: (_, __, ctx) => ctx.services.users.deleteAccount(ctx.requireViewer()),
   },
   User: {
-    // When someone was last here is theirs and their friends' to know, not every user's.
-    lastLoginAt: async (user, _, ctx) => {
-      if (user.id === ctx.viewer?.id || ownAccounts.has(user)) return user.lastLoginAt;
-      if (!ctx.viewer) return null;
-      const friends = await ctx.loaders.friendIds.load(user.id);
-      return friends.includes(ctx.viewer.id) ? user.lastLoginAt : null;
-    },
+    lastLoginAt: async (user, _, ctx) => ((await activityVisible(user, ctx)) ? user.lastLoginAt : null),
   },
 };

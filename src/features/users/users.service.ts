@@ -45,6 +45,7 @@ export const deletedUser: UserRow = {
   joinedAt: new Date(0),
   lastLoginAt: null,
   lastLogoutAt: null,
+  lastSeenAt: null,
   sessionEpoch: 0,
 };
 

@@ -30,6 +30,11 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     this.buffer.push(item);
   }
 
+  /** Ends the iterator once the items already queued are read. */
+  end(): void {
+    this.finish();
+  }
+
   /** Ends the iterator with an error once the items already queued are read. */
   fail(error: unknown): void {
     if (this.done) return;

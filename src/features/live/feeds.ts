@@ -1,0 +1,147 @@
+import { BoundedQueue } from "../../boundedQueue.js";
+import type { EventBus } from "../../commands/ports.js";
+import type { RoomEvent, TypingRecord } from "../../commands/protocol.js";
+import { AppError } from "../../errors.js";
+import type { FriendsService } from "../friends/friends.service.js";
+import type { RoomsService } from "../rooms/rooms.service.js";
+import type { PresenceChange } from "./presence.js";
+
+/** What a user's feed delivers: room events but typing (shared by all local members) and presence changes. */
+export type FeedItem = Exclude<RoomEvent, TypingRecord> | PresenceChange;
+
+/** One open `myEvents` subscription: its user's rooms, read positions and queue. */
+export class FeedSubscriber {
+  /** Room id -> the user's read position there. */
+  readonly rooms = new Map<string, number>();
+  /** The user's unread count as of each MessageAdded delivered (the event is shared; this is not). */
+  readonly unread = new WeakMap<object, number>();
+
+  constructor(
+    readonly userId: string,
+    readonly queue: BoundedQueue<FeedItem>,
+  ) {}
+}
+
+/**
+ * Routes events to the `myEvents` subscribers of this API process: one event on Kafka per
+ * room event, decoded once here and handed to this process's connected members of that room
+ * only (rooms nobody here follows are passed over before decoding). Each subscriber's rooms
+ * and read positions are read once when it subscribes and kept current by the events
+ * themselves (rooms created, members leaving, read positions moving, its own messages).
+ */
+export class Feeds {
+  private readonly byRoom = new Map<string, Set<FeedSubscriber>>();
+  private readonly byUser = new Map<string, Set<FeedSubscriber>>();
+
+  constructor(
+    events: EventBus,
+    private readonly rooms: RoomsService,
+    private readonly friends: FriendsService,
+    private readonly queueLimit: number,
+  ) {
+    events.onRoomEvents(
+      (roomId, type) => this.byRoom.has(roomId) || (type === "RoomCreated" && this.byUser.size > 0),
+      (event) => this.route(event),
+    );
+  }
+
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const subscribers of this.byUser.values()) count += subscribers.size;
+    return count;
+  }
+
+  /**
+   * Registered before the user's rooms are read, so a room created meanwhile is not missed;
+   * events of their existing rooms in the moment before the read are, which is why a client
+   * queries `rooms` after subscribing (README: myEvents).
+   */
+  async subscribe(userId: string, onOverflow?: () => void): Promise<FeedSubscriber> {
+    const queue = new BoundedQueue<FeedItem>(
+      this.queueLimit,
+      () => {
+        onOverflow?.();
+        return new AppError("SERVICE_UNAVAILABLE", "your feed fell too far behind; subscribe again and re-query rooms");
+      },
+      () => this.remove(subscriber),
+    );
+    const subscriber = new FeedSubscriber(userId, queue);
+    add(this.byUser, userId, subscriber);
+    for (const { roomId, lastReadSeq } of await this.rooms.allMemberships(userId)) {
+      if (!subscriber.rooms.has(roomId)) this.join(subscriber, roomId, lastReadSeq);
+    }
+    return subscriber;
+  }
+
+  /** A presence change reaches those the user added as friends (who may see it, as lastLoginAt). */
+  async announce(change: PresenceChange): Promise<void> {
+    const [watchers = []] = (await this.friends.friendIds([change.userId])).values();
+    for (const watcher of watchers)
+      for (const subscriber of this.byUser.get(watcher) ?? []) subscriber.queue.push(change);
+  }
+
+  private route(event: RoomEvent) {
+    const members = [...(this.byRoom.get(event.roomId) ?? [])];
+    switch (event.type) {
+      case "MessageAdded":
+        for (const subscriber of members) {
+          const { seq, senderId } = event.message;
+          // Sending moves one's own read position to the message (rooms.service readPosition).
+          if (senderId === subscriber.userId) subscriber.rooms.set(event.roomId, seq);
+          subscriber.unread.set(event, Math.max(0, seq - (subscriber.rooms.get(event.roomId) ?? 0)));
+          subscriber.queue.push(event);
+        }
+        return;
+      case "RoomCreated":
+        for (const memberId of event.memberIds)
+          for (const subscriber of this.byUser.get(memberId) ?? []) {
+            this.join(subscriber, event.roomId, 0);
+            if (memberId !== event.creatorId) subscriber.queue.push(event);
+          }
+        return;
+      case "MemberLeft":
+        for (const subscriber of members) {
+          subscriber.queue.push(event);
+          if (subscriber.userId === event.userId) this.leave(subscriber, event.roomId);
+        }
+        return;
+      case "ReadPositionMoved":
+        for (const subscriber of members) {
+          if (subscriber.userId === event.userId)
+            subscriber.rooms.set(event.roomId, Math.max(subscriber.rooms.get(event.roomId) ?? 0, event.lastReadSeq));
+          subscriber.queue.push(event);
+        }
+        return;
+      case "Typing":
+        return; // a stream of its own (typing(roomId))
+    }
+  }
+
+  private join(subscriber: FeedSubscriber, roomId: string, lastReadSeq: number) {
+    subscriber.rooms.set(roomId, lastReadSeq);
+    add(this.byRoom, roomId, subscriber);
+  }
+
+  private leave(subscriber: FeedSubscriber, roomId: string) {
+    subscriber.rooms.delete(roomId);
+    remove(this.byRoom, roomId, subscriber);
+  }
+
+  private remove(subscriber: FeedSubscriber) {
+    for (const roomId of subscriber.rooms.keys()) remove(this.byRoom, roomId, subscriber);
+    remove(this.byUser, subscriber.userId, subscriber);
+  }
+}
+
+function add<K, V>(index: Map<K, Set<V>>, key: K, value: V) {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function remove<K, V>(index: Map<K, Set<V>>, key: K, value: V) {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(key);
+}

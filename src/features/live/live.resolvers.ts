@@ -1,0 +1,101 @@
+import type { MessageRow, UserRow } from "../../db/schema.js";
+import { AppError } from "../../errors.js";
+import type { GraphQLContext } from "../../graphql/context.js";
+import type { Resolvers } from "../../graphql/generated/resolvers.js";
+import { requireMyMembership } from "../rooms/rooms.resolvers.js";
+import type { ReadPositionRow } from "../rooms/rooms.service.js";
+import { activityVisible } from "../users/users.resolvers.js";
+import { deletedUser } from "../users/users.service.js";
+import type { FeedItem, FeedSubscriber } from "./feeds.js";
+
+/** Each `myEvents` subscription's own state, for the fields that differ per subscriber (unreadCount). */
+const feedOf = new WeakMap<GraphQLContext, FeedSubscriber>();
+
+const TYPE_NAMES = {
+  MessageAdded: "MessageAddedEvent",
+  RoomCreated: "RoomAddedEvent",
+  MemberLeft: "MemberLeftEvent",
+  ReadPositionMoved: "ReadPositionEvent",
+  PresenceChanged: "PresenceEvent",
+} as const;
+
+const userById = async (ctx: GraphQLContext, id: string): Promise<UserRow> =>
+  (await ctx.loaders.user.load(id)) ?? deletedUser;
+
+/** An event's room, while the viewer is a member of it (a room you left shows as null). */
+const eventRoom = async ({ roomId }: { roomId: string }, _: unknown, ctx: GraphQLContext) =>
+  (await ctx.loaders.myMembership.load(roomId)) ? ctx.loaders.room.load(roomId) : null;
+
+/** A subscription's context lives as long as the subscription: fresh loaders per event. */
+const freshPerEvent = <T>(item: T | AppError, _args: unknown, ctx: GraphQLContext): T => {
+  if (item instanceof AppError) throw item; // the stream's last item: why it ended
+  ctx.refreshLoaders();
+  return item;
+};
+
+export const liveResolvers: Resolvers = {
+  Mutation: {
+    setTyping: (_, { roomId, typing }, ctx) => ctx.services.live.typing.set(ctx.requireViewer(), roomId, typing),
+  },
+  Subscription: {
+    myEvents: {
+      subscribe: async (_, __, ctx) => {
+        const subscriber = await ctx.services.live.feeds.subscribe(ctx.requireViewer().id, ctx.onSlowConsumer);
+        feedOf.set(ctx, subscriber);
+        return subscriber.queue;
+      },
+      resolve: (item: FeedItem, args: unknown, ctx: GraphQLContext) => freshPerEvent(item, args, ctx),
+    },
+    typing: {
+      subscribe: (_, { roomId }, ctx) =>
+        ctx.services.live.typing.stream(ctx.requireViewer(), roomId, ctx.onSlowConsumer),
+      resolve: freshPerEvent,
+    },
+  },
+  MyEvent: {
+    __resolveType: (item) => TYPE_NAMES[(item as FeedItem).type as keyof typeof TYPE_NAMES],
+  },
+  MessageAddedEvent: {
+    room: eventRoom,
+    message: (event) => event.message as MessageRow,
+    unreadCount: (event, _, ctx) => feedOf.get(ctx)?.unread.get(event) ?? ctx.loaders.myUnreadCount.load(event.roomId),
+  },
+  RoomAddedEvent: {
+    room: eventRoom,
+    addedBy: (event, _, ctx) => userById(ctx, event.creatorId),
+  },
+  MemberLeftEvent: {
+    room: eventRoom,
+    user: (event, _, ctx) => userById(ctx, event.userId),
+    removedBy: (event, _, ctx) => (event.removedBy ? userById(ctx, event.removedBy) : null),
+  },
+  ReadPositionEvent: {
+    room: eventRoom,
+    user: (event, _, ctx) => userById(ctx, event.userId),
+  },
+  PresenceEvent: {
+    user: (change, _, ctx) => userById(ctx, change.userId),
+  },
+  TypingEvent: {
+    user: (event, _, ctx) => userById(ctx, event.userId),
+  },
+  ReadPosition: {
+    user: (position, _, ctx) => userById(ctx, position.userId),
+  },
+  Room: {
+    readPositions: async (room, _, ctx) => {
+      await requireMyMembership(room, ctx);
+      return ctx.loaders
+        .named("readPositions", async (roomIds: readonly string[]) => {
+          const positions = await ctx.services.rooms.readPositions(roomIds);
+          return roomIds.map((id): ReadPositionRow[] => positions.get(id) ?? []);
+        })
+        .load(room.id);
+    },
+  },
+  User: {
+    online: async (user, _, ctx) => (await activityVisible(user, ctx)) && ctx.services.live.presence.isOnline(user.id),
+    lastSeenAt: async (user, _, ctx) =>
+      (await activityVisible(user, ctx)) ? (ctx.services.live.presence.lastSeenAt(user.id) ?? user.lastSeenAt) : null,
+  },
+};

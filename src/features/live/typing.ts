@@ -1,0 +1,83 @@
+import { BoundedQueue } from "../../boundedQueue.js";
+import { ExpiringMap } from "../../collections.js";
+import type { EventBus } from "../../commands/ports.js";
+import { TYPING_TTL_MS, type RoomEvent, type TypingRecord } from "../../commands/protocol.js";
+import type { UserRow } from "../../db/schema.js";
+import { AppError, forbidden } from "../../errors.js";
+import { requireId } from "../../validation.js";
+import type { RoomsService } from "../rooms/rooms.service.js";
+
+/** A `typing: true` is published again at most this often while it is repeated. */
+const REPUBLISH_MS = TYPING_TTL_MS / 2;
+
+/**
+ * Typing indicators: ephemeral events on the room's channel, published by the API process
+ * the member calls, never stored. A client may call setTyping on every keystroke: repeats
+ * within REPUBLISH_MS are answered from memory (no database read, nothing published), so a
+ * typing member costs one event every 3 s. Subscribers see `typing: false` when the member
+ * stops, or TYPING_TTL_MS after their last `true` if no stop arrives (a closed tab).
+ */
+export class Typing {
+  /** What each member last published per room, and when. */
+  private readonly published = new ExpiringMap<string, { typing: boolean; at: number }>(TYPING_TTL_MS, 100_000);
+
+  constructor(
+    private readonly events: EventBus,
+    private readonly rooms: RoomsService,
+    private readonly queueLimit: number,
+  ) {}
+
+  async set(viewer: UserRow, roomId: string, typing: boolean): Promise<boolean> {
+    requireId(roomId, "room");
+    const key = `${viewer.id}|${roomId}`;
+    const last = this.published.get(key);
+    const now = Date.now();
+    if (typing ? last?.typing && now - last.at < REPUBLISH_MS : !last?.typing) return true;
+    await this.rooms.requireMembership(viewer, roomId);
+    this.published.set(key, { typing, at: now });
+    await this.events.publish({ type: "Typing", roomId, userId: viewer.id, typing });
+    return true;
+  }
+
+  /** The room's typing events from other members, with lapses; ends FORBIDDEN when the viewer leaves. */
+  async stream(
+    viewer: UserRow,
+    roomId: string,
+    onOverflow?: () => void,
+  ): Promise<AsyncIterableIterator<TypingRecord | AppError>> {
+    await this.rooms.requireMembership(viewer, roomId);
+    const live = this.events.subscribeRoom(roomId, onOverflow);
+    const lapses = new Map<string, NodeJS.Timeout>();
+    const out = new BoundedQueue<TypingRecord | AppError>(
+      this.queueLimit,
+      () => new AppError("SERVICE_UNAVAILABLE", "typing subscription fell too far behind"),
+      () => {
+        for (const timer of lapses.values()) clearTimeout(timer);
+        void live.return?.();
+      },
+    );
+    const lapse = (userId: string) => {
+      lapses.delete(userId);
+      out.push({ type: "Typing", roomId, userId, typing: false });
+    };
+    const onEvent = (event: RoomEvent) => {
+      if (event.type === "MemberLeft" && event.userId === viewer.id) {
+        out.push(forbidden(`you are no longer a member of room ${roomId}`));
+        return out.end();
+      }
+      if (event.type !== "Typing" || event.userId === viewer.id) return;
+      clearTimeout(lapses.get(event.userId));
+      if (event.typing) lapses.set(event.userId, setTimeout(lapse, TYPING_TTL_MS, event.userId).unref());
+      else lapses.delete(event.userId);
+      out.push(event);
+    };
+    void (async () => {
+      try {
+        for await (const event of live) onEvent(event);
+      } catch (error) {
+        out.fail(error);
+      }
+    })();
+    return out;
+  }
+}
