@@ -12,6 +12,7 @@ import { startStack } from "./lib/stack.js";
 import { costScenario } from "./scenarios/cost.js";
 import { connectionsScenario } from "./scenarios/connections.js";
 import { fanoutScenario } from "./scenarios/fanout.js";
+import { feedScenario } from "./scenarios/feed.js";
 import { historyScenario } from "./scenarios/history.js";
 import { latencyScenario } from "./scenarios/latency.js";
 import { persistenceScenario } from "./scenarios/persistence.js";
@@ -35,6 +36,7 @@ const sizes = quick
       persistence: { commands: 5000, singleCommands: 1000, rooms: 20 },
       history: { messages: 1_000_000, queries: 200 },
       connections: { clients: 2000, rooms: 100 },
+      feed: { users: 1000, rooms: 100, rate: 100, seconds: 5 },
     }
   : {
       cost: { messages: 3000, concurrency: 20, rooms: 20 },
@@ -44,6 +46,7 @@ const sizes = quick
       persistence: { commands: 30000, singleCommands: 3000, rooms: 20 },
       history: { messages: 1_000_000, queries: 1000 },
       connections: { clients: 5000, rooms: 100 },
+      feed: { users: 1000, rooms: 100, rate: 100, seconds: 15 },
     };
 
 const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
@@ -54,6 +57,7 @@ const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) 
   ["persistence", (s) => persistenceScenario(s, sizes.persistence, log)],
   ["history", (s) => historyScenario(s, sizes.history, log)],
   ["connections", (s) => connectionsScenario(s, sizes.connections, log)],
+  ["feed", (s) => feedScenario(s, sizes.feed, log)],
 ];
 
 log(`${quick ? "quick" : "full"} run on ${JSON.stringify(machine())}`);

@@ -80,3 +80,10 @@ export function findPids(match: { comm?: string; cmdline?: string }): number[] {
   }
   return pids;
 }
+
+/** CPU milliseconds `pid` has used since this call, read when the returned function is called. */
+export function cpuMeter(pid: number): () => number {
+  const group = [{ name: "process", pids: () => [pid] }];
+  const before = sample(group).get("process")!.cpuMs;
+  return () => sample(group).get("process")!.cpuMs - before;
+}

@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import { graphql, openMany, subscribe, type Subscriber } from "../lib/clients.js";
 import { startBaseline } from "../lib/processes.js";
-import { sample } from "../lib/procstat.js";
+import { cpuMeter } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
@@ -56,7 +56,7 @@ export async function fanoutScenario(
     while (received < opts.subscribers) await new Promise((r) => setTimeout(r, 20));
     received = 0;
     log(`fan-out: ${opts.messages} messages to ${opts.subscribers} subscribers`);
-    const api = serverCpu(chat.api!.pid);
+    const api = cpuMeter(chat.api!.pid);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: opts.messages }, (_, i) =>
@@ -104,7 +104,7 @@ export async function fanoutScenario(
       )),
     );
     received = 0;
-    const server = serverCpu(ws.child.pid!);
+    const server = cpuMeter(ws.child.pid!);
     const started = performance.now();
     await fetch(`${ws.origin}/broadcast?count=${opts.messages}`, { method: "POST", body: samplePayload });
     const deadline = Date.now() + 120_000;
@@ -140,8 +140,3 @@ export async function fanoutScenario(
 }
 
 /** CPU-ms the server process has used since this call (ours includes taking the sends). */
-function serverCpu(pid: number): () => number {
-  const group = [{ name: "server", pids: () => [pid] }];
-  const before = sample(group).get("server")!.cpuMs;
-  return () => sample(group).get("server")!.cpuMs - before;
-}
