@@ -21,6 +21,7 @@ const config: CodegenConfig = {
           Message: "../../db/schema.js#MessageRow",
           SavedMessage: "../../db/schema.js#SavedMessageRow",
           MessageAddedEvent: "../../commands/protocol.js#MessageAddedRecord",
+          MessageUpdatedEvent: "../../commands/protocol.js#MessageUpdatedRecord",
           RoomAddedEvent: "../../commands/protocol.js#RoomCreatedRecord",
           MemberLeftEvent: "../../commands/protocol.js#MemberLeftRecord",
           ReadPositionEvent: "../../commands/protocol.js#ReadPositionMovedRecord",

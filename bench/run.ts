@@ -16,6 +16,7 @@ import { feedScenario } from "./scenarios/feed.js";
 import { historyScenario } from "./scenarios/history.js";
 import { latencyScenario } from "./scenarios/latency.js";
 import { persistenceScenario } from "./scenarios/persistence.js";
+import { searchScenario } from "./scenarios/search.js";
 import { throughputScenario } from "./scenarios/throughput.js";
 
 const quick = process.argv.includes("--quick");
@@ -37,6 +38,7 @@ const sizes = quick
       history: { messages: 1_000_000, queries: 200 },
       connections: { clients: 2000, rooms: 100 },
       feed: { users: 1000, rooms: 100, rate: 100, seconds: 5 },
+      search: { messages: 1_000_000, rooms: 10, queries: 200 },
     }
   : {
       cost: { messages: 3000, concurrency: 20, rooms: 20 },
@@ -47,6 +49,7 @@ const sizes = quick
       history: { messages: 1_000_000, queries: 1000 },
       connections: { clients: 5000, rooms: 100 },
       feed: { users: 1000, rooms: 100, rate: 100, seconds: 15 },
+      search: { messages: 1_000_000, rooms: 10, queries: 1000 },
     };
 
 const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
@@ -58,6 +61,7 @@ const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) 
   ["history", (s) => historyScenario(s, sizes.history, log)],
   ["connections", (s) => connectionsScenario(s, sizes.connections, log)],
   ["feed", (s) => feedScenario(s, sizes.feed, log)],
+  ["search", (s) => searchScenario(s, sizes.search, log)],
 ];
 
 log(`${quick ? "quick" : "full"} run on ${JSON.stringify(machine())}`);

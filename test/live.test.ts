@@ -47,6 +47,7 @@ afterAll(async () => {
 
 const FEED = `subscription { myEvents { __typename
   ... on MessageAddedEvent { roomId unreadCount message { seq body sender { id } } }
+  ... on MessageUpdatedEvent { roomId change message { seq body editedAt } }
   ... on RoomAddedEvent { roomId room { id name } addedBy { id } }
   ... on MemberLeftEvent { roomId room { id } user { id } removedBy { id } }
   ... on ReadPositionEvent { roomId user { id } lastReadSeq }
@@ -103,6 +104,23 @@ it("delivers every feed event to the room's members on either API process, and n
       ["two", 2],
     ]);
   }
+
+  const [one] = (await gqlOk(a.url, `query($r: ID!) { room(id: $r) { messages { id } } }`, { r: room }, dave.token))
+    .room.messages;
+  await gqlOk(
+    a.url,
+    `mutation($m: ID!) { editMessage(messageId: $m, body: "one, edited") { id } }`,
+    {
+      m: one.id,
+    },
+    dave.token,
+  );
+  await waitBoth("the edit", (e) => e.__typename === "MessageUpdatedEvent");
+  expect(bobFeed.events().find((e) => e.__typename === "MessageUpdatedEvent")).toMatchObject({
+    roomId: room,
+    change: "edited",
+    message: { seq: 1, body: "one, edited", editedAt: expect.any(String) },
+  });
 
   await gqlOk(a.url, `mutation($r: ID!) { markRead(roomId: $r, seq: 2) { id } }`, { r: room }, alice.token);
   await waitBoth("Alice's read receipt", (e) => e.__typename === "ReadPositionEvent" && e.user.id === alice.id);

@@ -143,5 +143,19 @@ describe("query plans on a room with 100,000 messages", () => {
       const json = await plan(statement);
       expect(seqScansOn(json, ["messages", "room_members", "rooms"]), `${statement.sql}\n${json}`).toEqual([]);
     }
+
+    // Full-text search goes through its GIN index, in all my rooms and in one.
+    for (const variables of [{ q: "54321" }, { q: "message 54321", r: roomId }]) {
+      const search = await statementsFor(
+        me!,
+        `query($q: String!, $r: ID) { searchMessages(query: $q, roomId: $r) { seq } }`,
+        variables,
+      );
+      expect(search.data.searchMessages).toEqual([{ seq: 54321 }]);
+      const statement = search.statements.find((s) => s.sql.includes("to_tsvector"))!;
+      const json = await plan(statement);
+      expect(json, statement.sql).toContain("messages_search_idx");
+      expect(seqScansOn(json, ["messages", "room_members"]), `${statement.sql}\n${json}`).toEqual([]);
+    }
   });
 });

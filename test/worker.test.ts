@@ -11,9 +11,9 @@ import { createRoom, gqlOk, signUp, useTestApp, useTestDatabase, type TestUser }
 const t = useTestApp();
 const db = useTestDatabase();
 
-const envelope = (actorId: string, payload: Record<string, unknown>, id = randomUUID()) => ({
+const envelope = (actorId: string, payload: Record<string, unknown>, id = randomUUID(), type = "SendMessage") => ({
   id,
-  type: "SendMessage",
+  type,
   actorId,
   issuedAt: new Date().toISOString(),
   payload,
@@ -131,4 +131,31 @@ it("prunes decided commands older than the retention, and only those", async () 
     { command_id: string }[]
   >`select command_id from command_log where command_id in (${old}, ${recent})`;
   expect(left.map((r) => r.command_id)).toEqual([recent]);
+});
+
+it("applies a redelivered edit or reaction once: changes made after it stay", async () => {
+  const [alice, bob] = await Promise.all([signUp(t.url), signUp(t.url)]);
+  const roomId = await createRoom(t.url, alice!, [bob!]);
+  const SEND = `mutation($r: ID!) { sendMessage(roomId: $r, body: "v1") { id } }`;
+  const messageId = (await gqlOk(t.url, SEND, { r: roomId }, alice!.token)).sendMessage.id;
+  const edit = envelope(alice!.id, { roomId, messageId, body: "v2" }, randomUUID(), "EditMessage");
+  const react = envelope(bob!.id, { roomId, messageId, emoji: "👍" }, randomUUID(), "React");
+  await produce([edit, react]);
+  await answers([edit.id, react.id]);
+
+  await gqlOk(
+    t.url,
+    `mutation($m: ID!) { editMessage(messageId: $m, body: "v3") { id } }`,
+    { m: messageId },
+    alice!.token,
+  );
+  await gqlOk(t.url, `mutation($m: ID!) { unreact(messageId: $m, emoji: "👍") { id } }`, { m: messageId }, bob!.token);
+  await produce([edit, react]); // redelivered: answered again from the command log, applied never again
+  const again = await answers([edit.id, react.id], 2);
+  expect(again.get(edit.id)![1]).toEqual(again.get(edit.id)![0]);
+
+  const [message] = await db<{ body: string }[]>`select body from messages where id = ${messageId}`;
+  expect(message!.body).toBe("v3");
+  const [reacted] = await db<{ n: number }[]>`select count(*)::int as n from reactions where message_id = ${messageId}`;
+  expect(reacted!.n).toBe(0);
 });

@@ -22,6 +22,8 @@ export const messageRecord = z.object({
   body: z.string(),
   clientMessageId: z.string().nullable(),
   createdAt: z.coerce.date(),
+  editedAt: z.coerce.date().nullable().default(null),
+  deletedAt: z.coerce.date().nullable().default(null),
 });
 
 /** Domain events on `chat.events`, delivered to subscribers of the room's channel. */
@@ -32,6 +34,13 @@ export const roomEvent = z.discriminatedUnion("type", [
     message: messageRecord,
     /** When the sendMessage command was issued, for the delivery-latency metric. */
     issuedAt: z.iso.datetime().optional(),
+  }),
+  /** A stored message changed: edited, deleted (a tombstone: empty body, seq kept) or its reactions. */
+  z.object({
+    type: z.literal("MessageUpdated"),
+    roomId: z.uuid(),
+    message: messageRecord,
+    change: z.enum(["edited", "deleted", "reactions"]),
   }),
   /** The user left, was removed (`removedBy`), or deleted their account: their subscriptions to the room end. */
   z.object({ type: z.literal("MemberLeft"), roomId: z.uuid(), userId: z.uuid(), removedBy: z.uuid().optional() }),
@@ -49,6 +58,7 @@ export type RoomEvent = z.infer<typeof roomEvent>;
 export type RoomEventOf<T extends RoomEvent["type"]> = Extract<RoomEvent, { type: T }>;
 /** Named for GraphQL Code Generator's mappers: the live feature's event types resolve from these. */
 export type MessageAddedRecord = RoomEventOf<"MessageAdded">;
+export type MessageUpdatedRecord = RoomEventOf<"MessageUpdated">;
 export type RoomCreatedRecord = RoomEventOf<"RoomCreated">;
 export type MemberLeftRecord = RoomEventOf<"MemberLeft">;
 export type ReadPositionMovedRecord = RoomEventOf<"ReadPositionMoved">;

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  boolean,
   index,
   integer,
   jsonb,
@@ -68,6 +69,8 @@ export const rooms = pgTable(
     /** Seq of the newest message; the next message gets lastSeq + 1 in the same transaction. */
     lastSeq: integer("last_seq").notNull().default(0),
     lastActivityAt: createdAt("last_activity_at"),
+    /** A 1:1 room (directRoom): its id is derived from the two user ids, so both sides find the same one. */
+    isDirect: boolean("is_direct").notNull().default(false),
   },
   (t) => [index("rooms_creator_idx").on(t.creatorId)],
 );
@@ -98,12 +101,18 @@ export const messages = pgTable(
     seq: integer("seq").notNull(),
     /** Null once the sender deleted their account; history stays. */
     senderId: uuid("sender_id").references(() => users.id, { onDelete: "set null" }),
+    /** Empty once the message was deleted (deletedAt set): the text is gone, the seq stays. */
     body: text("body").notNull(),
     clientMessageId: text("client_message_id"),
     createdAt: createdAt("created_at"),
+    editedAt: optionalTime("edited_at"),
+    deletedAt: optionalTime("deleted_at"),
   },
   (t) => [
     uniqueIndex("messages_room_seq_key").on(t.roomId, t.seq),
+    // Full-text search (searchMessages). 'simple': no stemming or stop words, so any language
+    // and names match as typed. A deleted message's body is empty, so it has no entries here.
+    index("messages_search_idx").using("gin", sql`to_tsvector('simple', ${t.body})`),
     // Serves two paths: deleting an account (its messages' sender_id is nulled) and finding a
     // member's newest own message, which their read position never falls behind.
     index("messages_sender_room_seq_idx").on(t.senderId, t.roomId, t.seq),
@@ -129,6 +138,22 @@ export const savedMessages = pgTable(
     index("saved_messages_user_idx").on(t.userId, t.savedAt.desc(), t.messageId.desc()),
     index("saved_messages_message_idx").on(t.messageId),
   ],
+);
+
+/** One user's reaction to a message: an emoji, once per user. */
+export const reactions = pgTable(
+  "reactions",
+  {
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    emoji: text("emoji").notNull(),
+    reactedAt: createdAt("reacted_at"),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.emoji, t.userId] }), index("reactions_user_idx").on(t.userId)],
 );
 
 /**
@@ -169,6 +194,7 @@ export type UserRow = typeof users.$inferSelect;
 export type RoomRow = typeof rooms.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type SavedMessageRow = typeof savedMessages.$inferSelect;
+export type ReactionRow = typeof reactions.$inferSelect;
 
 /**
  * Sign-in and sign-up attempts counted across API processes (rate-limiter-flexible's Drizzle

@@ -7,8 +7,10 @@ import { friendsFeature } from "./friends/index.js";
 import { liveFeature } from "./live/index.js";
 import { messagesFeature } from "./messages/index.js";
 import type { FeatureModule } from "./module.js";
+import { reactionsFeature } from "./reactions/index.js";
 import { roomsFeature } from "./rooms/index.js";
 import { savedFeature } from "./saved/index.js";
+import { searchFeature } from "./search/index.js";
 import { usersFeature } from "./users/index.js";
 
 export const features: readonly FeatureModule[] = [
@@ -17,6 +19,8 @@ export const features: readonly FeatureModule[] = [
   roomsFeature,
   messagesFeature,
   savedFeature,
+  reactionsFeature,
+  searchFeature,
   liveFeature,
 ];
 

@@ -1,6 +1,6 @@
 import type { UserRow } from "../db/schema.js";
 import type { Session } from "../features/users/users.service.js";
-import { unauthenticated } from "../errors.js";
+import { AppError, unauthenticated } from "../errors.js";
 import { Loaders } from "./loaders.js";
 import type { Services } from "./services.js";
 
@@ -82,4 +82,15 @@ class Context implements GraphQLContext {
   refreshLoaders(): void {
     this.loaders = new Loaders(this.services, this.viewer?.id ?? null);
   }
+}
+
+/**
+ * `resolve` of a subscription field whose stream yields items and, last, the AppError it
+ * ended with. A subscription's context lives as long as the subscription: its loaders are
+ * renewed per event, so an event never sees rows cached for an earlier one.
+ */
+export function freshPerEvent<T>(item: T | AppError, _args: unknown, ctx: GraphQLContext): T {
+  if (item instanceof AppError) throw item;
+  ctx.refreshLoaders();
+  return item;
 }

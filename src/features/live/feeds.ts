@@ -92,6 +92,9 @@ export class Feeds {
           subscriber.queue.push(event);
         }
         return;
+      case "MessageUpdated":
+        for (const subscriber of members) subscriber.queue.push(event);
+        return;
       case "RoomCreated":
         for (const memberId of event.memberIds)
           for (const subscriber of this.byUser.get(memberId) ?? []) {

@@ -1,6 +1,5 @@
 import type { MessageRow, UserRow } from "../../db/schema.js";
-import { AppError } from "../../errors.js";
-import type { GraphQLContext } from "../../graphql/context.js";
+import { freshPerEvent, type GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { requireMyMembership } from "../rooms/rooms.resolvers.js";
 import type { ReadPositionRow } from "../rooms/rooms.service.js";
@@ -13,6 +12,7 @@ const feedOf = new WeakMap<GraphQLContext, FeedSubscriber>();
 
 const TYPE_NAMES = {
   MessageAdded: "MessageAddedEvent",
+  MessageUpdated: "MessageUpdatedEvent",
   RoomCreated: "RoomAddedEvent",
   MemberLeft: "MemberLeftEvent",
   ReadPositionMoved: "ReadPositionEvent",
@@ -25,13 +25,6 @@ const userById = async (ctx: GraphQLContext, id: string): Promise<UserRow> =>
 /** An event's room, while the viewer is a member of it (a room you left shows as null). */
 const eventRoom = async ({ roomId }: { roomId: string }, _: unknown, ctx: GraphQLContext) =>
   (await ctx.loaders.myMembership.load(roomId)) ? ctx.loaders.room.load(roomId) : null;
-
-/** A subscription's context lives as long as the subscription: fresh loaders per event. */
-const freshPerEvent = <T>(item: T | AppError, _args: unknown, ctx: GraphQLContext): T => {
-  if (item instanceof AppError) throw item; // the stream's last item: why it ended
-  ctx.refreshLoaders();
-  return item;
-};
 
 export const liveResolvers: Resolvers = {
   Mutation: {
@@ -59,6 +52,10 @@ export const liveResolvers: Resolvers = {
     room: eventRoom,
     message: (event) => event.message as MessageRow,
     unreadCount: (event, _, ctx) => feedOf.get(ctx)?.unread.get(event) ?? ctx.loaders.myUnreadCount.load(event.roomId),
+  },
+  MessageUpdatedEvent: {
+    room: eventRoom,
+    message: (event) => event.message as MessageRow,
   },
   RoomAddedEvent: {
     room: eventRoom,

@@ -61,7 +61,7 @@ export class Presence {
     clearInterval(this.timer);
     this.unlisten();
     this.local.clear();
-    await this.publish({ full: true, online: [], offline: [] });
+    if (this.processes.has(this.processId)) await this.publish({ full: true, online: [], offline: [] });
   }
 
   /** A WebSocket of `userId` opened on this process. */
@@ -112,7 +112,8 @@ export class Presence {
   private report(full: boolean) {
     const { online, offline } = this.changes;
     this.changes = { online: new Set(), offline: new Set() };
-    if (full) void this.publish({ full, online: [...this.local.keys()], offline: [] });
+    // A process without users need not be heard from: its last user's going is a change.
+    if (full && this.local.size > 0) void this.publish({ full, online: [...this.local.keys()], offline: [] });
     else if (online.size + offline.size > 0) void this.publish({ full, online: [...online], offline: [...offline] });
   }
 

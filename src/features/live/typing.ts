@@ -1,10 +1,10 @@
-import { BoundedQueue } from "../../boundedQueue.js";
 import { ExpiringMap } from "../../collections.js";
 import type { EventBus } from "../../commands/ports.js";
-import { TYPING_TTL_MS, type RoomEvent, type TypingRecord } from "../../commands/protocol.js";
+import { TYPING_TTL_MS, type TypingRecord } from "../../commands/protocol.js";
 import type { UserRow } from "../../db/schema.js";
-import { AppError, forbidden } from "../../errors.js";
+import type { AppError } from "../../errors.js";
 import { requireId } from "../../validation.js";
+import { roomEventStream } from "../rooms/roomEvents.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 
 /** A `typing: true` is published again at most this often while it is repeated. */
@@ -46,38 +46,24 @@ export class Typing {
     onOverflow?: () => void,
   ): Promise<AsyncIterableIterator<TypingRecord | AppError>> {
     await this.rooms.requireMembership(viewer, roomId);
-    const live = this.events.subscribeRoom(roomId, onOverflow);
     const lapses = new Map<string, NodeJS.Timeout>();
-    const out = new BoundedQueue<TypingRecord | AppError>(
-      this.queueLimit,
-      () => new AppError("SERVICE_UNAVAILABLE", "typing subscription fell too far behind"),
-      () => {
-        for (const timer of lapses.values()) clearTimeout(timer);
-        void live.return?.();
+    const out = roomEventStream<TypingRecord>(this.events.subscribeRoom(roomId, onOverflow), {
+      roomId,
+      viewerId: viewer.id,
+      limit: this.queueLimit,
+      onEvent: (event, queue) => {
+        if (event.type !== "Typing" || event.userId === viewer.id) return;
+        clearTimeout(lapses.get(event.userId));
+        if (event.typing) lapses.set(event.userId, setTimeout(lapse, TYPING_TTL_MS, event.userId).unref());
+        else lapses.delete(event.userId);
+        queue.push(event);
       },
-    );
-    const lapse = (userId: string) => {
+      onClose: () => lapses.forEach((timer) => clearTimeout(timer)),
+    });
+    function lapse(userId: string) {
       lapses.delete(userId);
       out.push({ type: "Typing", roomId, userId, typing: false });
-    };
-    const onEvent = (event: RoomEvent) => {
-      if (event.type === "MemberLeft" && event.userId === viewer.id) {
-        out.push(forbidden(`you are no longer a member of room ${roomId}`));
-        return out.end();
-      }
-      if (event.type !== "Typing" || event.userId === viewer.id) return;
-      clearTimeout(lapses.get(event.userId));
-      if (event.typing) lapses.set(event.userId, setTimeout(lapse, TYPING_TTL_MS, event.userId).unref());
-      else lapses.delete(event.userId);
-      out.push(event);
-    };
-    void (async () => {
-      try {
-        for await (const event of live) onEvent(event);
-      } catch (error) {
-        out.fail(error);
-      }
-    })();
+    }
     return out;
   }
 }

@@ -1,4 +1,5 @@
 import { defineFeature } from "../module.js";
+import { deleteMessageCommand, editMessageCommand } from "./lifecycle.commands.js";
 import { messageCommands } from "./messages.commands.js";
 import { messagesResolvers } from "./messages.resolvers.js";
 import { MessagesService } from "./messages.service.js";
@@ -13,8 +14,14 @@ export const messagesFeature = defineFeature({
   name: "messages",
   schemaFile: "messages.graphql",
   resolvers: messagesResolvers,
-  commands: messageCommands,
+  commands: [...messageCommands, editMessageCommand, deleteMessageCommand],
   addServices: (deps, services) => {
-    services.messages = new MessagesService(deps.db, deps.commands, deps.events, services.rooms);
+    services.messages = new MessagesService(
+      deps.db,
+      deps.commands,
+      deps.events,
+      services.rooms,
+      deps.config.SUBSCRIPTION_QUEUE_LIMIT,
+    );
   },
 });

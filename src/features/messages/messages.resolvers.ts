@@ -1,7 +1,6 @@
-import type { MessageRow } from "../../db/schema.js";
-import type { GraphQLContext } from "../../graphql/context.js";
+import { freshPerEvent } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
-import { AppError, notFound } from "../../errors.js";
+import { notFound } from "../../errors.js";
 import { requireMyMembership } from "../rooms/rooms.resolvers.js";
 import { deletedUser } from "../users/users.service.js";
 
@@ -9,6 +8,8 @@ export const messagesResolvers: Resolvers = {
   Mutation: {
     sendMessage: (_, { roomId, body, clientMessageId }, ctx) =>
       ctx.services.messages.send(ctx.requireViewer(), { roomId, body, clientMessageId }),
+    editMessage: (_, { messageId, body }, ctx) => ctx.services.messages.edit(ctx.requireViewer(), { messageId, body }),
+    deleteMessage: (_, { messageId }, ctx) => ctx.services.messages.delete(ctx.requireViewer(), messageId),
   },
   Room: {
     messages: async (room, { last, beforeSeq }, ctx) => {
@@ -26,15 +27,14 @@ export const messagesResolvers: Resolvers = {
       (message.senderId ? await ctx.loaders.user.load(message.senderId) : null) ?? deletedUser,
   },
   Subscription: {
+    messageUpdated: {
+      subscribe: (_, { roomId }, ctx) => ctx.services.messages.updates(ctx.requireViewer(), roomId, ctx.onSlowConsumer),
+      resolve: freshPerEvent,
+    },
     messageAdded: {
       subscribe: (_, { roomId, afterSeq }, ctx) =>
         ctx.services.messages.stream(ctx.requireViewer(), roomId, { afterSeq }, ctx.onSlowConsumer),
-      resolve: (item: MessageRow | AppError, _args: unknown, ctx: GraphQLContext) => {
-        if (item instanceof AppError) throw item; // the stream's last item: why it ended
-        // The subscription's context lives as long as the subscription: fresh loaders per event.
-        ctx.refreshLoaders();
-        return item;
-      },
+      resolve: freshPerEvent,
     },
   },
 };

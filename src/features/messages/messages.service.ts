@@ -5,8 +5,10 @@ import { messages, rooms, type MessageRow, type UserRow } from "../../db/schema.
 import { groupBy } from "../../collections.js";
 import type { CommandBus } from "../../commands/ports.js";
 import type { EventBus } from "../../commands/ports.js";
-import { AppError } from "../../errors.js";
+import { AppError, forbidden, notFound } from "../../errors.js";
 import { parseInput, requireId } from "../../validation.js";
+import { roomEventStream } from "../rooms/roomEvents.js";
+import { deleteMessageCommand, editMessageCommand } from "./lifecycle.commands.js";
 import { MessageStream } from "./messageStream.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import { sendMessageCommand } from "./messages.commands.js";
@@ -18,6 +20,8 @@ const sendInput = z.object({
   body: messageBody,
   clientMessageId: clientMessageId.nullish(),
 });
+
+const editInput = z.object({ body: messageBody });
 
 const pageInput = z.object({
   last: z.number().int().min(1, "must be at least 1").max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`),
@@ -50,6 +54,7 @@ export class MessagesService {
     private readonly commands: CommandBus,
     private readonly events: EventBus,
     private readonly rooms: RoomsService,
+    private readonly queueLimit: number,
   ) {
     this.historyPage = historyPageQuery(db);
   }
@@ -129,6 +134,49 @@ export class MessagesService {
       .select()
       .from(messages)
       .where(inArray(messages.id, [...ids]));
+  }
+
+  /** Your own message, changed: NOT_FOUND unless it exists (not deleted), FORBIDDEN unless it is yours. */
+  async edit(viewer: UserRow, input: { messageId: string; body: string }): Promise<MessageRow> {
+    const { body } = parseInput(editInput, input);
+    const message = await this.ownMessage(viewer, input.messageId);
+    return this.commands.execute(
+      editMessageCommand,
+      { roomId: message.roomId, messageId: message.id, body },
+      viewer.id,
+    );
+  }
+
+  /** Your own message, as a tombstone: it keeps its seq, its text, reactions and saved copies are gone. */
+  async delete(viewer: UserRow, messageId: string): Promise<MessageRow> {
+    const message = await this.ownMessage(viewer, messageId);
+    return this.commands.execute(deleteMessageCommand, { roomId: message.roomId, messageId: message.id }, viewer.id);
+  }
+
+  /** The API's early answer (the worker decides again in its transaction). */
+  private async ownMessage(viewer: UserRow, messageId: string): Promise<MessageRow> {
+    const [message] = await this.byIds([requireId(messageId, "message")]);
+    if (!message || message.deletedAt) throw notFound(`no message with id ${messageId}`);
+    await this.rooms.requireMembership(viewer, message.roomId);
+    if (message.senderId !== viewer.id) throw forbidden("only its sender can change a message");
+    return message;
+  }
+
+  /** Edits, deletions and reaction changes of the room's messages, live; ends FORBIDDEN when the viewer leaves. */
+  async updates(
+    viewer: UserRow,
+    roomId: string,
+    onOverflow?: () => void,
+  ): Promise<AsyncIterableIterator<MessageRow | AppError>> {
+    await this.rooms.requireMembership(viewer, roomId);
+    return roomEventStream<MessageRow>(this.events.subscribeRoom(roomId, onOverflow), {
+      roomId,
+      viewerId: viewer.id,
+      limit: this.queueLimit,
+      onEvent: (event, out) => {
+        if (event.type === "MessageUpdated") out.push(event.message);
+      },
+    });
   }
 
   /** The room's messages after `afterSeq` (if given) and then live ones: see MessageStream. */

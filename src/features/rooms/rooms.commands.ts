@@ -4,6 +4,7 @@ import { friendships, messages, roomMembers, rooms, savedMessages, users } from 
 import { defineCommand } from "../../commands/protocol.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
 import type { Transaction } from "../../db/client.js";
+import { openDirectRoomCommand } from "./directRooms.js";
 import { deleteEmptyRooms, requireMember } from "./membership.js";
 import { MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
 
@@ -83,6 +84,7 @@ export const removeMemberCommand = defineCommand({
   async apply(tx, { payload, actorId }) {
     const room = await requireMember(tx, payload.roomId, actorId!);
     if (room.creatorId !== actorId) throw forbidden("only the room's creator can remove members");
+    if (room.isDirect) throw forbidden("nobody is removed from a direct room; leave it instead");
     if (payload.userId === actorId) throw badInput("you cannot remove yourself; use leaveRoom", "userId");
     if (!(await removeMembership(tx, payload.roomId, payload.userId)))
       throw notFound(`user ${payload.userId} is not a member of room ${payload.roomId}`);
@@ -118,4 +120,10 @@ export const markReadCommand = defineCommand({
   },
 });
 
-export const roomCommands = [createRoomCommand, leaveRoomCommand, removeMemberCommand, markReadCommand];
+export const roomCommands = [
+  createRoomCommand,
+  leaveRoomCommand,
+  removeMemberCommand,
+  markReadCommand,
+  openDirectRoomCommand,
+];

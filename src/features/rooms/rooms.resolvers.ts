@@ -23,6 +23,7 @@ export const roomsResolvers: Resolvers = {
   },
   Mutation: {
     createRoom: (_, args, ctx) => ctx.services.rooms.create(ctx.requireViewer(), args),
+    directRoom: (_, { userId }, ctx) => ctx.services.rooms.direct(ctx.requireViewer(), userId),
     leaveRoom: (_, { roomId }, ctx) => ctx.services.rooms.leave(ctx.requireViewer(), roomId),
     removeMember: (_, args, ctx) => ctx.services.rooms.removeMember(ctx.requireViewer(), args),
     markRead: (_, args, ctx) => ctx.services.rooms.markRead(ctx.requireViewer(), args),

@@ -3,10 +3,11 @@ import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow, type RoomRow, type UserRow } from "../../db/schema.js";
-import { forbidden, notFound } from "../../errors.js";
+import { badInput, forbidden, notFound } from "../../errors.js";
 import type { CommandBus } from "../../commands/ports.js";
 import { groupBy } from "../../collections.js";
 import { parseInput, requireId } from "../../validation.js";
+import { directRoomId, openDirectRoomCommand } from "./directRooms.js";
 import { requireMember } from "./membership.js";
 import { createRoomCommand, leaveRoomCommand, markReadCommand, removeMemberCommand } from "./rooms.commands.js";
 import { MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
@@ -67,6 +68,15 @@ export class RoomsService {
     return this.requireMembership(viewer, id);
   }
 
+  /** The 1:1 room of the viewer and `userId`, created the first time either asks. */
+  async direct(viewer: UserRow, userId: string): Promise<RoomRow> {
+    requireId(userId, "user");
+    if (userId === viewer.id) throw badInput("a direct room is with someone else", "userId");
+    const roomId = directRoomId(viewer.id, userId);
+    await this.commands.execute(openDirectRoomCommand, { roomId, userId }, viewer.id);
+    return this.requireMembership(viewer, roomId);
+  }
+
   async leave(viewer: UserRow, id: string): Promise<boolean> {
     await this.requireMembership(viewer, id);
     await this.commands.execute(leaveRoomCommand, { roomId: id }, viewer.id);
@@ -77,6 +87,7 @@ export class RoomsService {
     const room = await this.requireMembership(viewer, input.roomId);
     const userId = requireId(input.userId, "user");
     if (room.creatorId !== viewer.id) throw forbidden("only the room's creator can remove members");
+    if (room.isDirect) throw forbidden("nobody is removed from a direct room; leave it instead");
     await this.commands.execute(removeMemberCommand, { roomId: room.id, userId }, viewer.id);
     return room;
   }

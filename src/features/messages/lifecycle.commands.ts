@@ -1,0 +1,68 @@
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import { defineCommand, messageRecord, type RoomEvent } from "../../commands/protocol.js";
+import type { Transaction } from "../../db/client.js";
+import { messages, reactions, savedMessages, type MessageRow } from "../../db/schema.js";
+import { forbidden, notFound } from "../../errors.js";
+import { requireMember } from "../rooms/membership.js";
+import { messageBody } from "./messages.rules.js";
+
+/**
+ * The message, locked for this transaction, if the actor may change it: they sent it, still
+ * belong to its room, and it is not deleted. Checked here, in the transaction, whatever the
+ * API checked before.
+ */
+export async function ownMessage(tx: Transaction, roomId: string, messageId: string, actorId: string) {
+  await requireMember(tx, roomId, actorId);
+  const [message] = await tx
+    .select()
+    .from(messages)
+    .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)))
+    .for("update");
+  if (!message || message.deletedAt) throw notFound(`no message with id ${messageId}`);
+  if (message.senderId !== actorId) throw forbidden("only its sender can change a message");
+  return message;
+}
+
+const updated = (message: MessageRow, change: "edited" | "deleted"): RoomEvent => ({
+  type: "MessageUpdated",
+  roomId: message.roomId,
+  message,
+  change,
+});
+
+export const editMessageCommand = defineCommand({
+  type: "EditMessage",
+  payload: z.object({ roomId: z.uuid(), messageId: z.uuid(), body: messageBody }),
+  result: messageRecord,
+  key: (p) => p.roomId,
+  async apply(tx, { payload, actorId }) {
+    await ownMessage(tx, payload.roomId, payload.messageId, actorId!);
+    const [message] = await tx
+      .update(messages)
+      .set({ body: payload.body, editedAt: new Date() })
+      .where(eq(messages.id, payload.messageId))
+      .returning();
+    return { result: message!, events: [updated(message!, "edited")] };
+  },
+});
+
+export const deleteMessageCommand = defineCommand({
+  type: "DeleteMessage",
+  payload: z.object({ roomId: z.uuid(), messageId: z.uuid() }),
+  result: messageRecord,
+  key: (p) => p.roomId,
+  async apply(tx, { payload, actorId }) {
+    await ownMessage(tx, payload.roomId, payload.messageId, actorId!);
+    // A tombstone: the text is gone for everyone, with its reactions and saved copies; the
+    // row stays so the room's seq has no gap.
+    await tx.delete(reactions).where(eq(reactions.messageId, payload.messageId));
+    await tx.delete(savedMessages).where(eq(savedMessages.messageId, payload.messageId));
+    const [message] = await tx
+      .update(messages)
+      .set({ body: "", deletedAt: new Date() })
+      .where(eq(messages.id, payload.messageId))
+      .returning();
+    return { result: message!, events: [updated(message!, "deleted")] };
+  },
+});

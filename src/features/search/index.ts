@@ -1,0 +1,26 @@
+import type { Resolvers } from "../../graphql/generated/resolvers.js";
+import { defineFeature } from "../module.js";
+import { SearchService } from "./search.service.js";
+
+declare module "../module.js" {
+  interface Services {
+    search: SearchService;
+  }
+}
+
+const searchResolvers: Resolvers = {
+  Query: {
+    searchMessages: (_, { query, roomId, first, after }, ctx) =>
+      ctx.services.search.search(ctx.requireViewer(), { query, roomId, first: first ?? 20, after }),
+  },
+};
+
+export const searchFeature = defineFeature({
+  name: "search",
+  schemaFile: "search.graphql",
+  resolvers: searchResolvers,
+  commands: [],
+  addServices: (deps, services) => {
+    services.search = new SearchService(deps.db, services.rooms);
+  },
+});
