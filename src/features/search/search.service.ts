@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
+import { databaseErrorCode } from "../../db/errors.js";
 import { messages, roomMembers, type MessageRow, type UserRow } from "../../db/schema.js";
 import { badInput } from "../../errors.js";
 import { typedText } from "../../text.js";
@@ -8,6 +9,9 @@ import { parseInput, requireId } from "../../validation.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 
 export const MAX_SEARCH_PAGE = 100;
+const SEARCH_TIMEOUT_MS = 3000;
+/** SQLSTATE of a statement cancelled by statement_timeout. */
+const QUERY_CANCELED = "57014";
 
 const searchInput = z.object({
   query: typedText({ min: 1, max: 200 }),
@@ -45,11 +49,21 @@ export class SearchService {
         )!,
       );
     }
-    return this.db
-      .select()
-      .from(messages)
-      .where(and(...conditions))
-      .orderBy(desc(messages.createdAt), desc(messages.id))
-      .limit(first);
+    // A word in most of a huge room's messages makes PostgreSQL sort them all: one user's
+    // search must not hold the database for everyone, so it gets SEARCH_TIMEOUT_MS.
+    try {
+      return await this.db.transaction(async (tx) => {
+        await tx.execute(sql.raw(`set local statement_timeout = ${SEARCH_TIMEOUT_MS}`));
+        return tx
+          .select()
+          .from(messages)
+          .where(and(...conditions))
+          .orderBy(desc(messages.createdAt), desc(messages.id))
+          .limit(first);
+      });
+    } catch (error) {
+      if (databaseErrorCode(error) !== QUERY_CANCELED) throw error;
+      throw badInput(`the search took longer than ${SEARCH_TIMEOUT_MS} ms; add words, or search one room`, "query");
+    }
   }
 }
