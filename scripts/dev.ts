@@ -4,7 +4,7 @@
  * (embedded PGlite unless DATABASE_URL is set), and on Ctrl-C / SIGTERM stops the app and
  * then the broker it started (KAFKA_KEEP_RUNNING=1 leaves the broker up for the next run).
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pretty from "pino-pretty";
@@ -27,6 +27,11 @@ try {
   console.error(`error: ${error.message}`);
   process.exit(1);
 }
+
+// The reference web client, served at http://localhost:PORT/ (about 2 s; `npm run dev:web` for hot reload).
+console.log("Building the web client (web/ -> web/dist)...");
+const built = spawnSync("npm", ["run", "--silent", "build:web"], { cwd: root, stdio: "inherit" });
+if (built.status !== 0) console.error("warning: the web client did not build; the API runs without it");
 
 const app = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/main.ts"), "all"], {
   cwd: root,

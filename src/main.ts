@@ -1,6 +1,8 @@
+import { existsSync } from "node:fs";
 import { roles, startApp, type Role } from "./app.js";
 import { ConfigError, loadConfig } from "./config/env.js";
 import { createLogger } from "./logger.js";
+import { webDistDir } from "./paths.js";
 
 /** Entry point: `node dist/src/main.js [all|api|worker]`. */
 async function main() {
@@ -68,7 +70,11 @@ async function main() {
     process.exit(1);
   }
   if (app.url)
-    logger.info({ url: app.url }, `GraphQL API ready at ${app.url} (subscriptions: ${app.url.replace(/^http/, "ws")})`);
+    logger.info(
+      { url: app.url },
+      `GraphQL API ready at ${app.url} (subscriptions: ${app.url.replace(/^http/, "ws")})` +
+        (existsSync(webDistDir) ? `; the web client at ${app.origin}/` : ""),
+    );
   else logger.info({ origin: app.origin }, `worker ready; health and metrics at ${app.origin}/readyz and /metrics`);
 }
 

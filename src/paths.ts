@@ -16,3 +16,5 @@ function findProjectRoot(): string {
 export const projectRoot = findProjectRoot();
 export const migrationsDir = path.join(projectRoot, "drizzle");
 export const schemaDir = path.join(projectRoot, "schema");
+/** The built web client (`npm run build:web`), served at / by API processes when present. */
+export const webDistDir = path.join(projectRoot, "web", "dist");

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
@@ -8,6 +9,7 @@ import express from "express";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { WebSocketServer } from "ws";
 import { isDatabaseUnavailable } from "../db/errors.js";
+import { webDistDir } from "../paths.js";
 import { AppError } from "../errors.js";
 import { createContext, type GraphQLContext } from "../graphql/context.js";
 import type { ConnectionListener } from "../features/module.js";
@@ -131,6 +133,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   let connections = () => 0;
 
   app.get("/healthz", (_req, res) => void res.json({ status: "ok" }));
+  // The reference web client (web/), when built; Apollo Sandbox stays at /graphql.
+  if (options.graphql && existsSync(webDistDir)) app.use(express.static(webDistDir, { index: "index.html" }));
   // Readiness and metrics tell an outsider what runs inside: on a port of their own when
   // OPS_PORT is set, else on this port to loopback clients only.
   const ops = opsRoutes(options.readiness, metrics);

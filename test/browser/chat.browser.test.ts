@@ -1,0 +1,127 @@
+/**
+ * The reference web client (web/) in a real Chromium, as two people: sign up, befriend,
+ * create a room, chat both ways live, see typing, drop one side's network while the other
+ * keeps sending, and find the resumed list complete and in order.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { uniqueName, useTestApp } from "../support/harness.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const output = path.resolve("test-results");
+const t = useTestApp();
+let browser: Browser;
+
+beforeAll(async () => {
+  const built = spawnSync("npm", ["run", "--silent", "build:web"], { encoding: "utf8" });
+  if (built.status !== 0) throw new Error(`the web client did not build:\n${built.stdout}${built.stderr}`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface Person {
+  context: BrowserContext;
+  page: Page;
+  username: string;
+  name: string;
+}
+
+async function signUp(name: string): Promise<Person> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(t.url.replace(/\/graphql$/, "/"));
+  await page.getByRole("button", { name: "Create an account" }).click();
+  const username = uniqueName(name.toLowerCase());
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Display name").fill(name);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("button", { name: `Log out ${name}` }).waitFor();
+  return { context, page, username, name };
+}
+
+async function addFriend(person: Person, friend: Person) {
+  await person.page.getByLabel("Add a friend by username").fill(friend.username);
+  await person.page.getByRole("button", { name: "Add", exact: true }).click();
+  await person.page.getByRole("button", { name: `Chat with ${friend.name}` }).waitFor();
+}
+
+const bodies = (page: Page) => page.locator('ol[aria-label="Messages"] > li:not(.pending) .body').allTextContents();
+
+async function say(person: Person, text: string) {
+  const composer = person.page.getByLabel("Message", { exact: true });
+  await composer.fill(text);
+  await composer.press("Enter");
+  // Keyboard sending keeps the focus in the composer.
+  expect(await composer.evaluate((element) => element === document.activeElement)).toBe(true);
+}
+
+async function waitForBody(page: Page, text: string) {
+  await page
+    .locator('ol[aria-label="Messages"] > li:not(.pending) .body', { hasText: text })
+    .first()
+    .waitFor({ timeout: 20_000 });
+}
+
+it("two people chat live, see each other type, and one resumes after a network drop with nothing missing or doubled", async () => {
+  const alice = await signUp("Alice");
+  const bob = await signUp("Bob");
+  await addFriend(alice, bob);
+  await addFriend(bob, alice);
+
+  await alice.page.getByLabel("New room name").fill("Team");
+  await alice.page.getByRole("checkbox", { name: "Bob" }).check();
+  await alice.page.getByRole("button", { name: "Create room" }).click();
+  // Bob's room list learns of the room from his feed (myEvents), live.
+  await bob.page.getByRole("button", { name: /Team/ }).click();
+
+  await say(alice, "hello bob");
+  await waitForBody(bob.page, "hello bob");
+  await bob.page.getByLabel("Message", { exact: true }).fill("typing away");
+  await alice.page.getByText("Bob is typing…").waitFor({ timeout: 20_000 });
+  await say(bob, "hi alice");
+  await waitForBody(alice.page, "hi alice");
+
+  await bob.context.setOffline(true);
+  const missed = ["one", "two", "three", "four", "five"].map((n) => `while you were away ${n}`);
+  for (const text of missed) {
+    await say(alice, text);
+    await waitForBody(alice.page, text);
+  }
+  await bob.context.setOffline(false);
+  await waitForBody(bob.page, missed.at(-1)!);
+  expect(await bodies(bob.page)).toEqual(["hello bob", "hi alice", ...missed]);
+  expect(await bodies(alice.page)).toEqual(["hello bob", "hi alice", ...missed]);
+  // Bob has read them all: Alice's room view shows his receipt.
+  await alice.page.getByText("Seen by Bob").waitFor({ timeout: 20_000 });
+
+  mkdirSync(output, { recursive: true });
+  await bob.page.screenshot({ path: path.join(output, "room-view.png") });
+  await Promise.all([alice.context.close(), bob.context.close()]);
+});
+
+it("shows a person what went wrong in words, not codes", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(t.url.replace(/\/graphql$/, "/"));
+  await page.getByLabel("Username").fill(uniqueName("nobody"));
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert").textContent()).resolves.toBe("Wrong username or password.");
+  await context.close();
+});

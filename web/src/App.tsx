@@ -1,0 +1,107 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { print } from "graphql";
+import { Provider, useMutation, useQuery } from "urql";
+import { Auth } from "./Auth";
+import { connect, getToken, setToken, type Connection } from "./client";
+import { LogOut, Me, MyEvents } from "./operations";
+import { RoomView } from "./RoomView";
+import { Sidebar, type FeedEvent, type Receipt } from "./Sidebar";
+
+/** Signed out: the sign-in form. Signed in: one connection (HTTP + WebSocket) for the session. */
+export function App() {
+  const [token, setSessionToken] = useState(getToken);
+  const connection = useMemo(() => (token ? connect(token) : null), [token]);
+  useEffect(() => () => connection?.dispose(), [connection]);
+  const signIn = useCallback((next: string | null) => {
+    setToken(next);
+    setSessionToken(next);
+  }, []);
+  if (!connection) return <Auth onSignedIn={signIn} />;
+  return (
+    <Provider value={connection.urql}>
+      <Chat connection={connection} onSignedOut={() => signIn(null)} />
+    </Provider>
+  );
+}
+
+function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut: () => void }) {
+  const [me] = useQuery({ query: Me });
+  const [, logOut] = useMutation(LogOut);
+  const [openRoom, setOpenRoom] = useState<string | null>(null);
+  const [receipts, setReceipts] = useState<Receipt[]>([]);
+  // One feed for the room list, friends and read receipts (the server's myEvents). Each
+  // event is handed on as it comes: React state would keep only the last of a quick burst.
+  const feed = useFeed(connection);
+  useEffect(
+    () =>
+      feed.listen((event) => {
+        if (event.__typename === "ReadPositionEvent")
+          setReceipts((all) => [
+            ...all.filter((r) => !(r.roomId === event.roomId && r.user.id === event.user.id)),
+            event,
+          ]);
+      }),
+    [feed],
+  );
+  const expired = me.error?.graphQLErrors[0]?.extensions?.code === "UNAUTHENTICATED";
+  useEffect(() => {
+    if (expired) onSignedOut();
+  }, [expired, onSignedOut]);
+  const user = me.data?.me;
+  if (!user) return <p className="status">{me.fetching ? "Loading…" : "Connecting…"}</p>;
+  return (
+    <div className="chat">
+      <Sidebar me={user} feed={feed} openRoom={openRoom} onOpen={setOpenRoom}>
+        <button type="button" onClick={() => void logOut({}).finally(onSignedOut)}>
+          Log out {user.displayName}
+        </button>
+      </Sidebar>
+      {openRoom ? (
+        <RoomView
+          key={openRoom}
+          roomId={openRoom}
+          me={user}
+          connection={connection}
+          receipts={receipts.filter((r) => r.roomId === openRoom)}
+        />
+      ) : (
+        <main className="empty">Pick a room, or open a chat with a friend.</main>
+      )}
+    </div>
+  );
+}
+
+export interface Feed {
+  /** Calls `listener` with every myEvents event from now on; returns the unsubscribe. */
+  listen(listener: (event: FeedEvent) => void): () => void;
+}
+
+/** The session's myEvents subscription, shared by whoever listens. */
+function useFeed(connection: Connection): Feed {
+  const feed = useMemo(() => {
+    const listeners = new Set<(event: FeedEvent) => void>();
+    return {
+      listeners,
+      listen(listener: (event: FeedEvent) => void) {
+        listeners.add(listener);
+        return () => void listeners.delete(listener);
+      },
+    };
+  }, []);
+  useEffect(
+    () =>
+      connection.ws.subscribe(
+        { query: print(MyEvents) },
+        {
+          next: ({ data }) => {
+            const event = (data as { myEvents?: FeedEvent } | null)?.myEvents;
+            if (event) feed.listeners.forEach((listener) => listener(event));
+          },
+          error: () => {},
+          complete: () => {},
+        },
+      ),
+    [connection, feed],
+  );
+  return feed;
+}

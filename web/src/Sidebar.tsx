@@ -1,0 +1,190 @@
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
+import { useClient, useMutation, useQuery } from "urql";
+import type { Feed } from "./App";
+import { explain } from "./errors";
+import type { MeQuery, MyEventsSubscription, RoomFieldsFragment } from "./gql/graphql";
+import { AddFriend, AddFriends, CreateRoom, DirectRoom, Me, Rooms } from "./operations";
+
+type Me = NonNullable<MeQuery["me"]>;
+export type FeedEvent = MyEventsSubscription["myEvents"];
+export type Receipt = Extract<FeedEvent, { __typename: "ReadPositionEvent" }>;
+
+const byActivity = (a: RoomFieldsFragment, b: RoomFieldsFragment) =>
+  (b.lastMessage?.createdAt ?? "").localeCompare(a.lastMessage?.createdAt ?? "");
+
+/** Friends (add by username, open a direct chat) and rooms by activity, kept live by the feed. */
+export function Sidebar(props: {
+  me: Me;
+  feed: Feed;
+  openRoom: string | null;
+  onOpen: (roomId: string) => void;
+  children: ReactNode;
+}) {
+  const { me, feed, openRoom, onOpen } = props;
+  const [roomsResult, refetchRooms] = useQuery({ query: Rooms });
+  const [, refetchMe] = useQuery({ query: Me, pause: true });
+  const [rooms, setRooms] = useState<RoomFieldsFragment[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setRooms(roomsResult.data?.rooms ?? []), [roomsResult.data]);
+
+  const openRoomRef = useRef(openRoom);
+  openRoomRef.current = openRoom;
+  useEffect(
+    () =>
+      feed.listen((event) => {
+        if (event.__typename === "MessageAddedEvent") {
+          const open = event.roomId === openRoomRef.current;
+          setRooms((all) =>
+            all
+              .map((room) =>
+                room.id !== event.roomId
+                  ? room
+                  : { ...room, lastMessage: { ...event.message }, unreadCount: open ? 0 : event.unreadCount },
+              )
+              .sort(byActivity),
+          );
+        } else if (event.__typename === "RoomAddedEvent" || event.__typename === "MemberLeftEvent") {
+          refetchRooms({ requestPolicy: "network-only" });
+        } else if (event.__typename === "PresenceEvent") {
+          refetchMe({ requestPolicy: "network-only" });
+        }
+      }),
+    [feed, refetchRooms, refetchMe],
+  );
+
+  const open = (roomId: string) => {
+    setRooms((all) => all.map((room) => (room.id === roomId ? { ...room, unreadCount: 0 } : room)));
+    onOpen(roomId);
+  };
+  const added = (room: RoomFieldsFragment | undefined, problem: Parameters<typeof explain>[0]) => {
+    setError(explain(problem));
+    if (!room) return;
+    setRooms((all) => [room, ...all.filter((r) => r.id !== room.id)]);
+    open(room.id);
+  };
+  return (
+    <nav className="sidebar" aria-label="Friends and rooms">
+      {props.children}
+      {error && <p role="alert">{error}</p>}
+      <Friends
+        me={me}
+        onError={setError}
+        onFriendAdded={() => refetchMe({ requestPolicy: "network-only" })}
+        onDirect={added}
+      />
+      <NewRoom friends={me.friends} onCreated={added} />
+      <h2>Rooms</h2>
+      <ul className="rooms">
+        {rooms.map((room) => (
+          <li key={room.id}>
+            <button type="button" aria-current={room.id === openRoom} onClick={() => open(room.id)}>
+              <strong>{roomTitle(room, me.id)}</strong>
+              {room.unreadCount > 0 && (
+                <span className="badge" aria-label={`${room.unreadCount} unread`}>
+                  {room.unreadCount}
+                </span>
+              )}
+              <small>
+                {room.lastMessage
+                  ? `${room.lastMessage.sender.displayName}: ${room.lastMessage.body}`
+                  : "No messages yet"}
+              </small>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+export const roomTitle = (room: RoomFieldsFragment, meId: string) =>
+  room.isDirect
+    ? room.members
+        .filter((m) => m.id !== meId)
+        .map((m) => m.displayName)
+        .join(", ") || room.name
+    : room.name;
+
+function Friends(props: {
+  me: Me;
+  onError: (message: string | null) => void;
+  onFriendAdded: () => void;
+  onDirect: (room: RoomFieldsFragment | undefined, error: Parameters<typeof explain>[0]) => void;
+}) {
+  const client = useClient();
+  const [, addFriends] = useMutation(AddFriends);
+  const [, directRoom] = useMutation(DirectRoom);
+  async function add(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const username = String(new FormData(form).get("friend")).trim();
+    const found = await client.query(AddFriend, { username }).toPromise();
+    const user = found.data?.userByUsername;
+    if (!user) return props.onError(found.error ? explain(found.error) : `Nobody is called ${username}.`);
+    const result = await addFriends({ ids: [user.id] });
+    props.onError(explain(result.error));
+    if (!result.error) {
+      form.reset();
+      props.onFriendAdded();
+    }
+  }
+  return (
+    <section aria-label="Friends">
+      <h2>Friends</h2>
+      <form onSubmit={add}>
+        <label>
+          Add a friend by username <input name="friend" required />
+        </label>
+        <button type="submit">Add</button>
+      </form>
+      <ul className="friends">
+        {props.me.friends.map((friend) => (
+          <li key={friend.id}>
+            <span className={friend.online ? "online" : "offline"} aria-label={friend.online ? "online" : "offline"} />
+            {friend.displayName}{" "}
+            <button
+              type="button"
+              onClick={async () => {
+                const result = await directRoom({ userId: friend.id });
+                props.onDirect(result.data?.directRoom, result.error);
+              }}
+            >
+              Chat with {friend.displayName}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function NewRoom(props: {
+  friends: Me["friends"];
+  onCreated: (room: RoomFieldsFragment | undefined, error: Parameters<typeof explain>[0]) => void;
+}) {
+  const [, createRoom] = useMutation(CreateRoom);
+  async function create(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    const result = await createRoom({ name: String(data.get("name")), memberIds: data.getAll("member").map(String) });
+    props.onCreated(result.data?.createRoom, result.error);
+    if (!result.error) form.reset();
+  }
+  return (
+    <form className="new-room" onSubmit={create} aria-label="New room">
+      <label>
+        New room name <input name="name" required />
+      </label>
+      <fieldset>
+        <legend>Members</legend>
+        {props.friends.map((friend) => (
+          <label key={friend.id}>
+            <input type="checkbox" name="member" value={friend.id} /> {friend.displayName}
+          </label>
+        ))}
+      </fieldset>
+      <button type="submit">Create room</button>
+    </form>
+  );
+}

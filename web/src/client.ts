@@ -1,0 +1,78 @@
+import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "@urql/core";
+import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+
+const TOKEN_KEY = "chat.token";
+export const getToken = () => localStorage.getItem(TOKEN_KEY);
+export const setToken = (token: string | null) =>
+  token ? localStorage.setItem(TOKEN_KEY, token) : localStorage.removeItem(TOKEN_KEY);
+
+export interface Connection {
+  urql: Client;
+  ws: WsClient;
+  /** Called after every reconnect (not the first connect): streams resume from where they were. */
+  onReconnect(listener: () => void): () => void;
+  dispose(): void;
+}
+
+/**
+ * One urql client (HTTP for queries and mutations, graphql-ws for subscriptions) per signed-in
+ * session. The socket is dropped at once when the browser goes offline and retried forever;
+ * a ping unanswered for 4 s counts as a drop too (a half-open connection sends nothing).
+ */
+export function connect(token: string): Connection {
+  const url = new URL("/graphql", location.href);
+  const wsUrl = url.href.replace(/^http/, "ws");
+  const reconnectListeners = new Set<() => void>();
+  let connectedBefore = false;
+  let pongTimer: ReturnType<typeof setTimeout> | undefined;
+  const ws = createWsClient({
+    url: wsUrl,
+    connectionParams: { authorization: `Bearer ${token}` },
+    keepAlive: 5000,
+    retryAttempts: Infinity,
+    shouldRetry: () => true,
+    retryWait: () => new Promise((resolve) => setTimeout(resolve, 500 + Math.random() * 500)),
+    on: {
+      connected: () => {
+        if (connectedBefore) reconnectListeners.forEach((listener) => listener());
+        connectedBefore = true;
+      },
+      ping: (received) => {
+        if (!received) pongTimer = setTimeout(() => ws.terminate(), 4000);
+      },
+      pong: (received) => {
+        if (received) clearTimeout(pongTimer);
+      },
+    },
+  });
+  const goneOffline = () => ws.terminate();
+  window.addEventListener("offline", goneOffline);
+  const urql = new Client({
+    url: url.href,
+    fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
+    requestPolicy: "network-only",
+    // POST with a JSON body: Apollo Server's CSRF prevention refuses simple GET requests.
+    preferGetMethod: false,
+    exchanges: [
+      cacheExchange,
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription: (request) => ({
+          subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? "" }, sink) }),
+        }),
+      }),
+    ],
+  });
+  return {
+    urql,
+    ws,
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
+    dispose() {
+      window.removeEventListener("offline", goneOffline);
+      void ws.dispose();
+    },
+  };
+}

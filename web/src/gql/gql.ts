@@ -1,0 +1,172 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  mutation SignUp($username: String!, $password: String!, $displayName: String!) {\n    signUp(username: $username, password: $password, displayName: $displayName) {\n      token\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n": typeof types.SignUpDocument,
+    "\n  mutation LogIn($username: String!, $password: String!) {\n    logIn(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n": typeof types.LogInDocument,
+    "\n  mutation LogOut {\n    logOut\n  }\n": typeof types.LogOutDocument,
+    "\n  query Me {\n    me {\n      id\n      username\n      displayName\n      friends {\n        id\n        username\n        displayName\n        online\n      }\n    }\n  }\n": typeof types.MeDocument,
+    "\n  query UserByUsername($username: String!) {\n    userByUsername(username: $username) {\n      id\n      username\n      displayName\n    }\n  }\n": typeof types.UserByUsernameDocument,
+    "\n  mutation AddFriends($ids: [ID!]!) {\n    addFriends(userIds: $ids) {\n      id\n    }\n  }\n": typeof types.AddFriendsDocument,
+    "\n  fragment RoomFields on Room {\n    id\n    name\n    isDirect\n    unreadCount\n    members {\n      id\n      displayName\n    }\n    lastMessage {\n      id\n      seq\n      body\n      createdAt\n      sender {\n        displayName\n      }\n    }\n  }\n": typeof types.RoomFieldsFragmentDoc,
+    "\n  query Rooms {\n    rooms(first: 100) {\n      ...RoomFields\n    }\n  }\n": typeof types.RoomsDocument,
+    "\n  mutation CreateRoom($name: String!, $memberIds: [ID!]!) {\n    createRoom(name: $name, memberIds: $memberIds) {\n      ...RoomFields\n    }\n  }\n": typeof types.CreateRoomDocument,
+    "\n  mutation DirectRoom($userId: ID!) {\n    directRoom(userId: $userId) {\n      ...RoomFields\n    }\n  }\n": typeof types.DirectRoomDocument,
+    "\n  fragment MessageFields on Message {\n    id\n    seq\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    sender {\n      id\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n": typeof types.MessageFieldsFragmentDoc,
+    "\n  query History($roomId: ID!, $beforeSeq: Int) {\n    room(id: $roomId) {\n      id\n      lastReadSeq\n      readPositions {\n        user {\n          id\n          displayName\n        }\n        lastReadSeq\n      }\n      messages(last: 30, beforeSeq: $beforeSeq) {\n        ...MessageFields\n      }\n    }\n  }\n": typeof types.HistoryDocument,
+    "\n  mutation SendMessage($roomId: ID!, $body: String!, $clientMessageId: String) {\n    sendMessage(roomId: $roomId, body: $body, clientMessageId: $clientMessageId) {\n      ...MessageFields\n    }\n  }\n": typeof types.SendMessageDocument,
+    "\n  mutation EditMessage($messageId: ID!, $body: String!) {\n    editMessage(messageId: $messageId, body: $body) {\n      ...MessageFields\n    }\n  }\n": typeof types.EditMessageDocument,
+    "\n  mutation DeleteMessage($messageId: ID!) {\n    deleteMessage(messageId: $messageId) {\n      ...MessageFields\n    }\n  }\n": typeof types.DeleteMessageDocument,
+    "\n  mutation React($messageId: ID!, $emoji: String!) {\n    react(messageId: $messageId, emoji: $emoji) {\n      ...MessageFields\n    }\n  }\n": typeof types.ReactDocument,
+    "\n  mutation MarkRead($roomId: ID!, $seq: Int!) {\n    markRead(roomId: $roomId, seq: $seq) {\n      id\n    }\n  }\n": typeof types.MarkReadDocument,
+    "\n  mutation SetTyping($roomId: ID!, $typing: Boolean!) {\n    setTyping(roomId: $roomId, typing: $typing)\n  }\n": typeof types.SetTypingDocument,
+    "\n  subscription MessageAdded($roomId: ID!, $afterSeq: Int) {\n    messageAdded(roomId: $roomId, afterSeq: $afterSeq) {\n      ...MessageFields\n    }\n  }\n": typeof types.MessageAddedDocument,
+    "\n  subscription MessageUpdated($roomId: ID!) {\n    messageUpdated(roomId: $roomId) {\n      ...MessageFields\n    }\n  }\n": typeof types.MessageUpdatedDocument,
+    "\n  subscription Typing($roomId: ID!) {\n    typing(roomId: $roomId) {\n      user {\n        id\n        displayName\n      }\n      typing\n    }\n  }\n": typeof types.TypingDocument,
+    "\n  subscription MyEvents {\n    myEvents {\n      __typename\n      ... on MessageAddedEvent {\n        roomId\n        unreadCount\n        message {\n          id\n          seq\n          body\n          createdAt\n          sender {\n            displayName\n          }\n        }\n      }\n      ... on RoomAddedEvent {\n        roomId\n      }\n      ... on MemberLeftEvent {\n        roomId\n        user {\n          id\n        }\n      }\n      ... on ReadPositionEvent {\n        roomId\n        user {\n          id\n          displayName\n        }\n        lastReadSeq\n      }\n      ... on PresenceEvent {\n        user {\n          id\n        }\n        online\n      }\n    }\n  }\n": typeof types.MyEventsDocument,
+};
+const documents: Documents = {
+    "\n  mutation SignUp($username: String!, $password: String!, $displayName: String!) {\n    signUp(username: $username, password: $password, displayName: $displayName) {\n      token\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n": types.SignUpDocument,
+    "\n  mutation LogIn($username: String!, $password: String!) {\n    logIn(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n": types.LogInDocument,
+    "\n  mutation LogOut {\n    logOut\n  }\n": types.LogOutDocument,
+    "\n  query Me {\n    me {\n      id\n      username\n      displayName\n      friends {\n        id\n        username\n        displayName\n        online\n      }\n    }\n  }\n": types.MeDocument,
+    "\n  query UserByUsername($username: String!) {\n    userByUsername(username: $username) {\n      id\n      username\n      displayName\n    }\n  }\n": types.UserByUsernameDocument,
+    "\n  mutation AddFriends($ids: [ID!]!) {\n    addFriends(userIds: $ids) {\n      id\n    }\n  }\n": types.AddFriendsDocument,
+    "\n  fragment RoomFields on Room {\n    id\n    name\n    isDirect\n    unreadCount\n    members {\n      id\n      displayName\n    }\n    lastMessage {\n      id\n      seq\n      body\n      createdAt\n      sender {\n        displayName\n      }\n    }\n  }\n": types.RoomFieldsFragmentDoc,
+    "\n  query Rooms {\n    rooms(first: 100) {\n      ...RoomFields\n    }\n  }\n": types.RoomsDocument,
+    "\n  mutation CreateRoom($name: String!, $memberIds: [ID!]!) {\n    createRoom(name: $name, memberIds: $memberIds) {\n      ...RoomFields\n    }\n  }\n": types.CreateRoomDocument,
+    "\n  mutation DirectRoom($userId: ID!) {\n    directRoom(userId: $userId) {\n      ...RoomFields\n    }\n  }\n": types.DirectRoomDocument,
+    "\n  fragment MessageFields on Message {\n    id\n    seq\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    sender {\n      id\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n": types.MessageFieldsFragmentDoc,
+    "\n  query History($roomId: ID!, $beforeSeq: Int) {\n    room(id: $roomId) {\n      id\n      lastReadSeq\n      readPositions {\n        user {\n          id\n          displayName\n        }\n        lastReadSeq\n      }\n      messages(last: 30, beforeSeq: $beforeSeq) {\n        ...MessageFields\n      }\n    }\n  }\n": types.HistoryDocument,
+    "\n  mutation SendMessage($roomId: ID!, $body: String!, $clientMessageId: String) {\n    sendMessage(roomId: $roomId, body: $body, clientMessageId: $clientMessageId) {\n      ...MessageFields\n    }\n  }\n": types.SendMessageDocument,
+    "\n  mutation EditMessage($messageId: ID!, $body: String!) {\n    editMessage(messageId: $messageId, body: $body) {\n      ...MessageFields\n    }\n  }\n": types.EditMessageDocument,
+    "\n  mutation DeleteMessage($messageId: ID!) {\n    deleteMessage(messageId: $messageId) {\n      ...MessageFields\n    }\n  }\n": types.DeleteMessageDocument,
+    "\n  mutation React($messageId: ID!, $emoji: String!) {\n    react(messageId: $messageId, emoji: $emoji) {\n      ...MessageFields\n    }\n  }\n": types.ReactDocument,
+    "\n  mutation MarkRead($roomId: ID!, $seq: Int!) {\n    markRead(roomId: $roomId, seq: $seq) {\n      id\n    }\n  }\n": types.MarkReadDocument,
+    "\n  mutation SetTyping($roomId: ID!, $typing: Boolean!) {\n    setTyping(roomId: $roomId, typing: $typing)\n  }\n": types.SetTypingDocument,
+    "\n  subscription MessageAdded($roomId: ID!, $afterSeq: Int) {\n    messageAdded(roomId: $roomId, afterSeq: $afterSeq) {\n      ...MessageFields\n    }\n  }\n": types.MessageAddedDocument,
+    "\n  subscription MessageUpdated($roomId: ID!) {\n    messageUpdated(roomId: $roomId) {\n      ...MessageFields\n    }\n  }\n": types.MessageUpdatedDocument,
+    "\n  subscription Typing($roomId: ID!) {\n    typing(roomId: $roomId) {\n      user {\n        id\n        displayName\n      }\n      typing\n    }\n  }\n": types.TypingDocument,
+    "\n  subscription MyEvents {\n    myEvents {\n      __typename\n      ... on MessageAddedEvent {\n        roomId\n        unreadCount\n        message {\n          id\n          seq\n          body\n          createdAt\n          sender {\n            displayName\n          }\n        }\n      }\n      ... on RoomAddedEvent {\n        roomId\n      }\n      ... on MemberLeftEvent {\n        roomId\n        user {\n          id\n        }\n      }\n      ... on ReadPositionEvent {\n        roomId\n        user {\n          id\n          displayName\n        }\n        lastReadSeq\n      }\n      ... on PresenceEvent {\n        user {\n          id\n        }\n        online\n      }\n    }\n  }\n": types.MyEventsDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SignUp($username: String!, $password: String!, $displayName: String!) {\n    signUp(username: $username, password: $password, displayName: $displayName) {\n      token\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation SignUp($username: String!, $password: String!, $displayName: String!) {\n    signUp(username: $username, password: $password, displayName: $displayName) {\n      token\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LogIn($username: String!, $password: String!) {\n    logIn(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation LogIn($username: String!, $password: String!) {\n    logIn(username: $username, password: $password) {\n      token\n      user {\n        id\n        username\n        displayName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LogOut {\n    logOut\n  }\n"): (typeof documents)["\n  mutation LogOut {\n    logOut\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Me {\n    me {\n      id\n      username\n      displayName\n      friends {\n        id\n        username\n        displayName\n        online\n      }\n    }\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      id\n      username\n      displayName\n      friends {\n        id\n        username\n        displayName\n        online\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query UserByUsername($username: String!) {\n    userByUsername(username: $username) {\n      id\n      username\n      displayName\n    }\n  }\n"): (typeof documents)["\n  query UserByUsername($username: String!) {\n    userByUsername(username: $username) {\n      id\n      username\n      displayName\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AddFriends($ids: [ID!]!) {\n    addFriends(userIds: $ids) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation AddFriends($ids: [ID!]!) {\n    addFriends(userIds: $ids) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment RoomFields on Room {\n    id\n    name\n    isDirect\n    unreadCount\n    members {\n      id\n      displayName\n    }\n    lastMessage {\n      id\n      seq\n      body\n      createdAt\n      sender {\n        displayName\n      }\n    }\n  }\n"): (typeof documents)["\n  fragment RoomFields on Room {\n    id\n    name\n    isDirect\n    unreadCount\n    members {\n      id\n      displayName\n    }\n    lastMessage {\n      id\n      seq\n      body\n      createdAt\n      sender {\n        displayName\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Rooms {\n    rooms(first: 100) {\n      ...RoomFields\n    }\n  }\n"): (typeof documents)["\n  query Rooms {\n    rooms(first: 100) {\n      ...RoomFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateRoom($name: String!, $memberIds: [ID!]!) {\n    createRoom(name: $name, memberIds: $memberIds) {\n      ...RoomFields\n    }\n  }\n"): (typeof documents)["\n  mutation CreateRoom($name: String!, $memberIds: [ID!]!) {\n    createRoom(name: $name, memberIds: $memberIds) {\n      ...RoomFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DirectRoom($userId: ID!) {\n    directRoom(userId: $userId) {\n      ...RoomFields\n    }\n  }\n"): (typeof documents)["\n  mutation DirectRoom($userId: ID!) {\n    directRoom(userId: $userId) {\n      ...RoomFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment MessageFields on Message {\n    id\n    seq\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    sender {\n      id\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n"): (typeof documents)["\n  fragment MessageFields on Message {\n    id\n    seq\n    body\n    clientMessageId\n    createdAt\n    editedAt\n    deletedAt\n    sender {\n      id\n      displayName\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query History($roomId: ID!, $beforeSeq: Int) {\n    room(id: $roomId) {\n      id\n      lastReadSeq\n      readPositions {\n        user {\n          id\n          displayName\n        }\n        lastReadSeq\n      }\n      messages(last: 30, beforeSeq: $beforeSeq) {\n        ...MessageFields\n      }\n    }\n  }\n"): (typeof documents)["\n  query History($roomId: ID!, $beforeSeq: Int) {\n    room(id: $roomId) {\n      id\n      lastReadSeq\n      readPositions {\n        user {\n          id\n          displayName\n        }\n        lastReadSeq\n      }\n      messages(last: 30, beforeSeq: $beforeSeq) {\n        ...MessageFields\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SendMessage($roomId: ID!, $body: String!, $clientMessageId: String) {\n    sendMessage(roomId: $roomId, body: $body, clientMessageId: $clientMessageId) {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  mutation SendMessage($roomId: ID!, $body: String!, $clientMessageId: String) {\n    sendMessage(roomId: $roomId, body: $body, clientMessageId: $clientMessageId) {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EditMessage($messageId: ID!, $body: String!) {\n    editMessage(messageId: $messageId, body: $body) {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  mutation EditMessage($messageId: ID!, $body: String!) {\n    editMessage(messageId: $messageId, body: $body) {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteMessage($messageId: ID!) {\n    deleteMessage(messageId: $messageId) {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  mutation DeleteMessage($messageId: ID!) {\n    deleteMessage(messageId: $messageId) {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation React($messageId: ID!, $emoji: String!) {\n    react(messageId: $messageId, emoji: $emoji) {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  mutation React($messageId: ID!, $emoji: String!) {\n    react(messageId: $messageId, emoji: $emoji) {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkRead($roomId: ID!, $seq: Int!) {\n    markRead(roomId: $roomId, seq: $seq) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation MarkRead($roomId: ID!, $seq: Int!) {\n    markRead(roomId: $roomId, seq: $seq) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetTyping($roomId: ID!, $typing: Boolean!) {\n    setTyping(roomId: $roomId, typing: $typing)\n  }\n"): (typeof documents)["\n  mutation SetTyping($roomId: ID!, $typing: Boolean!) {\n    setTyping(roomId: $roomId, typing: $typing)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription MessageAdded($roomId: ID!, $afterSeq: Int) {\n    messageAdded(roomId: $roomId, afterSeq: $afterSeq) {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  subscription MessageAdded($roomId: ID!, $afterSeq: Int) {\n    messageAdded(roomId: $roomId, afterSeq: $afterSeq) {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription MessageUpdated($roomId: ID!) {\n    messageUpdated(roomId: $roomId) {\n      ...MessageFields\n    }\n  }\n"): (typeof documents)["\n  subscription MessageUpdated($roomId: ID!) {\n    messageUpdated(roomId: $roomId) {\n      ...MessageFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription Typing($roomId: ID!) {\n    typing(roomId: $roomId) {\n      user {\n        id\n        displayName\n      }\n      typing\n    }\n  }\n"): (typeof documents)["\n  subscription Typing($roomId: ID!) {\n    typing(roomId: $roomId) {\n      user {\n        id\n        displayName\n      }\n      typing\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription MyEvents {\n    myEvents {\n      __typename\n      ... on MessageAddedEvent {\n        roomId\n        unreadCount\n        message {\n          id\n          seq\n          body\n          createdAt\n          sender {\n            displayName\n          }\n        }\n      }\n      ... on RoomAddedEvent {\n        roomId\n      }\n      ... on MemberLeftEvent {\n        roomId\n        user {\n          id\n        }\n      }\n      ... on ReadPositionEvent {\n        roomId\n        user {\n          id\n          displayName\n        }\n        lastReadSeq\n      }\n      ... on PresenceEvent {\n        user {\n          id\n        }\n        online\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription MyEvents {\n    myEvents {\n      __typename\n      ... on MessageAddedEvent {\n        roomId\n        unreadCount\n        message {\n          id\n          seq\n          body\n          createdAt\n          sender {\n            displayName\n          }\n        }\n      }\n      ... on RoomAddedEvent {\n        roomId\n      }\n      ... on MemberLeftEvent {\n        roomId\n        user {\n          id\n        }\n      }\n      ... on ReadPositionEvent {\n        roomId\n        user {\n          id\n          displayName\n        }\n        lastReadSeq\n      }\n      ... on PresenceEvent {\n        user {\n          id\n        }\n        online\n      }\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

@@ -1,0 +1,93 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { print } from "graphql";
+import { useClient } from "urql";
+import type { Connection } from "./client";
+import type { HistoryQuery, MessageFieldsFragment } from "./gql/graphql";
+import { History, MessageAdded, MessageUpdated } from "./operations";
+
+export type Message = MessageFieldsFragment;
+type ReadPosition = NonNullable<HistoryQuery["room"]>["readPositions"][number];
+
+/**
+ * A room's messages by seq: a page of history, older pages on demand, then live ones from
+ * messageAdded. After the socket drops and comes back, the stream resumes with afterSeq =
+ * the last seq seen, so nothing is missed and nothing shown twice. Edits, deletions and
+ * reactions replace the message in place.
+ */
+export function useRoomMessages(connection: Connection, roomId: string) {
+  const client = useClient();
+  const [messages, setMessages] = useState<Map<number, Message>>(new Map());
+  const [hasOlder, setHasOlder] = useState(true);
+  const [error, setError] = useState<unknown>(null);
+  const [readPositions, setReadPositions] = useState<ReadPosition[]>([]);
+  const lastSeq = useRef(0);
+  const add = useCallback((batch: Message[]) => {
+    if (batch.length === 0) return;
+    setMessages((current) => {
+      const next = new Map(current);
+      for (const message of batch) next.set(message.seq, message);
+      return next;
+    });
+    lastSeq.current = Math.max(lastSeq.current, ...batch.map((m) => m.seq));
+  }, []);
+
+  const loadOlder = useCallback(
+    async (beforeSeq?: number) => {
+      const result = await client.query(History, { roomId, beforeSeq }).toPromise();
+      if (result.error) return setError(result.error);
+      const page = result.data?.room?.messages ?? [];
+      if (beforeSeq === undefined) setReadPositions(result.data?.room?.readPositions ?? []);
+      setHasOlder(page.length === 30);
+      add(page);
+    },
+    [client, roomId, add],
+  );
+
+  useEffect(() => {
+    let stop = () => {};
+    let cancelled = false;
+    const live = () => {
+      stop();
+      stop = connection.ws.subscribe(
+        { query: print(MessageAdded), variables: { roomId, afterSeq: lastSeq.current } },
+        {
+          next: ({ data, errors }) => {
+            if (errors) setError(new Error(errors[0]?.message));
+            const message = (data as { messageAdded?: Message } | null)?.messageAdded;
+            if (message) add([message]);
+          },
+          error: setError,
+          complete: () => {},
+        },
+      );
+    };
+    void loadOlder().then(() => !cancelled && live());
+    // graphql-ws would resend the first afterSeq; resume from the last one instead.
+    const offReconnect = connection.onReconnect(live);
+    const offClosed = connection.ws.on("closed", () => {
+      stop();
+      stop = () => {};
+    });
+    const stopUpdates = connection.ws.subscribe(
+      { query: print(MessageUpdated), variables: { roomId } },
+      {
+        next: ({ data }) => {
+          const message = (data as { messageUpdated?: Message } | null)?.messageUpdated;
+          if (message) add([message]);
+        },
+        error: () => {},
+        complete: () => {},
+      },
+    );
+    return () => {
+      cancelled = true;
+      stop();
+      stopUpdates();
+      offReconnect();
+      offClosed();
+    };
+  }, [connection, roomId, add, loadOlder]);
+
+  const sorted = [...messages.values()].sort((a, b) => a.seq - b.seq);
+  return { messages: sorted, hasOlder, loadOlder: () => loadOlder(sorted[0]?.seq), error, add, readPositions };
+}
