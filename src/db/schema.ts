@@ -194,7 +194,6 @@ export type UserRow = typeof users.$inferSelect;
 export type RoomRow = typeof rooms.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type SavedMessageRow = typeof savedMessages.$inferSelect;
-export type ReactionRow = typeof reactions.$inferSelect;
 
 /**
  * Sign-in and sign-up attempts counted across API processes (rate-limiter-flexible's Drizzle

@@ -97,7 +97,7 @@ export function Sidebar(props: {
   );
 }
 
-export const roomTitle = (room: RoomFieldsFragment, meId: string) =>
+const roomTitle = (room: RoomFieldsFragment, meId: string) =>
   room.isDirect
     ? room.members
         .filter((m) => m.id !== meId)

@@ -45,12 +45,6 @@ export class Feeds {
     );
   }
 
-  get subscriptionCount(): number {
-    let count = 0;
-    for (const subscribers of this.byUser.values()) count += subscribers.size;
-    return count;
-  }
-
   /**
    * Registered before the user's rooms are read, so a room created meanwhile is not missed;
    * events of their existing rooms in the moment before the read are, which is why a client
@@ -75,6 +69,7 @@ export class Feeds {
 
   /** A presence change reaches those the user added as friends (who may see it, as lastLoginAt). */
   async announce(change: PresenceChange): Promise<void> {
+    if (this.byUser.size === 0) return; // nobody here to tell: no friend list to read
     const [watchers = []] = (await this.friends.friendIds([change.userId])).values();
     for (const watcher of watchers)
       for (const subscriber of this.byUser.get(watcher) ?? []) subscriber.queue.push(change);

@@ -20,43 +20,43 @@ async function reactable(tx: Transaction, roomId: string, messageId: string, act
   return message;
 }
 
-export const reactCommand = defineCommand({
-  type: "React",
-  payload,
-  result: messageRecord,
-  key: (p) => p.roomId,
-  async apply(tx, { payload: p, actorId }) {
-    const message = await reactable(tx, p.roomId, p.messageId, actorId!);
-    const added = await tx
-      .insert(reactions)
-      .values({ messageId: p.messageId, userId: actorId!, emoji: p.emoji })
-      .onConflictDoNothing()
-      .returning({ emoji: reactions.emoji });
-    const events =
-      added.length > 0
+/**
+ * React or Unreact: `change` adds or removes the actor's reaction and says whether anything
+ * changed; only a change is announced (a repeated reaction, or a redelivered command, is not).
+ */
+function reactionCommand(
+  type: "React" | "Unreact",
+  change: (tx: Transaction, p: z.infer<typeof payload>, actorId: string) => Promise<unknown[]>,
+) {
+  return defineCommand({
+    type,
+    payload,
+    result: messageRecord,
+    key: (p) => p.roomId,
+    async apply(tx, { payload: p, actorId }) {
+      const message = await reactable(tx, p.roomId, p.messageId, actorId!);
+      const changed = (await change(tx, p, actorId!)).length > 0;
+      const events = changed
         ? [{ type: "MessageUpdated" as const, roomId: p.roomId, message, change: "reactions" as const }]
         : [];
-    return { result: message, events };
-  },
-});
+      return { result: message, events };
+    },
+  });
+}
 
-export const unreactCommand = defineCommand({
-  type: "Unreact",
-  payload,
-  result: messageRecord,
-  key: (p) => p.roomId,
-  async apply(tx, { payload: p, actorId }) {
-    const message = await reactable(tx, p.roomId, p.messageId, actorId!);
-    const removed = await tx
-      .delete(reactions)
-      .where(and(eq(reactions.messageId, p.messageId), eq(reactions.userId, actorId!), eq(reactions.emoji, p.emoji)))
-      .returning({ emoji: reactions.emoji });
-    const events =
-      removed.length > 0
-        ? [{ type: "MessageUpdated" as const, roomId: p.roomId, message, change: "reactions" as const }]
-        : [];
-    return { result: message, events };
-  },
-});
+export const reactCommand = reactionCommand("React", (tx, p, actorId) =>
+  tx
+    .insert(reactions)
+    .values({ messageId: p.messageId, userId: actorId, emoji: p.emoji })
+    .onConflictDoNothing()
+    .returning({ emoji: reactions.emoji }),
+);
+
+export const unreactCommand = reactionCommand("Unreact", (tx, p, actorId) =>
+  tx
+    .delete(reactions)
+    .where(and(eq(reactions.messageId, p.messageId), eq(reactions.userId, actorId), eq(reactions.emoji, p.emoji)))
+    .returning({ emoji: reactions.emoji }),
+);
 
 export const reactionCommands = [reactCommand, unreactCommand];
