@@ -135,6 +135,10 @@ it("counts reactions once per user and emoji, tells each viewer their own, and r
       0,
     );
   expect(errorCode(await gql(t.url, REACT, { m: message.id, e: "👍" }, carol.token))).toBe("FORBIDDEN");
+  // One user's reactions to one message are bounded (short codes are endless).
+  const codes = Array.from({ length: 25 }, (_, i) => `:code_${i}:`);
+  const results = await Promise.all(codes.map((e) => gql(t.url, REACT, { m: message.id, e }, alice.token)));
+  expect(results.map(errorCode).filter((c) => c === "BAD_USER_INPUT")).toHaveLength(5);
   await client.dispose();
 });
 

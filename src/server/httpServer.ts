@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
@@ -133,8 +132,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   let connections = () => 0;
 
   app.get("/healthz", (_req, res) => void res.json({ status: "ok" }));
-  // The reference web client (web/), when built; Apollo Sandbox stays at /graphql.
-  if (options.graphql && existsSync(webDistDir)) app.use(express.static(webDistDir, { index: "index.html" }));
+  // The reference web client (web/) once built (`npm run build:web`); Apollo Sandbox stays at /graphql.
+  if (options.graphql) app.use(express.static(webDistDir, { index: "index.html" }));
   // Readiness and metrics tell an outsider what runs inside: on a port of their own when
   // OPS_PORT is set, else on this port to loopback clients only.
   const ops = opsRoutes(options.readiness, metrics);

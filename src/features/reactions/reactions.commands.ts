@@ -1,9 +1,9 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
 import { messages, reactions } from "../../db/schema.js";
-import { notFound } from "../../errors.js";
+import { badInput, notFound } from "../../errors.js";
 import { requireMember } from "../rooms/membership.js";
 import { emoji } from "./reactions.rules.js";
 
@@ -44,13 +44,22 @@ function reactionCommand(
   });
 }
 
-export const reactCommand = reactionCommand("React", (tx, p, actorId) =>
-  tx
+/** Distinct reactions one user may put on one message (short codes are many; rows should not be). */
+export const MAX_REACTIONS_PER_USER = 20;
+
+export const reactCommand = reactionCommand("React", async (tx, p, actorId) => {
+  const [mine] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(reactions)
+    .where(and(eq(reactions.messageId, p.messageId), eq(reactions.userId, actorId)));
+  if (mine!.n >= MAX_REACTIONS_PER_USER)
+    throw badInput(`at most ${MAX_REACTIONS_PER_USER} different reactions per message`, "emoji");
+  return tx
     .insert(reactions)
     .values({ messageId: p.messageId, userId: actorId, emoji: p.emoji })
     .onConflictDoNothing()
-    .returning({ emoji: reactions.emoji }),
-);
+    .returning({ emoji: reactions.emoji });
+});
 
 export const unreactCommand = reactionCommand("Unreact", (tx, p, actorId) =>
   tx
