@@ -6,11 +6,11 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePorts } from "../scripts/app-process.js";
 import { removeInstance, start, stop } from "../scripts/local-kafka.js";
 import { startApp, type App } from "../src/app.js";
 import { loadConfig } from "../src/config/env.js";
@@ -166,21 +166,3 @@ it("reports Kafka security settings that cannot work, all at once", () => {
     }),
   ).toThrow(/plain sends the password in clear/);
 });
-
-/** Ports free at the same moment (all held open until each is known, so none repeats). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}

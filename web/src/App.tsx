@@ -25,7 +25,8 @@ export function App() {
 }
 
 function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut: () => void }) {
-  const [me] = useQuery({ query: Me });
+  const [me, reexecuteMe] = useQuery({ query: Me });
+  const refetchFriends = useCallback(() => reexecuteMe({ requestPolicy: "network-only" }), [reexecuteMe]);
   const [, logOut] = useMutation(LogOut);
   const [openRoom, setOpenRoom] = useState<string | null>(null);
   const [receipts, setReceipts] = useState<Receipt[]>([]);
@@ -51,7 +52,7 @@ function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut
   if (!user) return <p className="status">{me.fetching ? "Loading…" : "Connecting…"}</p>;
   return (
     <div className="chat">
-      <Sidebar me={user} feed={feed} openRoom={openRoom} onOpen={setOpenRoom}>
+      <Sidebar me={user} feed={feed} openRoom={openRoom} onOpen={setOpenRoom} onFriendsChanged={refetchFriends}>
         <button type="button" onClick={() => void logOut({}).finally(onSignedOut)}>
           Log out {user.displayName}
         </button>

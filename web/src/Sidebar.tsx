@@ -3,7 +3,7 @@ import { useClient, useMutation, useQuery } from "urql";
 import type { Feed } from "./App";
 import { explain } from "./errors";
 import type { MeQuery, MyEventsSubscription, RoomFieldsFragment } from "./gql/graphql";
-import { AddFriend, AddFriends, CreateRoom, DirectRoom, Me, Rooms } from "./operations";
+import { AddFriend, AddFriends, CreateRoom, DirectRoom, Rooms } from "./operations";
 
 type Me = NonNullable<MeQuery["me"]>;
 export type FeedEvent = MyEventsSubscription["myEvents"];
@@ -18,11 +18,12 @@ export function Sidebar(props: {
   feed: Feed;
   openRoom: string | null;
   onOpen: (roomId: string) => void;
+  /** Re-reads the friend list (a friend added, someone's presence changed). */
+  onFriendsChanged: () => void;
   children: ReactNode;
 }) {
-  const { me, feed, openRoom, onOpen } = props;
+  const { me, feed, openRoom, onOpen, onFriendsChanged } = props;
   const [roomsResult, refetchRooms] = useQuery({ query: Rooms });
-  const [, refetchMe] = useQuery({ query: Me, pause: true });
   const [rooms, setRooms] = useState<RoomFieldsFragment[]>([]);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setRooms(roomsResult.data?.rooms ?? []), [roomsResult.data]);
@@ -46,10 +47,10 @@ export function Sidebar(props: {
         } else if (event.__typename === "RoomAddedEvent" || event.__typename === "MemberLeftEvent") {
           refetchRooms({ requestPolicy: "network-only" });
         } else if (event.__typename === "PresenceEvent") {
-          refetchMe({ requestPolicy: "network-only" });
+          onFriendsChanged();
         }
       }),
-    [feed, refetchRooms, refetchMe],
+    [feed, refetchRooms, onFriendsChanged],
   );
 
   const open = (roomId: string) => {
@@ -66,12 +67,7 @@ export function Sidebar(props: {
     <nav className="sidebar" aria-label="Friends and rooms">
       {props.children}
       {error && <p role="alert">{error}</p>}
-      <Friends
-        me={me}
-        onError={setError}
-        onFriendAdded={() => refetchMe({ requestPolicy: "network-only" })}
-        onDirect={added}
-      />
+      <Friends me={me} onError={setError} onFriendAdded={onFriendsChanged} onDirect={added} />
       <NewRoom friends={me.friends} onCreated={added} />
       <h2>Rooms</h2>
       <ul className="rooms">

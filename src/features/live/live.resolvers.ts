@@ -1,10 +1,9 @@
-import type { MessageRow, UserRow } from "../../db/schema.js";
+import type { MessageRow } from "../../db/schema.js";
 import { freshPerEvent, type GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { requireMyMembership } from "../rooms/rooms.resolvers.js";
 import type { ReadPositionRow } from "../rooms/rooms.service.js";
-import { activityVisible } from "../users/users.resolvers.js";
-import { deletedUser } from "../users/users.service.js";
+import { activityVisible, userOrDeleted } from "../users/users.resolvers.js";
 import type { FeedItem, FeedSubscriber } from "./feeds.js";
 
 /** Each `myEvents` subscription's own state, for the fields that differ per subscriber (unreadCount). */
@@ -18,9 +17,6 @@ const TYPE_NAMES = {
   ReadPositionMoved: "ReadPositionEvent",
   PresenceChanged: "PresenceEvent",
 } as const;
-
-const userById = async (ctx: GraphQLContext, id: string): Promise<UserRow> =>
-  (await ctx.loaders.user.load(id)) ?? deletedUser;
 
 /** An event's room, while the viewer is a member of it (a room you left shows as null). */
 const eventRoom = async ({ roomId }: { roomId: string }, _: unknown, ctx: GraphQLContext) =>
@@ -59,25 +55,25 @@ export const liveResolvers: Resolvers = {
   },
   RoomAddedEvent: {
     room: eventRoom,
-    addedBy: (event, _, ctx) => userById(ctx, event.creatorId),
+    addedBy: (event, _, ctx) => userOrDeleted(ctx, event.creatorId),
   },
   MemberLeftEvent: {
     room: eventRoom,
-    user: (event, _, ctx) => userById(ctx, event.userId),
-    removedBy: (event, _, ctx) => (event.removedBy ? userById(ctx, event.removedBy) : null),
+    user: (event, _, ctx) => userOrDeleted(ctx, event.userId),
+    removedBy: (event, _, ctx) => (event.removedBy ? userOrDeleted(ctx, event.removedBy) : null),
   },
   ReadPositionEvent: {
     room: eventRoom,
-    user: (event, _, ctx) => userById(ctx, event.userId),
+    user: (event, _, ctx) => userOrDeleted(ctx, event.userId),
   },
   PresenceEvent: {
-    user: (change, _, ctx) => userById(ctx, change.userId),
+    user: (change, _, ctx) => userOrDeleted(ctx, change.userId),
   },
   TypingEvent: {
-    user: (event, _, ctx) => userById(ctx, event.userId),
+    user: (event, _, ctx) => userOrDeleted(ctx, event.userId),
   },
   ReadPosition: {
-    user: (position, _, ctx) => userById(ctx, position.userId),
+    user: (position, _, ctx) => userOrDeleted(ctx, position.userId),
   },
   Room: {
     readPositions: async (room, _, ctx) => {

@@ -8,11 +8,11 @@ import { requireMember } from "../rooms/membership.js";
 import { messageBody } from "./messages.rules.js";
 
 /**
- * The message, locked for this transaction, if the actor may change it: they sent it, still
- * belong to its room, and it is not deleted. Checked here, in the transaction, whatever the
- * API checked before.
+ * The message, locked for this transaction, if the actor belongs to its room and it is not
+ * deleted (NOT_FOUND, FORBIDDEN otherwise). Checked here, in the transaction, whatever the
+ * API checked before; reactions use it too.
  */
-export async function ownMessage(tx: Transaction, roomId: string, messageId: string, actorId: string) {
+export async function liveMessage(tx: Transaction, roomId: string, messageId: string, actorId: string) {
   await requireMember(tx, roomId, actorId);
   const [message] = await tx
     .select()
@@ -20,6 +20,12 @@ export async function ownMessage(tx: Transaction, roomId: string, messageId: str
     .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)))
     .for("update");
   if (!message || message.deletedAt) throw notFound(`no message with id ${messageId}`);
+  return message;
+}
+
+/** As liveMessage, and the actor sent it: only a sender changes a message. */
+async function ownMessage(tx: Transaction, roomId: string, messageId: string, actorId: string) {
+  const message = await liveMessage(tx, roomId, messageId, actorId);
   if (message.senderId !== actorId) throw forbidden("only its sender can change a message");
   return message;
 }

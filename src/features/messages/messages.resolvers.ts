@@ -2,7 +2,7 @@ import { freshPerEvent } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { notFound } from "../../errors.js";
 import { requireMyMembership } from "../rooms/rooms.resolvers.js";
-import { deletedUser } from "../users/users.service.js";
+import { userOrDeleted } from "../users/users.resolvers.js";
 
 export const messagesResolvers: Resolvers = {
   Mutation: {
@@ -23,8 +23,7 @@ export const messagesResolvers: Resolvers = {
       if (!room) throw notFound(`no room with id ${message.roomId}`);
       return room;
     },
-    sender: async (message, _, ctx) =>
-      (message.senderId ? await ctx.loaders.user.load(message.senderId) : null) ?? deletedUser,
+    sender: (message, _, ctx) => userOrDeleted(ctx, message.senderId),
   },
   Subscription: {
     messageUpdated: {

@@ -153,11 +153,19 @@ export class MessagesService {
     return this.commands.execute(deleteMessageCommand, { roomId: message.roomId, messageId: message.id }, viewer.id);
   }
 
-  /** The API's early answer (the worker decides again in its transaction). */
-  private async ownMessage(viewer: UserRow, messageId: string): Promise<MessageRow> {
+  /**
+   * A message of a room the viewer belongs to, not deleted (NOT_FOUND, FORBIDDEN otherwise):
+   * the API's early answer before a command about it (the worker decides again).
+   */
+  async live(viewer: UserRow, messageId: string): Promise<MessageRow> {
     const [message] = await this.byIds([requireId(messageId, "message")]);
     if (!message || message.deletedAt) throw notFound(`no message with id ${messageId}`);
     await this.rooms.requireMembership(viewer, message.roomId);
+    return message;
+  }
+
+  private async ownMessage(viewer: UserRow, messageId: string): Promise<MessageRow> {
+    const message = await this.live(viewer, messageId);
     if (message.senderId !== viewer.id) throw forbidden("only its sender can change a message");
     return message;
   }

@@ -15,6 +15,6 @@ export const reactionsFeature = defineFeature({
   resolvers: reactionsResolvers,
   commands: reactionCommands,
   addServices: (deps, services) => {
-    services.reactions = new ReactionsService(deps.db, deps.commands, services.messages, services.rooms);
+    services.reactions = new ReactionsService(deps.db, deps.commands, services.messages);
   },
 });

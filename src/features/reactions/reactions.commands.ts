@@ -2,23 +2,12 @@ import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
-import { messages, reactions } from "../../db/schema.js";
-import { badInput, notFound } from "../../errors.js";
-import { requireMember } from "../rooms/membership.js";
+import { reactions } from "../../db/schema.js";
+import { badInput } from "../../errors.js";
+import { liveMessage } from "../messages/lifecycle.commands.js";
 import { emoji } from "./reactions.rules.js";
 
 const payload = z.object({ roomId: z.uuid(), messageId: z.uuid(), emoji });
-
-/** The message, if the actor belongs to its room and it is not deleted. */
-async function reactable(tx: Transaction, roomId: string, messageId: string, actorId: string) {
-  await requireMember(tx, roomId, actorId);
-  const [message] = await tx
-    .select()
-    .from(messages)
-    .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)));
-  if (!message || message.deletedAt) throw notFound(`no message with id ${messageId}`);
-  return message;
-}
 
 /**
  * React or Unreact: `change` adds or removes the actor's reaction and says whether anything
@@ -34,7 +23,7 @@ function reactionCommand(
     result: messageRecord,
     key: (p) => p.roomId,
     async apply(tx, { payload: p, actorId }) {
-      const message = await reactable(tx, p.roomId, p.messageId, actorId!);
+      const message = await liveMessage(tx, p.roomId, p.messageId, actorId!);
       const changed = (await change(tx, p, actorId!)).length > 0;
       const events = changed
         ? [{ type: "MessageUpdated" as const, roomId: p.roomId, message, change: "reactions" as const }]

@@ -3,10 +3,8 @@ import { z } from "zod";
 import type { CommandBus } from "../../commands/ports.js";
 import type { Database } from "../../db/client.js";
 import { reactions, type MessageRow, type UserRow } from "../../db/schema.js";
-import { notFound } from "../../errors.js";
-import { parseInput, requireId } from "../../validation.js";
+import { parseInput } from "../../validation.js";
 import type { MessagesService } from "../messages/messages.service.js";
-import type { RoomsService } from "../rooms/rooms.service.js";
 import { reactCommand, unreactCommand } from "./reactions.commands.js";
 import { emoji } from "./reactions.rules.js";
 
@@ -23,15 +21,12 @@ export class ReactionsService {
     private readonly db: Database,
     private readonly commands: CommandBus,
     private readonly messages: MessagesService,
-    private readonly rooms: RoomsService,
   ) {}
 
   /** Adds (or, with `undo`, takes back) the viewer's reaction; returns the message. */
   async react(viewer: UserRow, input: { messageId: string; emoji: string }, undo = false): Promise<MessageRow> {
     const valid = parseInput(reactInput, input);
-    const [message] = await this.messages.byIds([requireId(input.messageId, "message")]);
-    if (!message || message.deletedAt) throw notFound(`no message with id ${input.messageId}`);
-    await this.rooms.requireMembership(viewer, message.roomId);
+    const message = await this.messages.live(viewer, input.messageId);
     const command = undo ? unreactCommand : reactCommand;
     return this.commands.execute(
       command,

@@ -3,6 +3,7 @@ import { notFound } from "../../errors.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import type { UserRow } from "../../db/schema.js";
 import type { GraphQLContext } from "../../graphql/context.js";
+import { deletedUser } from "./users.service.js";
 
 /** User rows a signUp or logIn returns to the person who just proved to be that user (no token yet). */
 const ownAccounts = new WeakSet<UserRow>();
@@ -19,6 +20,11 @@ export async function activityVisible(user: UserRow, ctx: GraphQLContext): Promi
   if (user.id === ctx.viewer?.id || ownAccounts.has(user)) return true;
   if (!ctx.viewer) return false;
   return (await ctx.loaders.friendIds.load(user.id)).includes(ctx.viewer.id);
+}
+
+/** The user behind an id from a row (a sender, a member, an event's actor); a deleted account shows as such. */
+export async function userOrDeleted(ctx: GraphQLContext, id: string | null): Promise<UserRow> {
+  return (id ? await ctx.loaders.user.load(id) : null) ?? deletedUser;
 }
 
 export const usersResolvers: Resolvers = {
