@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { print } from "graphql";
 import { Provider, useMutation, useQuery } from "urql";
 import { Auth } from "./Auth";
@@ -44,15 +44,27 @@ function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut
       }),
     [feed],
   );
+  // Presence may have changed while the socket was down.
+  useEffect(() => connection.onReconnect(refetchFriends), [connection, refetchFriends]);
   const expired = me.error?.graphQLErrors[0]?.extensions?.code === "UNAUTHENTICATED";
   useEffect(() => {
     if (expired) onSignedOut();
   }, [expired, onSignedOut]);
-  const user = me.data?.me;
+  // A re-read that fails (the network dropped) keeps the screen as it was.
+  const lastUser = useRef(me.data?.me);
+  if (me.data?.me) lastUser.current = me.data.me;
+  const user = lastUser.current;
   if (!user) return <p className="status">{me.fetching ? "Loading…" : "Connecting…"}</p>;
   return (
     <div className="chat">
-      <Sidebar me={user} feed={feed} openRoom={openRoom} onOpen={setOpenRoom} onFriendsChanged={refetchFriends}>
+      <Sidebar
+        me={user}
+        feed={feed}
+        connection={connection}
+        openRoom={openRoom}
+        onOpen={setOpenRoom}
+        onFriendsChanged={refetchFriends}
+      >
         <button type="button" onClick={() => void logOut({}).finally(onSignedOut)}>
           Log out {user.displayName}
         </button>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 import type { Feed } from "./App";
+import type { Connection } from "./client";
 import { explain } from "./errors";
 import type { MeQuery, MyEventsSubscription, RoomFieldsFragment } from "./gql/graphql";
 import { AddFriend, AddFriends, CreateRoom, DirectRoom, Rooms } from "./operations";
@@ -16,6 +17,7 @@ const byActivity = (a: RoomFieldsFragment, b: RoomFieldsFragment) =>
 export function Sidebar(props: {
   me: Me;
   feed: Feed;
+  connection: Connection;
   openRoom: string | null;
   onOpen: (roomId: string) => void;
   /** Re-reads the friend list (a friend added, someone's presence changed). */
@@ -26,7 +28,14 @@ export function Sidebar(props: {
   const [roomsResult, refetchRooms] = useQuery({ query: Rooms });
   const [rooms, setRooms] = useState<RoomFieldsFragment[]>([]);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => setRooms(roomsResult.data?.rooms ?? []), [roomsResult.data]);
+  useEffect(() => {
+    if (roomsResult.data) setRooms(roomsResult.data.rooms);
+  }, [roomsResult.data]);
+  // The feed's resume rule: events sent while the socket was down are not replayed, so re-read.
+  useEffect(
+    () => props.connection.onReconnect(() => refetchRooms({ requestPolicy: "network-only" })),
+    [props.connection, refetchRooms],
+  );
 
   const openRoomRef = useRef(openRoom);
   openRoomRef.current = openRoom;

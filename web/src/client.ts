@@ -1,4 +1,4 @@
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "@urql/core";
+import { Client, fetchExchange, subscriptionExchange } from "@urql/core";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 
 const TOKEN_KEY = "chat.token";
@@ -53,8 +53,10 @@ export function connect(token: string): Connection {
     requestPolicy: "network-only",
     // POST with a JSON body: Apollo Server's CSRF prevention refuses simple GET requests.
     preferGetMethod: false,
+    // No document cache: it re-runs every open query after each mutation (Me and Rooms on
+    // every message sent) and a re-run that fails while offline would blank the screen. The
+    // screens keep themselves current from the feed and re-read after a reconnect.
     exchanges: [
-      cacheExchange,
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({
