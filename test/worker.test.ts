@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, Partitioners, type KafkaMessage } from "kafkajs";
 import { expect, it } from "vitest";
+import { messageIdOf } from "../src/features/messages/sendMessages.bulk.js";
 import { topicNames } from "../src/kafka/client.js";
 import { createRoom, gqlOk, signUp, useTestApp, useTestDatabase, type TestUser } from "./support/harness.js";
 
@@ -92,14 +93,21 @@ it("decides a run of SendMessage commands like one-at-a-time would", async () =>
   expect(result(4)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
   expect(result(5)).toMatchObject({ ok: false, error: { code: "NOT_FOUND" } });
   expect(result(7)).toMatchObject({ ok: true, result: { seq: 4, body: "three" } });
-  // A stored message's answer is its MessageAdded event, and the message's id is the command's.
-  expect(result(0)).toMatchObject({ viaEvent: true, result: { id: commands[0]!.id } });
+  // A stored message's answer is its MessageAdded event; the message's id is the command's,
+  // or the one its sender, room and clientMessageId name.
+  expect(result(1)).toMatchObject({ viaEvent: true, result: { id: repeated.id } });
+  expect(result(0)).toMatchObject({ viaEvent: true, result: { id: messageIdOf(commands[0] as never) } });
+  expect(result(7).result.id).not.toBe(result(0).result.id);
   expect(result(4).viaEvent).toBeUndefined();
 
-  // Redelivered in a later batch: found by its id, answered with the same message, not stored again.
-  await produce([repeated]);
+  // Redelivered, and retried by the client, in a later batch: found by id, answered with the
+  // same message, not stored again.
+  const retry = envelope(alice!.id, { roomId, body: "one, later", clientMessageId: "c-1" });
+  await produce([repeated, retry]);
   const again = (await answers([repeated.id], 3)).get(repeated.id)!;
   expect(again[2]).toMatchObject({ ok: true, viaEvent: true, result: { id: repeated.id, seq: 2 } });
+  const retried = (await answers([retry.id])).get(retry.id)!;
+  expect(retried[0]).toMatchObject({ ok: true, result: { id: result(0).result.id, seq: 1, body: "one" } });
 
   const stored = await db<
     { seq: number; body: string }[]

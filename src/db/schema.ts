@@ -93,7 +93,10 @@ export const roomMembers = pgTable(
 export const messages = pgTable(
   "messages",
   {
-    /** The id of the SendMessage command that stored it: a redelivered command finds it here. */
+    /**
+     * The id of the SendMessage command that stored it, or the one its (sender, room,
+     * clientMessageId) names: a redelivered command and a client's retry find it here.
+     */
     id: uuid("id").primaryKey(),
     roomId: uuid("room_id")
       .notNull()
@@ -116,9 +119,6 @@ export const messages = pgTable(
     // Serves two paths: deleting an account (its messages' sender_id is nulled) and finding a
     // member's newest own message, which their read position never falls behind.
     index("messages_sender_room_seq_idx").on(t.senderId, t.roomId, t.seq),
-    uniqueIndex("messages_client_id_key")
-      .on(t.roomId, t.senderId, t.clientMessageId)
-      .where(sql`${t.clientMessageId} is not null`),
   ],
 );
 

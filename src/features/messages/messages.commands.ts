@@ -1,11 +1,11 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { messages, rooms } from "../../db/schema.js";
-import { defineCommand, messageRecord } from "../../commands/protocol.js";
+import { messages, rooms, type MessageRow } from "../../db/schema.js";
+import { defineCommand, messageRecord, type Applied } from "../../commands/protocol.js";
 import { notFound } from "../../errors.js";
 import { requireMember } from "../rooms/membership.js";
 import { clientMessageId, messageBody } from "./messages.rules.js";
-import { sendMessages } from "./sendMessages.bulk.js";
+import { messageIdOf, sendMessages } from "./sendMessages.bulk.js";
 
 export const sendMessageCommand = defineCommand({
   type: "SendMessage",
@@ -16,23 +16,16 @@ export const sendMessageCommand = defineCommand({
   }),
   result: messageRecord,
   key: (p) => p.roomId,
-  async apply(tx, { id: commandId, actorId, payload, issuedAt }) {
-    // A redelivered command never gets here (the worker finds its message with findApplied);
-    // the message's id is the command's id, so it could not be stored twice anyway.
+  async apply(tx, command) {
+    const { actorId, payload, issuedAt } = command;
+    // A redelivered command or a client's retry stored before never gets here (the worker
+    // finds its message with findApplied), nor could it be stored twice: see messageIdOf.
     await requireMember(tx, payload.roomId, actorId!);
-
+    const id = messageIdOf(command);
     if (payload.clientMessageId !== null) {
-      const [same] = await tx
-        .select()
-        .from(messages)
-        .where(
-          and(
-            eq(messages.roomId, payload.roomId),
-            eq(messages.senderId, actorId!),
-            eq(messages.clientMessageId, payload.clientMessageId),
-          ),
-        );
-      if (same) return { result: same }; // a client retry: already stored and announced
+      // A client's retry of a message stored earlier in this batch (another command id).
+      const [same] = await tx.select().from(messages).where(eq(messages.id, id));
+      if (same) return { result: same };
     }
 
     // The row lock taken here orders concurrent writers of one room; seq has no gaps
@@ -47,7 +40,7 @@ export const sendMessageCommand = defineCommand({
     const [stored] = await tx
       .insert(messages)
       .values({
-        id: commandId,
+        id,
         roomId: payload.roomId,
         seq: room.seq,
         senderId: actorId,
@@ -58,22 +51,24 @@ export const sendMessageCommand = defineCommand({
     return { result: stored!, events: [{ type: "MessageAdded", roomId: payload.roomId, message: stored!, issuedAt }] };
   },
   applyMany: sendMessages,
-  // The message row is the command's record: its id is the command's id.
+  // The message row is the command's record: found by its id (messageIdOf).
   async findApplied(tx, commands) {
-    const issued = new Map(commands.map((c) => [c.id, c.issuedAt]));
+    const ids = new Map(commands.map((c) => [c.id, messageIdOf(c)]));
     const stored = await tx
       .select()
       .from(messages)
-      .where(inArray(messages.id, [...issued.keys()]));
-    return new Map(
-      stored.map((message) => [
-        message.id,
-        {
+      .where(inArray(messages.id, [...new Set(ids.values())]));
+    const byId = new Map(stored.map((m) => [m.id, m]));
+    const applied = new Map<string, Applied<MessageRow>>();
+    for (const { id: commandId, issuedAt } of commands) {
+      const message = byId.get(ids.get(commandId)!);
+      if (message)
+        applied.set(commandId, {
           result: message,
-          events: [{ type: "MessageAdded", roomId: message.roomId, message, issuedAt: issued.get(message.id) }],
-        },
-      ]),
-    );
+          events: [{ type: "MessageAdded", roomId: message.roomId, message, issuedAt }],
+        });
+    }
+    return applied;
   },
   resultOf: (event) => (event.type === "MessageAdded" ? event.message : undefined),
 });

@@ -1,6 +1,7 @@
 import { inArray, sql, type SQL } from "drizzle-orm";
 import type { Transaction } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
+import { derivedUuid } from "../../commands/derivedId.js";
 import type { CommandEnvelope, ManyResult } from "../../commands/protocol.js";
 import { forbidden, notFound } from "../../errors.js";
 
@@ -11,15 +12,25 @@ export interface SendMessagePayload {
 }
 
 const pairKey = (roomId: string, userId: string) => `${roomId}|${userId}`;
-const clientKey = (roomId: string, userId: string, clientMessageId: string) => `${roomId}|${userId}|${clientMessageId}`;
 const tuples = (rows: SQL[]) => sql.join(rows, sql`, `);
 
 /**
- * Applies a run of SendMessage commands with four statements whatever its length: check
- * rooms and memberships, find client retries, reserve each room's seqs with one UPDATE and
- * insert all messages in one INSERT. (A sender's read position follows their own newest
- * message without a write: see the rooms service.) The result for each command is what
- * `apply` would have produced, in order.
+ * A message's id: its command's, or for a message with a clientMessageId the id that names
+ * (sender, room, clientMessageId), so a client's retry, which is a new command, finds the
+ * message its first attempt stored by primary key, and a second copy cannot be stored.
+ */
+export const messageIdOf = ({ id, actorId, payload }: CommandEnvelope<SendMessagePayload>) =>
+  payload.clientMessageId === null
+    ? id
+    : derivedUuid(`message:${actorId}:${payload.roomId}:${payload.clientMessageId}`);
+
+/**
+ * Applies a run of SendMessage commands with three statements whatever its length: check
+ * rooms and memberships, reserve each room's seqs with one UPDATE and insert all messages in
+ * one INSERT. Messages stored before (redeliveries, client retries) were found by their ids
+ * already (findApplied); a retry within the run points at its first attempt. (A sender's read
+ * position follows their own newest message without a write: see the rooms service.) The
+ * result for each command is what `apply` would have produced, in order.
  */
 export async function sendMessages(
   tx: Transaction,
@@ -29,10 +40,9 @@ export async function sendMessages(
   const roomIds = [...new Set(commands.map((c) => c.payload.roomId))];
   const pairs = [...new Map(commands.map((c) => [pairKey(c.payload.roomId, c.actorId!), c])).values()];
 
-  // Three independent reads, issued together so they share a round trip: which rooms exist,
-  // which senders are members, and which client ids were stored before (client retries).
-  const withClientId = commands.filter((c) => c.payload.clientMessageId !== null);
-  const [roomRows, memberRows, earlierRows] = await Promise.all([
+  // Two independent reads, issued together so they share a round trip: which rooms exist and
+  // which senders are members.
+  const [roomRows, memberRows] = await Promise.all([
     tx.select({ id: rooms.id }).from(rooms).where(inArray(rooms.id, roomIds)),
     tx
       .select({ roomId: roomMembers.roomId, userId: roomMembers.userId })
@@ -40,45 +50,27 @@ export async function sendMessages(
       .where(
         sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${tuples(pairs.map((c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid)`))})`,
       ),
-    withClientId.length === 0
-      ? []
-      : tx
-          .select()
-          .from(messages)
-          .where(
-            sql`(${messages.roomId}, ${messages.senderId}, ${messages.clientMessageId}) in (${tuples(
-              withClientId.map(
-                (c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid, ${c.payload.clientMessageId})`,
-              ),
-            )})`,
-          ),
   ]);
   const existingRooms = new Set(roomRows.map((r) => r.id));
   const members = new Set(memberRows.map((m) => pairKey(m.roomId, m.userId)));
-  const earlier = new Map(earlierRows.map((m) => [clientKey(m.roomId, m.senderId!, m.clientMessageId!), m]));
 
   // Decide each command in order; a retry within the run points at the first attempt.
   const accepted: number[] = [];
   const firstInRun = new Map<string, number>();
   const retryOf = new Map<number, number>();
   commands.forEach((c, i) => {
-    const { roomId, clientMessageId } = c.payload;
+    const { roomId } = c.payload;
     if (!existingRooms.has(roomId))
       return void (results[i] = { ok: false, error: notFound(`no room with id ${roomId}`) });
     if (!members.has(pairKey(roomId, c.actorId!))) {
       return void (results[i] = { ok: false, error: forbidden(`you are not a member of room ${roomId}`) });
     }
-    if (clientMessageId !== null) {
-      const key = clientKey(roomId, c.actorId!, clientMessageId);
-      const stored = earlier.get(key);
-      if (stored) return void (results[i] = { ok: true, applied: { result: stored } }); // already stored and announced
-      if (firstInRun.has(key)) return void retryOf.set(i, firstInRun.get(key)!);
-      firstInRun.set(key, i);
-    }
+    const messageId = messageIdOf(c);
+    if (firstInRun.has(messageId)) return void retryOf.set(i, firstInRun.get(messageId)!);
+    firstInRun.set(messageId, i);
     accepted.push(i);
   });
   if (accepted.length === 0) return results as Array<ManyResult<MessageRow>>;
-
   // Reserve seqs: each room's counter moves by its number of new messages, under the row lock.
   const perRoom = new Map<string, number>();
   for (const i of accepted)
@@ -102,7 +94,7 @@ export async function sendMessages(
         const seq = nextSeq.get(c.payload.roomId)!;
         nextSeq.set(c.payload.roomId, seq + 1);
         return {
-          id: c.id,
+          id: messageIdOf(c),
           roomId: c.payload.roomId,
           seq,
           senderId: c.actorId,
@@ -112,11 +104,11 @@ export async function sendMessages(
       }),
     )
     .returning();
-  const byCommand = new Map(stored.map((m) => [m.id, m]));
+  const byId = new Map(stored.map((m) => [m.id, m]));
 
   for (const i of accepted) {
     const c = commands[i]!;
-    const message = byCommand.get(c.id)!;
+    const message = byId.get(messageIdOf(c))!;
     results[i] = {
       ok: true,
       applied: {
@@ -125,6 +117,7 @@ export async function sendMessages(
       },
     };
   }
-  for (const [i, first] of retryOf) results[i] = { ok: true, applied: { result: byCommand.get(commands[first]!.id)! } };
+  for (const [i, first] of retryOf)
+    results[i] = { ok: true, applied: { result: byId.get(messageIdOf(commands[first]!))! } };
   return results as Array<ManyResult<MessageRow>>;
 }

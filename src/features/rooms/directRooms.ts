@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
+import { derivedUuid } from "../../commands/derivedId.js";
 import { defineCommand, type RoomEvent } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
 import { friendships, roomMembers, rooms, users } from "../../db/schema.js";
@@ -13,10 +13,7 @@ import { forbidden, notFound } from "../../errors.js";
  */
 export function directRoomId(a: string, b: string): string {
   const [first, second] = [a, b].sort();
-  const hex = createHash("sha256").update(`direct:${first}:${second}`).digest("hex");
-  // RFC 9562 version 8 (custom), variant 10.
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedUuid(`direct:${first}:${second}`);
 }
 
 export const DIRECT_ROOM_NAME = "Direct chat";
