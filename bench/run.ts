@@ -30,7 +30,7 @@ const log = (line: string) =>
 
 const sizes = quick
   ? {
-      cost: { messages: 1000, concurrency: 20, rooms: 20 },
+      cost: { messages: 1000, rounds: 1, concurrency: 20, rooms: 20 },
       latency: { rates: [100, 500], seconds: 5, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 5, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 1000, messages: 50 },
@@ -41,7 +41,7 @@ const sizes = quick
       search: { messages: 1_000_000, rooms: 10, queries: 200 },
     }
   : {
-      cost: { messages: 3000, concurrency: 20, rooms: 20 },
+      cost: { messages: 3000, rounds: 3, concurrency: 20, rooms: 20 },
       latency: { rates: [100, 500, 1000], seconds: 15, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 15, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 5000, messages: 100 },

@@ -62,7 +62,10 @@ export class Chat {
   /** With BENCH_PROFILE=DIR, each process writes a CPU profile (`node --cpu-prof`) there when it stops. */
   static async start(env: Record<string, string>, parts: { api: boolean; workers: number }): Promise<Chat> {
     const profile = process.env.BENCH_PROFILE;
-    const nodeArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+    const nodeArgs = [
+      ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+    ];
     const workers: AppProcess[] = [];
     for (let i = 0; i < parts.workers; i++) workers.push(await AppProcess.start("worker", env, nodeArgs, "build"));
     const api = parts.api ? await AppProcess.start("api", env, nodeArgs, "build") : null;

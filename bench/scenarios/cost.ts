@@ -4,6 +4,8 @@
  * /proc (CPU time and read/write system calls of every process involved), PostgreSQL's WAL
  * position and its row counters. Load: `messages` sendMessage calls from `concurrency` closed
  * loops over `rooms` rooms, each room with two subscribers that must receive every message.
+ * Both stacks run side by side and are measured in alternating rounds (ours, theirs, ours,
+ * ...); each stack's figures are those of its median round by CPU per message.
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -25,7 +27,10 @@ const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { id seq 
 const SUBSCRIBERS_PER_ROOM = 2;
 
 interface Options {
+  /** Per round and stack. */
   messages: number;
+  /** Measured rounds per stack, alternating; the figures are the median round's. */
+  rounds: number;
   concurrency: number;
   rooms: number;
 }
@@ -74,52 +79,107 @@ async function settledRows(sqlClient: postgres.Sql, conventional: boolean): Prom
 const walPosition = async (sqlClient: postgres.Sql) =>
   (await sqlClient`select pg_current_wal_insert_lsn()::text as lsn`)[0]!.lsn as string;
 
-async function runLoad(
-  target: Target,
-  opts: Options,
-  groups: ProcessGroup[],
-  sqlClient: postgres.Sql,
-  conventional: boolean,
-  settle: () => Promise<void>,
-  log: (l: string) => void,
-): Promise<Measured> {
-  const wsUrl = target.url.replace(/^http/, "ws");
-  const pending = new Map<string, { started: number; remaining: number }>();
-  const latencies: number[] = [];
-  const subscribers: Subscriber[] = [];
-  for (const r of target.rooms)
-    for (let i = 0; i < SUBSCRIBERS_PER_ROOM; i++)
-      subscribers.push(
-        await subscribe(wsUrl, target.readerToken, SUBSCRIPTION, { r }, (data, receivedAt) => {
-          const entry = pending.get(data.messageAdded.clientMessageId);
-          if (!entry) return;
-          latencies.push(receivedAt - entry.started);
-          if (--entry.remaining === 0) pending.delete(data.messageAdded.clientMessageId);
-        }),
-      );
-  const send = (i: number, tag: string) => {
+/** One stack under load: its subscribers stay open across rounds; each round is measured alone. */
+class Load {
+  private readonly pending = new Map<string, { started: number; remaining: number }>();
+  private readonly latencies: number[] = [];
+  private subscribers: Subscriber[] = [];
+  private rounds = 0;
+
+  constructor(
+    readonly contender: Contender,
+    private readonly opts: Options,
+    private readonly sqlClient: postgres.Sql,
+    private readonly log: (l: string) => void,
+  ) {}
+
+  /**
+   * Opens the subscribers and warms up: JIT, pools, prepared statements, consumer positions.
+   * A broker the bench just started is a cold JVM: on the chat path it spent 2.3, then 1.5,
+   * then 0.9 CPU-ms per message in three runs of 3,000 (raw produce/fetch traffic did not warm
+   * those paths), and production brokers run warm. So: twice the measured load first, the
+   * peer's too.
+   */
+  async start() {
+    const { target } = this.contender;
+    const wsUrl = target.url.replace(/^http/, "ws");
+    for (const r of target.rooms)
+      for (let i = 0; i < SUBSCRIBERS_PER_ROOM; i++)
+        this.subscribers.push(
+          await subscribe(wsUrl, target.readerToken, SUBSCRIPTION, { r }, (data, receivedAt) => {
+            const entry = this.pending.get(data.messageAdded.clientMessageId);
+            if (!entry) return;
+            this.latencies.push(receivedAt - entry.started);
+            if (--entry.remaining === 0) this.pending.delete(data.messageAdded.clientMessageId);
+          }),
+        );
+    await this.sendAll(2 * this.opts.messages, "warm");
+    await waitUntil(() => this.pending.size === 0, 30_000, "warm-up deliveries");
+    await this.contender.settle();
+  }
+
+  async measure(): Promise<Measured> {
+    const { groups, conventional } = this.contender;
+    this.latencies.length = 0;
+    await settledRows(this.sqlClient, conventional);
+    const before = {
+      procs: sample(groups),
+      wal: await walPosition(this.sqlClient),
+      rows: await rowsWritten(this.sqlClient, conventional),
+    };
+    const started = performance.now();
+    const { acked, failed } = await this.sendAll(this.opts.messages, `round${++this.rounds}`);
+    const seconds = (performance.now() - started) / 1000;
+    await waitUntil(() => this.pending.size === 0, 60_000, "every message delivered to both subscribers");
+    await this.contender.settle();
+    const rows = (await settledRows(this.sqlClient, conventional)) - before.rows;
+    const after = { procs: sample(groups), wal: await walPosition(this.sqlClient) };
+    const [{ bytes }] = (await this
+      .sqlClient`select pg_wal_lsn_diff(${after.wal}, ${before.wal})::bigint as bytes`) as [{ bytes: string }];
+    this.log(
+      `cost: ${this.contender.name} round ${this.rounds}: ${acked} acknowledged in ${round(seconds, 1)} s (${failed} failed)`,
+    );
+    return {
+      acked,
+      failed,
+      perSecond: acked / seconds,
+      latency: distribution(this.latencies),
+      perProcess: difference(before.procs, after.procs),
+      walBytes: Number(bytes),
+      rows,
+    };
+  }
+
+  async stop() {
+    this.subscribers.forEach((s) => s.close());
+    await this.contender.stop();
+  }
+
+  private send(i: number, tag: string) {
+    const { target } = this.contender;
     const clientMessageId = `${tag}-${i}`;
-    pending.set(clientMessageId, { started: performance.now(), remaining: SUBSCRIBERS_PER_ROOM });
+    this.pending.set(clientMessageId, { started: performance.now(), remaining: SUBSCRIBERS_PER_ROOM });
     return graphql(
       target.url,
       SEND,
       { r: target.rooms[i % target.rooms.length], b: `message ${i} of the cost scenario`, c: clientMessageId },
       target.senderToken,
     ).catch((error: unknown) => {
-      pending.delete(clientMessageId); // never acknowledged: no delivery to wait for
+      this.pending.delete(clientMessageId); // never acknowledged: no delivery to wait for
       throw error;
     });
-  };
+  }
+
   /** `count` sends from `opts.concurrency` closed loops. */
-  const sendAll = async (count: number, tag: string) => {
+  private async sendAll(count: number, tag: string) {
     let next = 0;
     let acked = 0;
     let failed = 0;
     await Promise.all(
-      Array.from({ length: opts.concurrency }, async () => {
+      Array.from({ length: this.opts.concurrency }, async () => {
         while (next < count) {
           try {
-            await send(next++, tag);
+            await this.send(next++, tag);
             acked++;
           } catch {
             failed++;
@@ -128,66 +188,45 @@ async function runLoad(
       }),
     );
     return { acked, failed };
-  };
-  try {
-    // Warm-up: JIT, pools, prepared statements, consumer positions. A broker the bench just
-    // started is a cold JVM: on the chat path it spent 2.3, then 1.5, then 0.9 CPU-ms per
-    // message in three runs of 3,000 (raw produce/fetch traffic did not warm those paths), and
-    // production brokers run warm. So: twice the measured load first, the peer's too.
-    await sendAll(2 * opts.messages, "warm");
-    await waitUntil(() => pending.size === 0, 30_000, "warm-up deliveries");
-    await settle();
-    latencies.length = 0;
-
-    await settledRows(sqlClient, conventional);
-    const before = {
-      procs: sample(groups),
-      wal: await walPosition(sqlClient),
-      rows: await rowsWritten(sqlClient, conventional),
-    };
-    const started = performance.now();
-    const { acked, failed } = await sendAll(opts.messages, "cost");
-    const seconds = (performance.now() - started) / 1000;
-    await waitUntil(() => pending.size === 0, 60_000, "every message delivered to both subscribers");
-    await settle();
-    const rows = (await settledRows(sqlClient, conventional)) - before.rows;
-    const after = { procs: sample(groups), wal: await walPosition(sqlClient) };
-    const [{ bytes }] = (await sqlClient`select pg_wal_lsn_diff(${after.wal}, ${before.wal})::bigint as bytes`) as [
-      { bytes: string },
-    ];
-    log(`cost: ${acked} acknowledged in ${round(seconds, 1)} s (${failed} failed)`);
-    return {
-      acked,
-      failed,
-      perSecond: acked / seconds,
-      latency: distribution(latencies),
-      perProcess: difference(before.procs, after.procs),
-      walBytes: Number(bytes),
-      rows,
-    };
-  } finally {
-    subscribers.forEach((s) => s.close());
   }
 }
 
-async function measureOurs(stack: Stack, opts: Options, sqlClient: postgres.Sql, log: (l: string) => void) {
+/** A stack to measure: where to send, which processes to count, how to know it has caught up. */
+interface Contender {
+  name: string;
+  target: Target;
+  groups: ProcessGroup[];
+  /** Its rows are the `conv_` tables'. */
+  conventional: boolean;
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startOurs(stack: Stack, opts: Options): Promise<Contender> {
   // The default configuration: only what the bench needs to run beside itself is set.
   const env = Chat.env(stack, { EVENT_LOG_ENABLED: "true", SUBSCRIPTION_QUEUE_LIMIT: "1000" });
   const chat = await Chat.start(env, { api: true, workers: 1 });
-  const kafka = new Kafka({ brokers: [stack.brokers], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
+  const admin = new Kafka({ brokers: [stack.brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  try {
-    const fixture = await createFixture(chat.url, opts.rooms);
-    const topics = topicNames(env.KAFKA_TOPIC_PREFIX!);
-    const groups: ProcessGroup[] = [
+  const fixture = await createFixture(chat.url, opts.rooms);
+  const topics = topicNames(env.KAFKA_TOPIC_PREFIX!);
+  return {
+    name: "ours (api + worker, event log on)",
+    target: {
+      url: chat.url,
+      senderToken: fixture.sender.token,
+      readerToken: fixture.reader.token,
+      rooms: fixture.rooms,
+    },
+    groups: [
       { name: "api", pids: () => [chat.api!.pid] },
       { name: "worker", pids: () => [chat.workers[0]!.pid] },
       { name: "kafka", pids: () => findPids({ cmdline: "kafka.Kafka" }) },
       { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
-    ];
+    ],
+    conventional: false,
     // Done means every consumer group, the event log's too, has committed everything.
-    const settle = () =>
+    settle: () =>
       waitUntil(
         async () =>
           (
@@ -198,22 +237,15 @@ async function measureOurs(stack: Stack, opts: Options, sqlClient: postgres.Sql,
           ).every((g) => g.lag === 0),
         60_000,
         "the workers and the event log to catch up",
-      );
-    log(`cost: ours (api + worker, event log on): ${opts.messages} messages`);
-    const target = {
-      url: chat.url,
-      senderToken: fixture.sender.token,
-      readerToken: fixture.reader.token,
-      rooms: fixture.rooms,
-    };
-    return await runLoad(target, opts, groups, sqlClient, false, settle, log);
-  } finally {
-    await admin.disconnect();
-    await chat.stop();
-  }
+      ),
+    async stop() {
+      await admin.disconnect();
+      await chat.stop();
+    },
+  };
 }
 
-async function measureConventional(stack: Stack, opts: Options, sqlClient: postgres.Sql, log: (l: string) => void) {
+async function startConventional(stack: Stack, opts: Options, sqlClient: postgres.Sql): Promise<Contender> {
   const secret = "conventional-stack-secret-conventional-stack";
   const server = await startBaseline("conventional.ts", {
     DATABASE_URL: stack.databaseUrl,
@@ -221,40 +253,61 @@ async function measureConventional(stack: Stack, opts: Options, sqlClient: postg
     JWT_SECRET: secret,
     NODE_ENV: "production",
   });
-  try {
-    const [sender, reader] = [randomUUID(), randomUUID()];
-    const rooms = Array.from({ length: opts.rooms }, () => randomUUID());
-    await sqlClient`insert into conv_rooms ${sqlClient(rooms.map((id) => ({ id })))}`;
-    await sqlClient`insert into conv_members ${sqlClient(rooms.flatMap((r) => [sender, reader].map((u) => ({ room_id: r, user_id: u }))))}`;
-    const key = new TextEncoder().encode(secret);
-    const token = (sub: string) =>
-      new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime("1h").sign(key);
-    const groups: ProcessGroup[] = [
-      { name: "server", pids: () => [server.child.pid!] },
-      { name: "redis", pids: () => findPids({ comm: "redis-server" }) },
-      { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
-    ];
-    log(`cost: conventional stack (Apollo + graphql-ws + PostgreSQL + Redis PubSub): ${opts.messages} messages`);
-    const target = {
+  const [sender, reader] = [randomUUID(), randomUUID()];
+  const rooms = Array.from({ length: opts.rooms }, () => randomUUID());
+  await sqlClient`insert into conv_rooms ${sqlClient(rooms.map((id) => ({ id })))}`;
+  await sqlClient`insert into conv_members ${sqlClient(rooms.flatMap((r) => [sender, reader].map((u) => ({ room_id: r, user_id: u }))))}`;
+  const key = new TextEncoder().encode(secret);
+  const token = (sub: string) =>
+    new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime("1h").sign(key);
+  return {
+    name: "conventional stack (Apollo + graphql-ws + PostgreSQL + Redis PubSub)",
+    target: {
       url: `${server.origin}/graphql`,
       senderToken: await token(sender),
       readerToken: await token(reader),
       rooms,
-    };
-    return await runLoad(target, opts, groups, sqlClient, true, async () => {}, log);
-  } finally {
-    await server.stop();
-  }
+    },
+    groups: [
+      { name: "server", pids: () => [server.child.pid!] },
+      { name: "redis", pids: () => findPids({ comm: "redis-server" }) },
+      { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
+    ],
+    conventional: true,
+    settle: async () => {},
+    stop: () => server.stop(),
+  };
 }
 
 const total = (m: Measured) => [...m.perProcess.values()].reduce((s, p) => s + p.cpuMs, 0);
 const perMessage = (m: Measured, n: number) => n / m.acked;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * The round with the median CPU per message. Rounds alternate between the stacks, so a
+ * stretch when the machine runs slow (it does, for minutes) falls on both rather than on one.
+ */
+function medianRound(rounds: Measured[]): Measured {
+  const cpu = (m: Measured) => perMessage(m, total(m));
+  const middle = median(rounds.map(cpu));
+  return rounds.find((m) => cpu(m) === middle)!;
+}
 
 export async function costScenario(stack: Stack, opts: Options, log: (l: string) => void): Promise<Row[]> {
   const sqlClient = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
+  const loads: Load[] = [];
   try {
-    const ours = await measureOurs(stack, opts, sqlClient, log);
-    const theirs = await measureConventional(stack, opts, sqlClient, log);
+    for (const start of [() => startOurs(stack, opts), () => startConventional(stack, opts, sqlClient)]) {
+      const load = new Load(await start(), opts, sqlClient, log);
+      loads.push(load);
+      log(`cost: ${load.contender.name}: warming up with ${2 * opts.messages} messages`);
+      await load.start();
+    }
+    const measured: Measured[][] = loads.map(() => []);
+    for (let r = 0; r < opts.rounds; r++)
+      for (const [i, load] of loads.entries()) measured[i]!.push(await load.measure());
+    const [ours, theirs] = measured.map(medianRound) as [Measured, Measured];
+    const cpuPerRound = (rounds: Measured[]) => rounds.map((m) => round(perMessage(m, total(m)), 3));
     const breakdown = (m: Measured) =>
       Object.fromEntries(
         [...m.perProcess].map(([name, p]) => [
@@ -266,6 +319,8 @@ export async function costScenario(stack: Stack, opts: Options, log: (l: string)
         ]),
       );
     const details = {
+      rounds: opts.rounds,
+      cpuMsPerMessageByRound: { ours: cpuPerRound(measured[0]!), conventional: cpuPerRound(measured[1]!) },
       messages: opts.messages,
       concurrency: opts.concurrency,
       rooms: opts.rooms,
@@ -379,6 +434,7 @@ export async function costScenario(stack: Stack, opts: Options, log: (l: string)
     );
     return rows;
   } finally {
+    await Promise.all(loads.map((load) => load.stop()));
     await sqlClient.end();
   }
 }

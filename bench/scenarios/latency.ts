@@ -1,5 +1,5 @@
 /** 1. End-to-end latency: sendMessage -> delivery at every subscriber, at fixed send rates. */
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { atRate, graphql, openMany, subscribe, type Subscriber } from "../lib/clients.js";
 import { row, type Row } from "../lib/report.js";
@@ -44,6 +44,16 @@ async function kafkaRoundTrip(stack: Stack, rate: number, seconds: number): Prom
   await admin.deleteTopics({ topics: [topic] }).catch(() => {});
   await admin.disconnect();
   return latencies;
+}
+
+/** The API's event-loop delay since the last call, from its /metrics (prom-client resets it per scrape). */
+async function apiLoopDelay(apiUrl: string) {
+  const text = await (await fetch(apiUrl.replace(/\/graphql$/, "/metrics"))).text();
+  const seconds = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)`, "m"))?.[1] ?? NaN);
+  return {
+    p99: round(seconds("nodejs_eventloop_lag_p99_seconds") * 1000, 1),
+    max: round(seconds("nodejs_eventloop_lag_max_seconds") * 1000, 1),
+  };
 }
 
 export async function latencyScenario(
@@ -97,6 +107,9 @@ export async function latencyScenario(
       tracer = await StageTracer.start(stack.brokers, topicNames(chat.env.KAFKA_TOPIC_PREFIX!).events);
       log(`latency: sending ${rate} msg/s for ${opts.seconds} s to ${opts.subscribers} subscribers`);
       let failures = 0;
+      const benchLoop = monitorEventLoopDelay({ resolution: 5 });
+      benchLoop.enable();
+      await apiLoopDelay(chat.url); // resets the API's histogram
       const sent = await atRate(rate, opts.seconds, (i) => {
         const clientMessageId = `r${rate}-${i}`;
         pending.set(clientMessageId, { started: performance.now(), remaining: perRoom });
@@ -108,6 +121,14 @@ export async function latencyScenario(
           fixture.sender.token,
         ).catch(() => failures++);
       });
+      benchLoop.disable();
+      const loops = {
+        loadGenerator: { p99: round(benchLoop.percentile(99) / 1e6, 1), max: round(benchLoop.max / 1e6, 1) },
+        api: await apiLoopDelay(chat.url),
+      };
+      log(
+        `latency: event-loop delay p99/max ms: load generator ${loops.loadGenerator.p99}/${loops.loadGenerator.max}, API ${loops.api.p99}/${loops.api.max}`,
+      );
       const deadline = Date.now() + 30_000;
       while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       lost = [...pending.values()].reduce((n, p) => n + p.remaining, 0);
@@ -127,6 +148,7 @@ export async function latencyScenario(
         ours,
         kafkaRoundTrip: base,
         stages,
+        eventLoopDelay: loops,
       };
       for (const p of ["p50", "p95", "p99", "max"] as const) {
         rows.push(
