@@ -134,3 +134,19 @@ it("shows a person what went wrong in words, not codes", async () => {
   await expect(page.getByRole("alert").textContent()).resolves.toBe("Wrong username or password.");
   await context.close();
 });
+
+it("says so when the server cannot be reached at start, and goes on after Try again", async () => {
+  const person = await signUp("Carol");
+  let failing = true;
+  await person.context.route("**/graphql", (route) =>
+    failing && route.request().postDataJSON()?.operationName === "Me"
+      ? route.abort("internetdisconnected")
+      : route.continue(),
+  );
+  await person.page.reload();
+  await expect(person.page.getByRole("alert").textContent()).resolves.toContain("Can't reach the server");
+  failing = false;
+  await person.page.getByRole("button", { name: "Try again" }).click();
+  await person.page.getByRole("button", { name: `Log out ${person.name}` }).waitFor();
+  await person.context.close();
+});

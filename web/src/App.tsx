@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { print } from "graphql";
 import { Provider, useMutation, useQuery } from "urql";
 import { Auth } from "./Auth";
+import { explain } from "./errors";
 import { connect, getToken, setToken, type Connection } from "./client";
 import { LogOut, Me, MyEvents } from "./operations";
 import { RoomView } from "./RoomView";
@@ -54,7 +55,17 @@ function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut
   const lastUser = useRef(me.data?.me);
   if (me.data?.me) lastUser.current = me.data.me;
   const user = lastUser.current;
-  if (!user) return <p className="status">{me.fetching ? "Loading…" : "Connecting…"}</p>;
+  if (!user)
+    return (
+      <p className="status" role={me.error ? "alert" : undefined}>
+        {me.error ? explain(me.error) : "Loading…"}{" "}
+        {me.error && (
+          <button type="button" onClick={refetchFriends}>
+            Try again
+          </button>
+        )}
+      </p>
+    );
   return (
     <div className="chat">
       <Sidebar
