@@ -37,6 +37,7 @@ export async function sendMessages(
   commands: CommandEnvelope<SendMessagePayload>[],
 ): Promise<Array<ManyResult<MessageRow>>> {
   const results: Array<ManyResult<MessageRow> | undefined> = new Array(commands.length);
+  const messageIds = commands.map(messageIdOf);
   const roomIds = [...new Set(commands.map((c) => c.payload.roomId))];
   const pairs = [...new Map(commands.map((c) => [pairKey(c.payload.roomId, c.actorId!), c])).values()];
 
@@ -65,12 +66,13 @@ export async function sendMessages(
     if (!members.has(pairKey(roomId, c.actorId!))) {
       return void (results[i] = { ok: false, error: forbidden(`you are not a member of room ${roomId}`) });
     }
-    const messageId = messageIdOf(c);
+    const messageId = messageIds[i]!;
     if (firstInRun.has(messageId)) return void retryOf.set(i, firstInRun.get(messageId)!);
     firstInRun.set(messageId, i);
     accepted.push(i);
   });
   if (accepted.length === 0) return results as Array<ManyResult<MessageRow>>;
+
   // Reserve seqs: each room's counter moves by its number of new messages, under the row lock.
   const perRoom = new Map<string, number>();
   for (const i of accepted)
@@ -94,7 +96,7 @@ export async function sendMessages(
         const seq = nextSeq.get(c.payload.roomId)!;
         nextSeq.set(c.payload.roomId, seq + 1);
         return {
-          id: messageIdOf(c),
+          id: messageIds[i]!,
           roomId: c.payload.roomId,
           seq,
           senderId: c.actorId,
@@ -108,7 +110,7 @@ export async function sendMessages(
 
   for (const i of accepted) {
     const c = commands[i]!;
-    const message = byId.get(messageIdOf(c))!;
+    const message = byId.get(messageIds[i]!)!;
     results[i] = {
       ok: true,
       applied: {
@@ -117,7 +119,6 @@ export async function sendMessages(
       },
     };
   }
-  for (const [i, first] of retryOf)
-    results[i] = { ok: true, applied: { result: byId.get(messageIdOf(commands[first]!))! } };
+  for (const [i, first] of retryOf) results[i] = { ok: true, applied: { result: byId.get(messageIds[first]!)! } };
   return results as Array<ManyResult<MessageRow>>;
 }
