@@ -60,15 +60,16 @@ export function serveGraphQLWs(
           return new Promise((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
         },
         close: (code, reason) => socket.close(code, reason),
+        // Not an async listener: the promise of a subscribe message settles only when the
+        // subscription ends, and an async listener would keep the frame's buffer (about
+        // 400 bytes) alive as long as that.
         onMessage: (handle) =>
-          socket.on("message", async (data) => {
+          socket.on("message", (data) => {
             if (flooding()) return;
-            try {
-              await handle(String(data));
-            } catch (error) {
+            handle(String(data)).catch((error: unknown) => {
               logger.error({ err: error }, "graphql-ws message handling failed");
               socket.close(CloseCode.InternalServerError, "Internal server error");
-            }
+            });
           }),
       },
       { socket, remoteAddress: raw.remoteAddress ?? "unknown" },
