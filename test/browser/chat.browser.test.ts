@@ -71,6 +71,19 @@ async function say(person: Person, text: string) {
   expect(await composer.evaluate((element) => element === document.activeElement)).toBe(true);
 }
 
+/** Aborts the GraphQL requests of `operation`, as a dropped network would: `times` of them, or until stop(). */
+async function failRequests(context: BrowserContext, operation: string, times = Infinity) {
+  let failed = 0;
+  let stopped = false;
+  await context.route("**/graphql", (route) => {
+    if (stopped || failed >= times || route.request().postDataJSON()?.operationName !== operation)
+      return route.continue();
+    failed++;
+    return route.abort("internetdisconnected");
+  });
+  return { failed: () => failed, stop: () => void (stopped = true) };
+}
+
 async function waitForBody(page: Page, text: string) {
   await page
     .locator('ol[aria-label="Messages"] > li:not(.pending) .body', { hasText: text })
@@ -105,15 +118,10 @@ it("two people chat live, see each other type, and one resumes after a network d
   }
   // After the reconnect Bob's client re-reads his friends and rooms; the first re-read fails
   // here (as when the network drops again mid-request), and the screen stays as it was.
-  let failedReads = 0;
-  await bob.context.route("**/graphql", (route) =>
-    route.request().postDataJSON()?.operationName === "Me" && failedReads++ === 0
-      ? route.abort("internetdisconnected")
-      : route.continue(),
-  );
+  const meReads = await failRequests(bob.context, "Me", 1);
   await bob.context.setOffline(false);
   await waitForBody(bob.page, missed.at(-1)!);
-  expect(failedReads).toBeGreaterThan(0);
+  expect(meReads.failed()).toBe(1);
   expect(await bodies(bob.page)).toEqual(["hello bob", "hi alice", ...missed]);
   expect(await bodies(alice.page)).toEqual(["hello bob", "hi alice", ...missed]);
   // Bob has read them all: Alice's room view shows his receipt.
@@ -137,15 +145,10 @@ it("shows a person what went wrong in words, not codes", async () => {
 
 it("says so when the server cannot be reached at start, and goes on after Try again", async () => {
   const person = await signUp("Carol");
-  let failing = true;
-  await person.context.route("**/graphql", (route) =>
-    failing && route.request().postDataJSON()?.operationName === "Me"
-      ? route.abort("internetdisconnected")
-      : route.continue(),
-  );
+  const meReads = await failRequests(person.context, "Me");
   await person.page.reload();
   await expect(person.page.getByRole("alert").textContent()).resolves.toContain("Can't reach the server");
-  failing = false;
+  meReads.stop();
   await person.page.getByRole("button", { name: "Try again" }).click();
   await person.page.getByRole("button", { name: `Log out ${person.name}` }).waitFor();
   await person.context.close();

@@ -27,7 +27,8 @@ export function App() {
 
 function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut: () => void }) {
   const [me, reexecuteMe] = useQuery({ query: Me });
-  const refetchFriends = useCallback(() => reexecuteMe({ requestPolicy: "network-only" }), [reexecuteMe]);
+  // Me carries the friend list and their presence.
+  const rereadMe = useCallback(() => reexecuteMe(), [reexecuteMe]);
   const [, logOut] = useMutation(LogOut);
   const [openRoom, setOpenRoom] = useState<string | null>(null);
   const [receipts, setReceipts] = useState<Receipt[]>([]);
@@ -46,7 +47,7 @@ function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut
     [feed],
   );
   // Presence may have changed while the socket was down.
-  useEffect(() => connection.onReconnect(refetchFriends), [connection, refetchFriends]);
+  useEffect(() => connection.onReconnect(rereadMe), [connection, rereadMe]);
   const expired = me.error?.graphQLErrors[0]?.extensions?.code === "UNAUTHENTICATED";
   useEffect(() => {
     if (expired) onSignedOut();
@@ -60,7 +61,7 @@ function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut
       <p className="status" role={me.error ? "alert" : undefined}>
         {me.error ? explain(me.error) : "Loading…"}{" "}
         {me.error && (
-          <button type="button" onClick={refetchFriends}>
+          <button type="button" onClick={rereadMe}>
             Try again
           </button>
         )}
@@ -74,7 +75,7 @@ function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut
         connection={connection}
         openRoom={openRoom}
         onOpen={setOpenRoom}
-        onFriendsChanged={refetchFriends}
+        onFriendsChanged={rereadMe}
       >
         <button type="button" onClick={() => void logOut({}).finally(onSignedOut)}>
           Log out {user.displayName}

@@ -32,10 +32,7 @@ export function Sidebar(props: {
     if (roomsResult.data) setRooms(roomsResult.data.rooms);
   }, [roomsResult.data]);
   // The feed's resume rule: events sent while the socket was down are not replayed, so re-read.
-  useEffect(
-    () => props.connection.onReconnect(() => refetchRooms({ requestPolicy: "network-only" })),
-    [props.connection, refetchRooms],
-  );
+  useEffect(() => props.connection.onReconnect(() => refetchRooms()), [props.connection, refetchRooms]);
 
   const openRoomRef = useRef(openRoom);
   openRoomRef.current = openRoom;
@@ -54,7 +51,7 @@ export function Sidebar(props: {
               .sort(byActivity),
           );
         } else if (event.__typename === "RoomAddedEvent" || event.__typename === "MemberLeftEvent") {
-          refetchRooms({ requestPolicy: "network-only" });
+          refetchRooms();
         } else if (event.__typename === "PresenceEvent") {
           onFriendsChanged();
         }

@@ -50,6 +50,8 @@ export function connect(token: string): Connection {
   const urql = new Client({
     url: url.href,
     fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
+    // Every query goes to the server: with cache-first, urql would hand a re-run query its
+    // last result instead.
     requestPolicy: "network-only",
     // POST with a JSON body: Apollo Server's CSRF prevention refuses simple GET requests.
     preferGetMethod: false,
