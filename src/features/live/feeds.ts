@@ -9,6 +9,8 @@ import type { PresenceChange } from "./presence.js";
 /** What a user's feed delivers: room events but typing (shared by all local members) and presence changes. */
 export type FeedItem = Exclude<RoomEvent, TypingRecord> | PresenceChange;
 
+const NOBODY: ReadonlySet<never> = new Set();
+
 /** One open `myEvents` subscription: its user's rooms, read positions and queue. */
 export class FeedSubscriber {
   /** Room id -> the user's read position there. */
@@ -76,17 +78,19 @@ export class Feeds {
   }
 
   private route(event: RoomEvent) {
-    const members = [...(this.byRoom.get(event.roomId) ?? [])];
+    // Not copied: a Set may lose its current member while iterated (MemberLeft below).
+    const members: ReadonlySet<FeedSubscriber> = this.byRoom.get(event.roomId) ?? NOBODY;
     switch (event.type) {
-      case "MessageAdded":
+      case "MessageAdded": {
+        const { seq, senderId } = event.message;
         for (const subscriber of members) {
-          const { seq, senderId } = event.message;
           // Sending moves one's own read position to the message (rooms.service readPosition).
           if (senderId === subscriber.userId) subscriber.rooms.set(event.roomId, seq);
           subscriber.unread.set(event, Math.max(0, seq - (subscriber.rooms.get(event.roomId) ?? 0)));
           subscriber.queue.push(event);
         }
         return;
+      }
       case "MessageUpdated":
         for (const subscriber of members) subscriber.queue.push(event);
         return;
