@@ -167,3 +167,31 @@ it("applies a redelivered edit or reaction once: changes made after it stay", as
   const [reacted] = await db<{ n: number }[]>`select count(*)::int as n from reactions where message_id = ${messageId}`;
   expect(reacted!.n).toBe(0);
 });
+
+it("applies a run of any length with the same statements, and stores any text exactly", async () => {
+  const [alice, bob] = await Promise.all([signUp(t.url), signUp(t.url)]);
+  const rooms = await Promise.all([1, 2, 3].map(() => createRoom(t.url, alice!, [bob!])));
+  const statementsWhile = async (commands: Array<ReturnType<typeof envelope>>) => {
+    const before = t.queries.length;
+    await produce(commands);
+    await answers(commands.map((c) => c.id));
+    return new Set(t.queries.slice(before).map((q) => q.sql));
+  };
+
+  const single = await statementsWhile([
+    envelope(alice!.id, { roomId: rooms[0], body: "first", clientMessageId: null }),
+  ]);
+  // Text that array parameters must carry unchanged: separators, quotes, braces, escapes.
+  const bodies = ["a,b", '"quoted"', "back\\slash", "{braces}", "NULL", "(x, 'y')", "line\nbreak", "👍🏽 é"];
+  const run = bodies.map((body, i) =>
+    envelope(i % 2 ? bob!.id : alice!.id, { roomId: rooms[i % 3], body, clientMessageId: i % 4 ? null : `c-${i}` }),
+  );
+  const many = await statementsWhile(run);
+
+  // Batch sizes and room counts differ; the statements do not (each new text costs
+  // postgres.js a prepare round trip and stays cached for the connection's lifetime).
+  expect([...many].filter((sql) => !single.has(sql))).toEqual([]);
+  const stored = await db<{ body: string }[]>`
+    select body from messages where room_id in ${db(rooms)} and body <> 'first' order by created_at, seq`;
+  expect(stored.map((m) => m.body).sort()).toEqual([...bodies].sort());
+});

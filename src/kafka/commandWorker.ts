@@ -1,5 +1,5 @@
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from "kafkajs";
-import { inArray } from "drizzle-orm";
+import { anyOf } from "../db/arrays.js";
 import type { Database, Transaction } from "../db/client.js";
 import { isPermanentDatabaseError } from "../db/errors.js";
 import { commandLog } from "../db/schema.js";
@@ -206,7 +206,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
         .select()
         .from(commandLog)
         .where(
-          inArray(
+          anyOf(
             commandLog.commandId,
             commands.map((c) => c.id),
           ),

@@ -1,5 +1,6 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
+import { anyOf } from "../../db/arrays.js";
 import { friendships, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
 import { badInput, notFound } from "../../errors.js";
@@ -13,7 +14,7 @@ export const addFriendsCommand = defineCommand({
   key: (_p, actorId) => actorId!,
   async apply(tx, { payload, actorId }) {
     if (payload.friendIds.includes(actorId!)) throw badInput("you cannot add yourself as a friend", "userIds");
-    const found = await tx.select({ id: users.id }).from(users).where(inArray(users.id, payload.friendIds));
+    const found = await tx.select({ id: users.id }).from(users).where(anyOf(users.id, payload.friendIds));
     const missing = payload.friendIds.filter((id) => !found.some((u) => u.id === id));
     if (missing.length > 0) throw notFound(`no user with id ${missing.join(", ")}`);
     // All or nothing, and adding an existing friend again changes nothing.

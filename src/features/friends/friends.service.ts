@@ -1,5 +1,5 @@
-import { inArray } from "drizzle-orm";
 import { z } from "zod";
+import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { friendships, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../commands/ports.js";
@@ -39,7 +39,7 @@ export class FriendsService {
     const rows = await this.db
       .select({ userId: friendships.userId, friendId: friendships.friendId })
       .from(friendships)
-      .where(inArray(friendships.userId, [...userIds]))
+      .where(anyOf(friendships.userId, [...userIds]))
       .orderBy(friendships.createdAt, friendships.friendId);
     return groupBy(
       rows,

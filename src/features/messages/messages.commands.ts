@@ -1,5 +1,6 @@
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
+import { anyOf } from "../../db/arrays.js";
 import { messages, rooms, type MessageRow } from "../../db/schema.js";
 import { defineCommand, messageRecord, type Applied } from "../../commands/protocol.js";
 import { notFound } from "../../errors.js";
@@ -57,7 +58,7 @@ export const sendMessageCommand = defineCommand({
     const stored = await tx
       .select()
       .from(messages)
-      .where(inArray(messages.id, [...new Set(ids.values())]));
+      .where(anyOf(messages.id, [...new Set(ids.values())]));
     const byId = new Map(stored.map((m) => [m.id, m]));
     const applied = new Map<string, Applied<MessageRow>>();
     for (const { id: commandId, issuedAt } of commands) {

@@ -1,5 +1,6 @@
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { z } from "zod";
+import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { messages, rooms, type MessageRow, type UserRow } from "../../db/schema.js";
 import { groupBy } from "../../collections.js";
@@ -125,7 +126,7 @@ export class MessagesService {
       .orderBy(desc(messages.seq))
       .limit(last)
       .as("page");
-    const rows = await this.db.select().from(rooms).crossJoinLateral(page).where(inArray(rooms.id, roomIds));
+    const rows = await this.db.select().from(rooms).crossJoinLateral(page).where(anyOf(rooms.id, roomIds));
     return rows.map((r) => r.page);
   }
 
@@ -133,7 +134,7 @@ export class MessagesService {
     return this.db
       .select()
       .from(messages)
-      .where(inArray(messages.id, [...ids]));
+      .where(anyOf(messages.id, [...ids]));
   }
 
   /** Your own message, changed: NOT_FOUND unless it exists (not deleted), FORBIDDEN unless it is yours. */

@@ -1,4 +1,5 @@
-import { inArray, sql, type SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import { anyOf, unnestAs } from "../../db/arrays.js";
 import type { Transaction } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
 import { derivedUuid } from "../../commands/derivedId.js";
@@ -12,7 +13,6 @@ export interface SendMessagePayload {
 }
 
 const pairKey = (roomId: string, userId: string) => `${roomId}|${userId}`;
-const tuples = (rows: SQL[]) => sql.join(rows, sql`, `);
 
 /**
  * A message's id: its command's, or for a message with a clientMessageId the id that names
@@ -25,7 +25,7 @@ export const messageIdOf = ({ id, actorId, payload }: CommandEnvelope<SendMessag
     : derivedUuid(`message:${actorId}:${payload.roomId}:${payload.clientMessageId}`);
 
 /**
- * Applies a run of SendMessage commands with three statements whatever its length: check
+ * Applies a run of SendMessage commands with the same three statements whatever its length: check
  * rooms and memberships, reserve each room's seqs with one UPDATE and insert all messages in
  * one INSERT. Messages stored before (redeliveries, client retries) were found by their ids
  * already (findApplied); a retry within the run points at its first attempt. (A sender's read
@@ -42,14 +42,17 @@ export async function sendMessages(
   const pairs = [...new Map(commands.map((c) => [pairKey(c.payload.roomId, c.actorId!), c])).values()];
 
   // Two independent reads, issued together so they share a round trip: which rooms exist and
-  // which senders are members.
+  // which senders are members. Arrays keep each statement's text the same for every batch.
   const [roomRows, memberRows] = await Promise.all([
-    tx.select({ id: rooms.id }).from(rooms).where(inArray(rooms.id, roomIds)),
+    tx.select({ id: rooms.id }).from(rooms).where(anyOf(rooms.id, roomIds)),
     tx
       .select({ roomId: roomMembers.roomId, userId: roomMembers.userId })
       .from(roomMembers)
       .where(
-        sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${tuples(pairs.map((c) => sql`(${c.payload.roomId}::uuid, ${c.actorId}::uuid)`))})`,
+        sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (select * from ${unnestAs("pair", pairs, {
+          room_id: ["uuid", (c) => c.payload.roomId],
+          user_id: ["uuid", (c) => c.actorId],
+        })})`,
       ),
   ]);
   const existingRooms = new Set(roomRows.map((r) => r.id));
@@ -77,33 +80,32 @@ export async function sendMessages(
   const perRoom = new Map<string, number>();
   for (const i of accepted)
     perRoom.set(commands[i]!.payload.roomId, (perRoom.get(commands[i]!.payload.roomId) ?? 0) + 1);
-  const increments = sql`case ${rooms.id} ${sql.join(
-    [...perRoom].map(([id, n]) => sql`when ${id}::uuid then ${n}::int`),
-    sql` `,
-  )} end`;
   const reserved = await tx
     .update(rooms)
-    .set({ lastSeq: sql`${rooms.lastSeq} + ${increments}`, lastActivityAt: sql`clock_timestamp()` })
-    .where(inArray(rooms.id, [...perRoom.keys()]))
+    .set({ lastSeq: sql`${rooms.lastSeq} + reserved.n`, lastActivityAt: sql`clock_timestamp()` })
+    .from(unnestAs("reserved", [...perRoom], { id: ["uuid", ([id]) => id], n: ["int", ([, n]) => n] }))
+    .where(sql`${rooms.id} = reserved.id`)
     .returning({ id: rooms.id, lastSeq: rooms.lastSeq });
   const nextSeq = new Map(reserved.map((r) => [r.id, r.lastSeq - perRoom.get(r.id)! + 1]));
 
+  const rows = accepted.map((i) => {
+    const c = commands[i]!;
+    const seq = nextSeq.get(c.payload.roomId)!;
+    nextSeq.set(c.payload.roomId, seq + 1);
+    return { ...c.payload, id: messageIds[i]!, seq, senderId: c.actorId };
+  });
+  // insert ... select fills every column, in the table's order.
   const stored = await tx
     .insert(messages)
-    .values(
-      accepted.map((i) => {
-        const c = commands[i]!;
-        const seq = nextSeq.get(c.payload.roomId)!;
-        nextSeq.set(c.payload.roomId, seq + 1);
-        return {
-          id: messageIds[i]!,
-          roomId: c.payload.roomId,
-          seq,
-          senderId: c.actorId,
-          body: c.payload.body,
-          clientMessageId: c.payload.clientMessageId,
-        };
-      }),
+    .select(
+      sql`select m.*, clock_timestamp(), null::timestamptz, null::timestamptz from ${unnestAs("m", rows, {
+        id: ["uuid", (r) => r.id],
+        room_id: ["uuid", (r) => r.roomId],
+        seq: ["int", (r) => r.seq],
+        sender_id: ["uuid", (r) => r.senderId],
+        body: ["text", (r) => r.body],
+        client_message_id: ["text", (r) => r.clientMessageId],
+      })}`,
     )
     .returning();
   const byId = new Map(stored.map((m) => [m.id, m]));

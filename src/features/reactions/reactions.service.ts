@@ -1,6 +1,7 @@
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { CommandBus } from "../../commands/ports.js";
+import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { reactions, type MessageRow, type UserRow } from "../../db/schema.js";
 import { parseInput } from "../../validation.js";
@@ -45,7 +46,7 @@ export class ReactionsService {
         reactedByMe: sql<boolean>`coalesce(bool_or(${reactions.userId} = ${viewerId}), false)`,
       })
       .from(reactions)
-      .where(inArray(reactions.messageId, [...messageIds]))
+      .where(anyOf(reactions.messageId, [...messageIds]))
       .groupBy(reactions.messageId, reactions.emoji)
       .orderBy(sql`min(${reactions.reactedAt})`, reactions.emoji);
     const byMessage = new Map<string, ReactionCount[]>();

@@ -1,4 +1,5 @@
-import { and, eq, inArray, notExists } from "drizzle-orm";
+import { and, eq, notExists } from "drizzle-orm";
+import { anyOf } from "../../db/arrays.js";
 import type { Database, Transaction } from "../../db/client.js";
 import { roomMembers, rooms, type RoomRow } from "../../db/schema.js";
 import { forbidden, notFound } from "../../errors.js";
@@ -25,7 +26,7 @@ export async function deleteEmptyRooms(tx: Transaction, roomIds: string[]): Prom
     .delete(rooms)
     .where(
       and(
-        inArray(rooms.id, roomIds),
+        anyOf(rooms.id, roomIds),
         notExists(tx.select({ one: roomMembers.userId }).from(roomMembers).where(eq(roomMembers.roomId, rooms.id))),
       ),
     );

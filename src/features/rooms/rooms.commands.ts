@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
+import { anyOf } from "../../db/arrays.js";
 import { friendships, messages, roomMembers, rooms, savedMessages, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
@@ -46,7 +47,7 @@ export const createRoomCommand = defineCommand({
         .select({ id: users.id, friend: friendships.friendId })
         .from(users)
         .leftJoin(friendships, and(eq(friendships.userId, actorId!), eq(friendships.friendId, users.id)))
-        .where(inArray(users.id, others));
+        .where(anyOf(users.id, others));
       const missing = others.filter((id) => !found.some((u) => u.id === id));
       if (missing.length > 0) throw notFound(`no user with id ${missing.join(", ")}`);
       const strangers = found.filter((u) => !u.friend).map((u) => u.id);

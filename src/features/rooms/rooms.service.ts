@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow, type RoomRow, type UserRow } from "../../db/schema.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
@@ -134,7 +135,7 @@ export class RoomsService {
     return this.db
       .select()
       .from(rooms)
-      .where(inArray(rooms.id, [...ids]));
+      .where(anyOf(rooms.id, [...ids]));
   }
 
   /** Member user ids per room, in join order. */
@@ -142,7 +143,7 @@ export class RoomsService {
     const rows = await this.db
       .select({ roomId: roomMembers.roomId, userId: roomMembers.userId })
       .from(roomMembers)
-      .where(inArray(roomMembers.roomId, [...roomIds]))
+      .where(anyOf(roomMembers.roomId, [...roomIds]))
       .orderBy(roomMembers.joinedAt, roomMembers.userId);
     return groupBy(
       rows,
@@ -156,7 +157,7 @@ export class RoomsService {
     const rows = await this.db
       .select({ roomId: roomMembers.roomId, lastReadSeq: readPosition(userId) })
       .from(roomMembers)
-      .where(and(eq(roomMembers.userId, userId), inArray(roomMembers.roomId, [...roomIds])));
+      .where(and(eq(roomMembers.userId, userId), anyOf(roomMembers.roomId, [...roomIds])));
     return new Map(rows.map((r) => [r.roomId, r]));
   }
 
@@ -177,7 +178,7 @@ export class RoomsService {
         lastReadSeq: readPosition(sql`${roomMembers}.${sql.identifier("user_id")}`),
       })
       .from(roomMembers)
-      .where(inArray(roomMembers.roomId, [...roomIds]))
+      .where(anyOf(roomMembers.roomId, [...roomIds]))
       .orderBy(roomMembers.joinedAt, roomMembers.userId);
     return groupBy(
       rows,
@@ -192,7 +193,7 @@ export class RoomsService {
       .select({ message: messages })
       .from(rooms)
       .innerJoin(messages, and(eq(messages.roomId, rooms.id), eq(messages.seq, rooms.lastSeq)))
-      .where(inArray(rooms.id, [...roomIds]));
+      .where(anyOf(rooms.id, [...roomIds]));
     return new Map(rows.map((r) => [r.message.roomId, r.message]));
   }
 
@@ -209,7 +210,7 @@ export class RoomsService {
       })
       .from(roomMembers)
       .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
-      .where(and(eq(roomMembers.userId, userId), inArray(roomMembers.roomId, [...roomIds])));
+      .where(and(eq(roomMembers.userId, userId), anyOf(roomMembers.roomId, [...roomIds])));
     return new Map(rows.map((r) => [r.roomId, r.unread]));
   }
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { hashPassword, verifyPassword, verifyAgainstNobody } from "../../auth/passwords.js";
 import type { TokenService } from "../../auth/tokens.js";
+import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { revokedSessions, users, type UserRow } from "../../db/schema.js";
 import { ExpiringMap } from "../../collections.js";
@@ -210,7 +211,7 @@ export class UsersService {
     }
     if (missing.length === 0) return found;
     const changesBefore = this.changes;
-    const rows = await this.db.select().from(users).where(inArray(users.id, missing));
+    const rows = await this.db.select().from(users).where(anyOf(users.id, missing));
     // A change that arrived while we read may be newer than what we read: do not keep it.
     if (this.changes === changesBefore) for (const user of rows) this.recent.set(user.id, user);
     return found.concat(rows);
