@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { Kafka, logLevel } from "kafkajs";
 import { AppProcess } from "../../scripts/app-process.js";
 import { createTestDatabase, kafkaAnswers, startBroker } from "../../scripts/local-services.js";
 import { buildForBenchmark } from "./processes.js";
@@ -76,8 +77,14 @@ export class Chat {
     return this.api!.url;
   }
 
+  /** Stops the processes and deletes their topics, so repeated runs do not pile partitions up on the broker. */
   async stop(): Promise<void> {
     await Promise.all([this.api, ...this.workers].map((p) => p?.stop()));
+    const admin = new Kafka({ brokers: [this.env.KAFKA_BROKERS!], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(this.env.KAFKA_TOPIC_PREFIX!));
+    await admin.deleteTopics({ topics }).catch(() => {});
+    await admin.disconnect();
   }
 }
 
