@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { machine, printTable, writeResults, type Row } from "./lib/report.js";
 import { startStack } from "./lib/stack.js";
+import { applyPathScenario } from "./scenarios/applyPath.js";
 import { costScenario } from "./scenarios/cost.js";
 import { connectionsScenario } from "./scenarios/connections.js";
 import { fanoutScenario } from "./scenarios/fanout.js";
@@ -39,6 +40,7 @@ const sizes = quick
       connections: { clients: 2000, rooms: 100 },
       feed: { users: 1000, rooms: 100, rate: 100, seconds: 5 },
       search: { messages: 1_000_000, rooms: 10, queries: 200 },
+      apply: { batches: 100, rounds: 1 },
     }
   : {
       cost: { messages: 3000, rounds: 3, concurrency: 20, rooms: 20 },
@@ -50,6 +52,7 @@ const sizes = quick
       connections: { clients: 5000, rooms: 100 },
       feed: { users: 1000, rooms: 100, rate: 100, seconds: 15 },
       search: { messages: 1_000_000, rooms: 10, queries: 1000 },
+      apply: { batches: 300, rounds: 3 },
     };
 
 const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
@@ -62,6 +65,7 @@ const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) 
   ["connections", (s) => connectionsScenario(s, sizes.connections, log)],
   ["feed", (s) => feedScenario(s, sizes.feed, log)],
   ["search", (s) => searchScenario(s, sizes.search, log)],
+  ["apply", (s) => applyPathScenario(s, sizes.apply, log)],
 ];
 
 log(`${quick ? "quick" : "full"} run on ${JSON.stringify(machine())}`);
