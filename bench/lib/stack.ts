@@ -8,6 +8,8 @@ import { graphql } from "./clients.js";
 export interface Stack {
   brokers: string;
   databaseUrl: string;
+  /** A topic prefix of its own for a scenario's app processes; the run deletes its topics at the end. */
+  topicPrefix(): string;
   stop(): Promise<void>;
 }
 
@@ -20,14 +22,32 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
   if (await kafkaAnswers([brokers])) log(`using the Kafka broker at ${brokers}`);
   else stopBroker = await startBroker(9092, "bench");
   const database = await createTestDatabase("chat_bench");
+  const prefixes: string[] = [];
   return {
     brokers,
     databaseUrl: database.url,
+    topicPrefix() {
+      prefixes.push(`bench-${randomUUID().slice(0, 8)}.`);
+      return prefixes.at(-1)!;
+    },
     async stop() {
+      // So that repeated runs do not pile partitions up on the broker.
+      await deleteTopics(brokers, prefixes).catch((error: Error) => log(`could not delete topics: ${error.message}`));
       await database.drop();
       await stopBroker();
     },
   };
+}
+
+async function deleteTopics(brokers: string, prefixes: string[]) {
+  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** api and worker as separate processes, on topics of their own, configured as in production. */
@@ -45,7 +65,7 @@ export class Chat {
       LOG_LEVEL: "warn",
       DATABASE_URL: stack.databaseUrl,
       KAFKA_BROKERS: stack.brokers,
-      KAFKA_TOPIC_PREFIX: `bench-${randomUUID().slice(0, 8)}.`,
+      KAFKA_TOPIC_PREFIX: stack.topicPrefix(),
       KAFKA_TOPIC_PARTITIONS: "6",
       SUBSCRIPTION_QUEUE_LIMIT: "10000",
       EVENT_LOG_ENABLED: "false",
@@ -77,14 +97,8 @@ export class Chat {
     return this.api!.url;
   }
 
-  /** Stops the processes and deletes their topics, so repeated runs do not pile partitions up on the broker. */
   async stop(): Promise<void> {
     await Promise.all([this.api, ...this.workers].map((p) => p?.stop()));
-    const admin = new Kafka({ brokers: [this.env.KAFKA_BROKERS!], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(this.env.KAFKA_TOPIC_PREFIX!));
-    await admin.deleteTopics({ topics }).catch(() => {});
-    await admin.disconnect();
   }
 }
 
