@@ -25,9 +25,9 @@ export const messageIdOf = ({ id, actorId, payload }: CommandEnvelope<SendMessag
     : derivedUuid(`message:${actorId}:${payload.roomId}:${payload.clientMessageId}`);
 
 /**
- * Applies a run of SendMessage commands with the same three statements whatever its length: check
- * rooms and memberships, reserve each room's seqs with one UPDATE and insert all messages in
- * one INSERT. Messages stored before (redeliveries, client retries) were found by their ids
+ * Applies a run of SendMessage commands with the same three statements whatever its length
+ * (lists travel as arrays): check rooms and memberships, reserve each room's seqs with one
+ * UPDATE and insert all messages in one INSERT. Messages stored before (redeliveries, client retries) were found by their ids
  * already (findApplied); a retry within the run points at its first attempt. (A sender's read
  * position follows their own newest message without a write: see the rooms service.) The
  * result for each command is what `apply` would have produced, in order.
@@ -42,7 +42,7 @@ export async function sendMessages(
   const pairs = [...new Map(commands.map((c) => [pairKey(c.payload.roomId, c.actorId!), c])).values()];
 
   // Two independent reads, issued together so they share a round trip: which rooms exist and
-  // which senders are members. Arrays keep each statement's text the same for every batch.
+  // which senders are members.
   const [roomRows, memberRows] = await Promise.all([
     tx.select({ id: rooms.id }).from(rooms).where(anyOf(rooms.id, roomIds)),
     tx
