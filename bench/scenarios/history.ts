@@ -2,6 +2,7 @@
 import { performance } from "node:perf_hooks";
 import postgres from "postgres";
 import { graphql } from "../lib/clients.js";
+import { cpuMeter } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { distribution, round } from "../lib/stats.js";
@@ -34,6 +35,7 @@ export async function historyScenario(
     const positions = Array.from({ length: opts.queries }, () => 51 + Math.floor(Math.random() * (opts.messages - 50)));
     for (const b of positions.slice(0, 20)) await graphql(chat.url, QUERY, { r: room, b }, fixture.reader.token); // warm-up
     const ours: number[] = [];
+    const apiCpu = cpuMeter(chat.api!.pid);
     for (const b of positions) {
       const started = performance.now();
       const data = await graphql(chat.url, QUERY, { r: room, b }, fixture.reader.token);
@@ -41,6 +43,8 @@ export async function historyScenario(
       if (data.room.messages.length !== 50 || data.room.messages[49].seq !== b - 1)
         throw new Error(`wrong page before ${b}`);
     }
+    const apiCpuMs = apiCpu() / positions.length;
+    log(`history: the API spent ${round(apiCpuMs, 2)} CPU-ms per request`);
     const base: number[] = [];
     for (const b of positions) {
       const started = performance.now();
@@ -59,7 +63,7 @@ export async function historyScenario(
         baseline: round(s[p], 2),
         lowerIsBetter: true,
         ...(p === "p99" ? { target: "<= 10 ms", met: o.p99 <= 10 } : {}),
-        details: p === "p50" ? { queries: opts.queries, ours: o, sqlOnly: s } : undefined,
+        details: p === "p50" ? { queries: opts.queries, ours: o, sqlOnly: s, apiCpuMsPerRequest: apiCpuMs } : undefined,
       }),
     );
   } finally {

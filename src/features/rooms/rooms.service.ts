@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type Placeholder, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
@@ -36,9 +36,21 @@ const listInput = z.object({
  * spelled with its table: drizzle leaves columns unqualified in one-table selects, where
  * `room_id` would resolve to the subquery's own.
  */
-const readPosition = (userId: string | SQL) =>
+const readPosition = (userId: string | SQL | Placeholder) =>
   sql<number>`greatest(${roomMembers.lastReadSeq}, coalesce((select max(${messages.seq}) from ${messages}
     where ${messages.senderId} = ${userId} and ${messages.roomId} = ${roomMembers}.${sql.identifier("room_id")}), 0))::int`;
+
+/**
+ * A room and the viewer's membership of it: the first read of every room page, built once
+ * rather than per request, like the history page's statement.
+ */
+const roomWithMembershipQuery = (db: Database) =>
+  db
+    .select({ room: rooms, memberId: roomMembers.userId, lastReadSeq: readPosition(sql.placeholder("viewerId")) })
+    .from(rooms)
+    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, sql.placeholder("viewerId"))))
+    .where(eq(rooms.id, sql.placeholder("roomId")))
+    .prepare("room_with_membership");
 
 export interface Membership {
   roomId: string;
@@ -53,10 +65,14 @@ export interface ReadPositionRow {
 }
 
 export class RoomsService {
+  private readonly roomWithMembership: ReturnType<typeof roomWithMembershipQuery>;
+
   constructor(
     private readonly db: Database,
     private readonly commands: CommandBus,
-  ) {}
+  ) {
+    this.roomWithMembership = roomWithMembershipQuery(db);
+  }
 
   async create(viewer: UserRow, input: { name: string; memberIds: readonly string[] }): Promise<RoomRow> {
     const valid = parseInput(createInput, input);
@@ -121,11 +137,7 @@ export class RoomsService {
   /** As requireMembership, with the viewer's read position: `room(id)` answers its fields' membership checks with it. */
   async withMembership(viewer: UserRow, id: string): Promise<{ room: RoomRow; membership: Membership }> {
     requireId(id, "room");
-    const [row] = await this.db
-      .select({ room: rooms, memberId: roomMembers.userId, lastReadSeq: readPosition(viewer.id) })
-      .from(rooms)
-      .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, viewer.id)))
-      .where(eq(rooms.id, id));
+    const [row] = await this.roomWithMembership.execute({ viewerId: viewer.id, roomId: id });
     if (!row) throw notFound(`no room with id ${id}`);
     if (!row.memberId) throw forbidden(`you are not a member of room ${id}`);
     return { room: row.room, membership: { roomId: id, lastReadSeq: row.lastReadSeq } };
