@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
@@ -127,6 +128,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const { logger, metrics } = options;
   const app = express();
   app.disable("x-powered-by");
+  // An ETag would hash every GraphQL response for conditional GETs that POSTs never make.
+  app.disable("etag");
   const httpServer: Server = createServer(app);
   const stops: Array<() => Promise<void>> = [];
   let connections = () => 0;
@@ -284,7 +287,13 @@ async function mountGraphQL(
     parseOptions: limits.parseOptions,
     // main.ts owns shutdown; Apollo's own signal handlers would race it and re-raise the signal.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), operationLimitsPlugin(limits)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      operationLimitsPlugin(limits),
+      // Its per-field hook wraps every resolver of every request to compute HTTP cache hints,
+      // which authenticated POSTs of a chat API never use.
+      ApolloServerPluginCacheControlDisabled(),
+    ],
   });
   await apollo.start();
   app.use(
