@@ -73,3 +73,53 @@ it("answers /readyz and /metrics on the API port to loopback clients only", asyn
     await app.stop();
   }
 });
+
+it("answers POST /graphql without Express exactly as the Express route does", async () => {
+  // "/graphql/" is served by the Express route; "/graphql" by graphqlPost.ts unless it passes.
+  const post = async (path: string, body: string | Uint8Array[], contentType = "application/json") => {
+    const chunked = Array.isArray(body);
+    const response = await fetch(t.url.replace(/\/graphql$/, path), {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: chunked
+        ? new ReadableStream({
+            pull(controller) {
+              const next = body.shift();
+              if (next) controller.enqueue(next);
+              else controller.close();
+            },
+          })
+        : body,
+      ...(chunked ? { duplex: "half" } : {}),
+    } as RequestInit);
+    return {
+      status: response.status,
+      body: await response.json(),
+      cors: response.headers.get("access-control-allow-origin"),
+      type: response.headers.get("content-type"),
+    };
+  };
+  const chunksOf = (text: string, size: number) =>
+    Array.from({ length: Math.ceil(text.length / size) }, (_, i) =>
+      new TextEncoder().encode(text.slice(i * size, (i + 1) * size)),
+    );
+  const cases: Array<[string, () => string | Uint8Array[], string?]> = [
+    ["a query", () => JSON.stringify({ query: "{ __typename }" })],
+    ["a query, charset given", () => JSON.stringify({ query: "{ __typename }" }), "application/json; charset=utf-8"],
+    ["a query in chunks", () => chunksOf(JSON.stringify({ query: "{ __typename }" }), 5)],
+    ["an error from GraphQL", () => JSON.stringify({ query: "{ nope }" })],
+    ["broken JSON", () => '{"query": "{ me { id } '],
+    ["JSON that is not an object", () => '"{ __typename }"'],
+    ["only whitespace", () => "  "],
+    [
+      "a body streamed past 1 MB",
+      () => chunksOf(JSON.stringify({ query: "{ __typename }", pad: "x".repeat(1_100_000) }), 64 * 1024),
+    ],
+  ];
+  for (const [name, body, type] of cases) {
+    const fast = await post("/graphql", body(), type);
+    const viaExpress = await post("/graphql/", body(), type);
+    expect({ name, ...fast }).toEqual({ name, ...viaExpress });
+  }
+  expect((await post("/graphql", chunksOf("x".repeat(1_100_000), 64 * 1024))).status).toBe(413);
+});

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
@@ -14,6 +14,13 @@ import { AppError } from "../errors.js";
 import { createContext, type GraphQLContext } from "../graphql/context.js";
 import type { ConnectionListener } from "../features/module.js";
 import type { Services } from "../graphql/services.js";
+import {
+  beforeGraphQL,
+  BODY_LIMIT_BYTES,
+  errorBody,
+  graphqlPostHandler,
+  type BeforeGraphQLError,
+} from "./graphqlPost.js";
 import { createOperationLimits, type OperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
 import { createOperationPreparer } from "./prepareOperation.js";
 import { serveGraphQLWs } from "./graphqlWs.js";
@@ -95,13 +102,13 @@ function formatErrorFor(production: boolean, logger: Logger) {
  */
 function jsonErrors(logger: Logger): express.ErrorRequestHandler {
   return (error: { type?: string; status?: number }, _req, res, _next) => {
-    const known: Record<string, [number, string, string]> = {
-      "entity.parse.failed": [400, "BAD_REQUEST", "the request body is not valid JSON"],
-      "entity.too.large": [413, "PAYLOAD_TOO_LARGE", "the request body is larger than 1 MB"],
+    const known: Record<string, BeforeGraphQLError> = {
+      "entity.parse.failed": beforeGraphQL.badJson,
+      "entity.too.large": beforeGraphQL.tooLarge,
     };
-    const [status, code, message] = known[error.type ?? ""] ?? [500, "INTERNAL_SERVER_ERROR", "Internal server error"];
-    if (status === 500) logger.error({ err: error }, "unexpected error before GraphQL");
-    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+    const answer = known[error.type ?? ""] ?? beforeGraphQL.internal;
+    if (answer === beforeGraphQL.internal) logger.error({ err: error }, "unexpected error before GraphQL");
+    res.status(answer.status).json(errorBody(answer));
   };
 }
 
@@ -130,7 +137,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   app.disable("x-powered-by");
   // An ETag would hash every GraphQL response for conditional GETs that POSTs never make.
   app.disable("etag");
-  const httpServer: Server = createServer(app);
+  // POST /graphql with a JSON body skips Express (graphqlPost.ts); the rest goes through it.
+  let graphqlPost: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  const httpServer: Server = createServer((req, res) => {
+    if (!graphqlPost?.(req, res)) app(req, res);
+  });
   const stops: Array<() => Promise<void>> = [];
   let connections = () => 0;
 
@@ -151,6 +162,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   if (options.graphql) {
     const endpoint = await mountGraphQL(app, httpServer, options.graphql, logger, metrics);
+    graphqlPost = endpoint.graphqlPost;
     stops.push(endpoint.stop);
     connections = endpoint.connections;
   }
@@ -299,7 +311,7 @@ async function mountGraphQL(
   app.use(
     "/graphql",
     cors(),
-    express.json({ limit: "1mb" }),
+    express.json({ limit: BODY_LIMIT_BYTES }),
     expressMiddleware(apollo, {
       context: ({ req }) =>
         createContext(services, req.headers.authorization, { clientAddress: req.ip ?? req.socket.remoteAddress }),
@@ -308,6 +320,12 @@ async function mountGraphQL(
   app.use(jsonErrors(logger));
 
   return {
+    graphqlPost: graphqlPostHandler({
+      apollo,
+      context: (req, clientAddress) => createContext(services, req.headers.authorization, { clientAddress }),
+      trustProxy: app.get("trust proxy fn"),
+      logger,
+    }),
     connections: () => wsServer.clients.size,
     async stop() {
       // Close WebSockets first (1001 Going Away: clients reconnect elsewhere), then drain HTTP.
