@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { anyOf, unnestAs } from "../../db/arrays.js";
+import { unnestAs } from "../../db/arrays.js";
 import type { Transaction } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
 import { derivedUuid } from "../../commands/derivedId.js";
@@ -12,8 +12,6 @@ export interface SendMessagePayload {
   clientMessageId: string | null;
 }
 
-const pairKey = (roomId: string, userId: string) => `${roomId}|${userId}`;
-
 /**
  * A message's id: its command's, or for a message with a clientMessageId the id that names
  * (sender, room, clientMessageId), so a client's retry, which is a new command, finds the
@@ -24,103 +22,110 @@ export const messageIdOf = ({ id, actorId, payload }: CommandEnvelope<SendMessag
     ? id
     : derivedUuid(`message:${actorId}:${payload.roomId}:${payload.clientMessageId}`);
 
+/** One row of the statement below: one command's checks, and its message's columns (null unless stored). */
+interface Decided {
+  ord: number;
+  room_found: boolean;
+  member: boolean;
+  id: string | null;
+  room_id: string;
+  seq: number;
+  sender_id: string | null;
+  body: string;
+  client_message_id: string | null;
+  created_at: string | Date;
+}
+
 /**
- * Applies a run of SendMessage commands with the same three statements whatever its length
- * (lists travel as arrays): check rooms and memberships, reserve each room's seqs with one
- * UPDATE and insert all messages in one INSERT. Messages stored before (redeliveries, client retries) were found by their ids
- * already (findApplied); a retry within the run points at its first attempt. (A sender's read
- * position follows their own newest message without a write: see the rooms service.) The
- * result for each command is what `apply` would have produced, in order.
+ * Applies a run of SendMessage commands in one statement, the same whatever its length (lists
+ * travel as arrays): it checks each room and membership, moves each room's seq counter by its
+ * number of new messages (the row lock orders concurrent writers of a room), and inserts the
+ * messages with consecutive seqs in the run's order. Messages stored before (redeliveries,
+ * client retries) were found by their ids already (findApplied); a retry within the run is
+ * answered with its first attempt. (A sender's read position follows their own newest message
+ * without a write: see the rooms service.) The result for each command is what `apply` would
+ * have produced, in order.
  */
 export async function sendMessages(
   tx: Transaction,
   commands: CommandEnvelope<SendMessagePayload>[],
 ): Promise<Array<ManyResult<MessageRow>>> {
-  const results: Array<ManyResult<MessageRow> | undefined> = new Array(commands.length);
   const messageIds = commands.map(messageIdOf);
-  const roomIds = [...new Set(commands.map((c) => c.payload.roomId))];
-  const pairs = [...new Map(commands.map((c) => [pairKey(c.payload.roomId, c.actorId!), c])).values()];
-
-  // Two independent reads, issued together so they share a round trip: which rooms exist and
-  // which senders are members.
-  const [roomRows, memberRows] = await Promise.all([
-    tx.select({ id: rooms.id }).from(rooms).where(anyOf(rooms.id, roomIds)),
-    tx
-      .select({ roomId: roomMembers.roomId, userId: roomMembers.userId })
-      .from(roomMembers)
-      .where(
-        sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (select * from ${unnestAs("pair", pairs, {
-          room_id: ["uuid", (c) => c.payload.roomId],
-          user_id: ["uuid", (c) => c.actorId],
-        })})`,
-      ),
-  ]);
-  const existingRooms = new Set(roomRows.map((r) => r.id));
-  const members = new Set(memberRows.map((m) => pairKey(m.roomId, m.userId)));
-
-  // Decide each command in order; a retry within the run points at the first attempt.
-  const accepted: number[] = [];
   const firstInRun = new Map<string, number>();
   const retryOf = new Map<number, number>();
-  commands.forEach((c, i) => {
-    const { roomId } = c.payload;
-    if (!existingRooms.has(roomId))
-      return void (results[i] = { ok: false, error: notFound(`no room with id ${roomId}`) });
-    if (!members.has(pairKey(roomId, c.actorId!))) {
-      return void (results[i] = { ok: false, error: forbidden(`you are not a member of room ${roomId}`) });
-    }
-    const messageId = messageIds[i]!;
-    if (firstInRun.has(messageId)) return void retryOf.set(i, firstInRun.get(messageId)!);
-    firstInRun.set(messageId, i);
-    accepted.push(i);
+  messageIds.forEach((id, i) => {
+    if (firstInRun.has(id)) retryOf.set(i, firstInRun.get(id)!);
+    else firstInRun.set(id, i);
   });
-  if (accepted.length === 0) return results as Array<ManyResult<MessageRow>>;
+  const unique = [...firstInRun.values()];
 
-  // Reserve seqs: each room's counter moves by its number of new messages, under the row lock.
-  const perRoom = new Map<string, number>();
-  for (const i of accepted)
-    perRoom.set(commands[i]!.payload.roomId, (perRoom.get(commands[i]!.payload.roomId) ?? 0) + 1);
-  const reserved = await tx
-    .update(rooms)
-    .set({ lastSeq: sql`${rooms.lastSeq} + reserved.n`, lastActivityAt: sql`clock_timestamp()` })
-    .from(unnestAs("reserved", [...perRoom], { id: ["uuid", ([id]) => id], n: ["int", ([, n]) => n] }))
-    .where(sql`${rooms.id} = reserved.id`)
-    .returning({ id: rooms.id, lastSeq: rooms.lastSeq });
-  const nextSeq = new Map(reserved.map((r) => [r.id, r.lastSeq - perRoom.get(r.id)! + 1]));
-
-  const rows = accepted.map((i) => {
-    const c = commands[i]!;
-    const seq = nextSeq.get(c.payload.roomId)!;
-    nextSeq.set(c.payload.roomId, seq + 1);
-    return { ...c.payload, id: messageIds[i]!, seq, senderId: c.actorId };
-  });
-  // insert ... select fills every column, in the table's order.
-  const stored = await tx
-    .insert(messages)
-    .select(
-      sql`select m.*, clock_timestamp(), null::timestamptz, null::timestamptz from ${unnestAs("m", rows, {
-        id: ["uuid", (r) => r.id],
-        room_id: ["uuid", (r) => r.roomId],
-        seq: ["int", (r) => r.seq],
-        sender_id: ["uuid", (r) => r.senderId],
-        body: ["text", (r) => r.body],
-        client_message_id: ["text", (r) => r.clientMessageId],
-      })}`,
+  const input = unnestAs(
+    "i",
+    unique.map((i, position) => ({ command: commands[i]!, id: messageIds[i]!, ord: position + 1 })),
+    {
+      id: ["uuid", (r) => r.id],
+      room_id: ["uuid", (r) => r.command.payload.roomId],
+      sender_id: ["uuid", (r) => r.command.actorId],
+      body: ["text", (r) => r.command.payload.body],
+      client_message_id: ["text", (r) => r.command.payload.clientMessageId],
+      ord: ["int", (r) => r.ord],
+    },
+  );
+  const result: unknown = await tx.execute(sql`
+    with checked as (
+      select i.*, r.id is not null as room_found, m.user_id is not null as member
+      from ${input}
+        left join ${rooms} r on r.id = i.room_id
+        left join ${roomMembers} m on m.room_id = i.room_id and m.user_id = i.sender_id
+    ), counts as (
+      select room_id, count(*)::int as n from checked where member group by room_id
+    ), reserved as (
+      update ${rooms} set last_seq = last_seq + counts.n, last_activity_at = clock_timestamp()
+      from counts where ${rooms}.id = counts.room_id
+      returning ${rooms}.id as room_id, ${rooms}.last_seq - counts.n as base
+    ), stored as (
+      insert into ${messages} (id, room_id, seq, sender_id, body, client_message_id)
+      select c.id, c.room_id, reserved.base + row_number() over (partition by c.room_id order by c.ord),
+        c.sender_id, c.body, c.client_message_id
+      from checked c join reserved using (room_id)
+      where c.member
+      returning *
     )
-    .returning();
-  const byId = new Map(stored.map((m) => [m.id, m]));
+    select c.ord, c.room_found, c.member, s.id, s.room_id, s.seq, s.sender_id, s.body,
+      s.client_message_id, s.created_at
+    from checked c left join stored s on s.id = c.id
+    order by c.ord`);
+  // postgres.js answers with the rows, PGlite with an object holding them.
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Decided[];
 
-  for (const i of accepted) {
-    const c = commands[i]!;
-    const message = byId.get(messageIds[i]!)!;
-    results[i] = {
-      ok: true,
-      applied: {
-        result: message,
-        events: [{ type: "MessageAdded", roomId: c.payload.roomId, message, issuedAt: c.issuedAt }],
-      },
-    };
+  const results: Array<ManyResult<MessageRow>> = new Array(commands.length);
+  for (const row of rows) {
+    const i = unique[row.ord - 1]!;
+    const { roomId } = commands[i]!.payload;
+    if (!row.room_found) results[i] = { ok: false, error: notFound(`no room with id ${roomId}`) };
+    else if (!row.member) results[i] = { ok: false, error: forbidden(`you are not a member of room ${roomId}`) };
+    else if (row.id === null) throw new Error(`room ${roomId} went away while its messages were stored; retrying`);
+    else {
+      const message = messageRowOf(row);
+      const event = { type: "MessageAdded" as const, roomId, message, issuedAt: commands[i]!.issuedAt };
+      results[i] = { ok: true, applied: { result: message, events: [event] } };
+    }
   }
-  for (const [i, first] of retryOf) results[i] = { ok: true, applied: { result: byId.get(messageIds[first]!)! } };
-  return results as Array<ManyResult<MessageRow>>;
+  for (const [i, first] of retryOf) {
+    const answer = results[first]!;
+    results[i] = answer.ok ? { ok: true, applied: { result: answer.applied.result } } : answer;
+  }
+  return results;
 }
+
+const messageRowOf = (row: Decided): MessageRow => ({
+  id: row.id!,
+  roomId: row.room_id,
+  seq: row.seq,
+  senderId: row.sender_id,
+  body: row.body,
+  clientMessageId: row.client_message_id,
+  createdAt: messages.createdAt.mapFromDriverValue(row.created_at as string) as Date,
+  editedAt: null,
+  deletedAt: null,
+});
