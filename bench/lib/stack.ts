@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
+import type postgres from "postgres";
 import { AppProcess } from "../../scripts/app-process.js";
 import { createTestDatabase, kafkaAnswers, startBroker } from "../../scripts/local-services.js";
 import { buildForBenchmark } from "./processes.js";
@@ -149,4 +150,14 @@ export async function createFixture(url: string, roomCount: number): Promise<Fix
     rooms.push(...batch.map((b) => b.createRoom.id as string));
   }
   return { sender, reader, rooms };
+}
+
+/**
+ * After a bulk load: vacuumed, analyzed and checkpointed, so that autovacuum and the checkpoint
+ * the load brings on do not run while ours is measured and are done by the time the
+ * driver-only baseline runs. (CHECKPOINT needs a superuser or pg_checkpoint.)
+ */
+export async function settleAfterBulkLoad(db: postgres.Sql, log: (line: string) => void): Promise<void> {
+  await db`vacuum (analyze) messages`;
+  await db`checkpoint`.catch((error: Error) => log(`no checkpoint before measuring: ${error.message}`));
 }

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { openDatabase, type DatabaseHandle } from "../../src/db/client.js";
+import { openDatabase, rowsOf, type DatabaseHandle } from "../../src/db/client.js";
 import { createLogger } from "../../src/logger.js";
 import type { CommandEnvelope } from "../../src/commands/protocol.js";
 import { sendMessageCommand } from "../../src/features/messages/messages.commands.js";
@@ -57,8 +57,8 @@ const commandsOf = (shape: ReturnType<typeof shapes>[number]): Batch =>
   }));
 
 async function pass(handle: DatabaseHandle, batches: ReturnType<typeof shapes>, fastPath: boolean) {
-  const [{ pid }] = (await handle.db.execute(sql`select pg_backend_pid() as pid`)) as unknown as [{ pid: number }];
-  const database = cpuMeter(pid);
+  const [backend] = rowsOf<{ pid: number }>(await handle.db.execute(sql`select pg_backend_pid() as pid`));
+  const database = cpuMeter(backend!.pid);
   const node = process.cpuUsage();
   let messages = 0;
   for (const shape of batches) {

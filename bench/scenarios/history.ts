@@ -4,7 +4,7 @@ import postgres from "postgres";
 import { graphql } from "../lib/clients.js";
 import { cpuMeter } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
-import { Chat, createFixture, type Stack } from "../lib/stack.js";
+import { Chat, createFixture, settleAfterBulkLoad, type Stack } from "../lib/stack.js";
 import { distribution, round } from "../lib/stats.js";
 
 export async function historyScenario(
@@ -24,11 +24,7 @@ export async function historyScenario(
       select gen_random_uuid(), ${room}, n, ${fixture.sender.id}, 'history message ' || n
       from generate_series(1, ${opts.messages}) as n`;
     await db`update rooms set last_seq = ${opts.messages} where id = ${room}`;
-    // Vacuumed, analyzed and checkpointed: otherwise autovacuum and the checkpoint that the
-    // bulk load brings on run while ours is measured, and are done by the time the
-    // driver-only baseline runs. (CHECKPOINT needs a superuser or pg_checkpoint.)
-    await db`vacuum (analyze) messages`;
-    await db`checkpoint`.catch((error: Error) => log(`no checkpoint before measuring: ${error.message}`));
+    await settleAfterBulkLoad(db, log);
     log(`history: seeded in ${round((performance.now() - seeded) / 1000, 1)} s; ${opts.queries} queries`);
 
     const QUERY = `query($r: ID!, $b: Int) { room(id: $r) { messages(last: 50, beforeSeq: $b) { seq body createdAt } } }`;

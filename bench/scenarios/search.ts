@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import postgres from "postgres";
 import { graphql } from "../lib/clients.js";
 import { row, type Row } from "../lib/report.js";
-import { Chat, createFixture, type Stack } from "../lib/stack.js";
+import { Chat, createFixture, settleAfterBulkLoad, type Stack } from "../lib/stack.js";
 import { distribution, round } from "../lib/stats.js";
 
 /** Each word occurs in messages / WORDS messages, spread over all rooms. */
@@ -26,11 +26,7 @@ export async function searchScenario(
              ${fixture.sender.id}, 'searchable message ' || n || ' about w' || (n % ${WORDS})
       from generate_series(0, ${opts.messages - 1}) as n`;
     await db`update rooms set last_seq = ${Math.ceil(opts.messages / opts.rooms)} where id = any(${fixture.rooms}::uuid[])`;
-    // Vacuumed, analyzed and checkpointed: otherwise autovacuum and the checkpoint that the
-    // bulk load brings on run while ours is measured, and are done by the time the
-    // driver-only baseline runs. (CHECKPOINT needs a superuser or pg_checkpoint.)
-    await db`vacuum (analyze) messages`;
-    await db`checkpoint`.catch((error: Error) => log(`no checkpoint before measuring: ${error.message}`));
+    await settleAfterBulkLoad(db, log);
     log(`search: seeded in ${round((performance.now() - seeded) / 1000, 1)} s; ${opts.queries} queries`);
 
     const QUERY = `query($q: String!) { searchMessages(query: $q, first: 20) { id seq body createdAt } }`;

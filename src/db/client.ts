@@ -9,6 +9,11 @@ export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 
+/** The rows of `db.execute(...)`: postgres.js answers with the rows, PGlite with an object holding them. */
+export function rowsOf<Row>(result: unknown): Row[] {
+  return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+}
+
 export interface DatabaseHandle {
   db: Database;
   kind: "postgres" | "pglite";

@@ -308,21 +308,21 @@ async function mountGraphQL(
     ],
   });
   await apollo.start();
+  // Both HTTP paths (Express's route, graphqlPost.ts) build a request's context the same way.
+  const httpContext = (req: IncomingMessage, clientAddress: string | undefined) =>
+    createContext(services, req.headers.authorization, { clientAddress });
   app.use(
     "/graphql",
     cors(),
     express.json({ limit: BODY_LIMIT_BYTES }),
-    expressMiddleware(apollo, {
-      context: ({ req }) =>
-        createContext(services, req.headers.authorization, { clientAddress: req.ip ?? req.socket.remoteAddress }),
-    }),
+    expressMiddleware(apollo, { context: ({ req }) => httpContext(req, req.ip ?? req.socket.remoteAddress) }),
   );
   app.use(jsonErrors(logger));
 
   return {
     graphqlPost: graphqlPostHandler({
       apollo,
-      context: (req, clientAddress) => createContext(services, req.headers.authorization, { clientAddress }),
+      context: httpContext,
       trustProxy: app.get("trust proxy fn"),
       logger,
     }),

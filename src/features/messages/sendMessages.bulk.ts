@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { unnestAs } from "../../db/arrays.js";
-import type { Transaction } from "../../db/client.js";
+import { rowsOf, type Transaction } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
 import { derivedUuid } from "../../commands/derivedId.js";
 import type { CommandEnvelope, ManyResult } from "../../commands/protocol.js";
@@ -71,7 +71,7 @@ export async function sendMessages(
       ord: ["int", (r) => r.ord],
     },
   );
-  const result: unknown = await tx.execute(sql`
+  const result = await tx.execute(sql`
     with checked as (
       select i.*, r.id is not null as room_found, m.user_id is not null as member
       from ${input}
@@ -95,8 +95,7 @@ export async function sendMessages(
       s.client_message_id, s.created_at
     from checked c left join stored s on s.id = c.id
     order by c.ord`);
-  // postgres.js answers with the rows, PGlite with an object holding them.
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Decided[];
+  const rows = rowsOf<Decided>(result);
 
   const results: Array<ManyResult<MessageRow>> = new Array(commands.length);
   for (const row of rows) {
