@@ -2,7 +2,7 @@
  * The embedded default (`npm run dev` without DATABASE_URL): the same app on PGlite in this
  * process, through every migration, with Kafka as usual. The worker's batched path (run of
  * sends, concurrent lookups in one transaction), history and read positions must behave as
- * they do on PostgreSQL.
+ * they do on PostgreSQL, and so must search.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createRoom, gqlOk, signUp, startTestApp, testConfig, type TestApp } from "./support/harness.js";
@@ -37,4 +37,11 @@ it("runs the chat path on embedded PGlite: gapless seqs, client retries, history
   const mine = sent.filter((_, i) => i % 2 === 0).map((s) => s.sendMessage.seq);
   expect(room.lastReadSeq).toBe(Math.max(...mine));
   expect(room.unreadCount).toBe(20 - Math.max(...mine));
+
+  // Search reads the viewer's rooms back as an array before its query: in all rooms and in one.
+  const SEARCH = `query($q: String!, $r: ID) { searchMessages(query: $q, roomId: $r) { seq } }`;
+  for (const variables of [{ q: "m7" }, { q: "m7", r: roomId }])
+    expect((await gqlOk(t.url, SEARCH, variables, bob!.token)).searchMessages).toEqual([
+      { seq: sent[7]!.sendMessage.seq },
+    ]);
 });
