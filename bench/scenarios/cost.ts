@@ -35,7 +35,7 @@ interface Options {
   rooms: number;
 }
 
-interface Target {
+export interface Target {
   url: string;
   senderToken: string;
   readerToken: string;
@@ -192,7 +192,7 @@ class Load {
 }
 
 /** A stack to measure: where to send, which processes to count, how to know it has caught up. */
-interface Contender {
+export interface Contender {
   name: string;
   target: Target;
   groups: ProcessGroup[];
@@ -245,7 +245,12 @@ async function startOurs(stack: Stack, opts: Options): Promise<Contender> {
   };
 }
 
-async function startConventional(stack: Stack, opts: Options, sqlClient: postgres.Sql): Promise<Contender> {
+/** The conventional stack with `rooms` rooms, a sender and a reader in each (`conv_` tables). */
+export async function startConventional(
+  stack: Stack,
+  opts: { rooms: number },
+  sqlClient: postgres.Sql,
+): Promise<Contender> {
   const secret = "conventional-stack-secret-conventional-stack";
   const server = await startBaseline("conventional.ts", {
     DATABASE_URL: stack.databaseUrl,
