@@ -1,12 +1,14 @@
 /**
  * The worker, fed raw commands through Kafka: a run of SendMessage commands takes the
- * multi-row fast path, and must decide each command exactly as one-at-a-time would.
+ * multi-row fast path, and must decide each command exactly as one-at-a-time would. Its
+ * consumer does not poll the broker while idle.
  */
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, Partitioners, type KafkaMessage } from "kafkajs";
 import { expect, it } from "vitest";
 import { messageIdOf } from "../src/features/messages/sendMessages.bulk.js";
 import { topicNames } from "../src/kafka/client.js";
+import { commandFetch } from "../src/kafka/commandWorker.js";
 import { createRoom, gqlOk, signUp, useTestApp, useTestDatabase, type TestUser } from "./support/harness.js";
 
 const t = useTestApp();
@@ -194,4 +196,46 @@ it("applies a run of any length with the same statements, and stores any text ex
   const stored = await db<{ body: string }[]>`
     select body from messages where room_id in ${db(rooms)} and body <> 'first' order by created_at, seq`;
   expect(stored.map((m) => m.body).sort()).toEqual([...bodies].sort());
+});
+
+it("fetches commands without polling while idle, and wakes for the first command", async () => {
+  const kafka = new Kafka({ brokers: t.config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const topic = `${t.config.KAFKA_TOPIC_PREFIX}idle-fetch-${randomUUID()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  // The worker's settings; then the same with a long idle wait, to see the wake-up apart from it.
+  const consumers = [commandFetch(5), { ...commandFetch(5), idleMaxWaitTimeInMs: 10_000 }].map((fetch) =>
+    kafka.consumer({ groupId: `test-idle-${randomUUID()}`, ...fetch }),
+  );
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  try {
+    const fetches = [0, 0];
+    const received: Array<(value: string) => void> = [];
+    const arrivals = consumers.map((consumer, i) => {
+      consumer.on(consumer.events.REQUEST, ({ payload }) => void (payload.apiName === "Fetch" && fetches[i]!++));
+      return new Promise<string>((resolve) => (received[i] = resolve));
+    });
+    await Promise.all([producer.connect(), ...consumers.map((c) => c.connect())]);
+    for (const [i, consumer] of consumers.entries()) {
+      const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => received[i]!(message.value!.toString()) });
+      await joined;
+    }
+    // Idle for two seconds: gathering fetches of 5 ms would be about 400.
+    fetches.fill(0);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(fetches[0]).toBeLessThanOrEqual(10);
+    // A command arriving during a 10-second idle fetch is taken up at once.
+    const sent = Date.now();
+    await producer.send({ topic, messages: [{ value: "first" }] });
+    expect(await arrivals[1]).toBe("first");
+    expect(Date.now() - sent).toBeLessThan(5000);
+    expect(await arrivals[0]).toBe("first");
+  } finally {
+    await Promise.allSettled([producer.disconnect(), ...consumers.map((c) => c.disconnect())]);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  }
 });

@@ -5,6 +5,7 @@ import { AppProcess } from "../../scripts/app-process.js";
 import { createTestDatabase, kafkaAnswers, startBroker } from "../../scripts/local-services.js";
 import { buildForBenchmark } from "./processes.js";
 import { graphql } from "./clients.js";
+import { findPids, type ProcessGroup } from "./procstat.js";
 
 export interface Stack {
   brokers: string;
@@ -96,6 +97,16 @@ export class Chat {
 
   get url(): string {
     return this.api!.url;
+  }
+
+  /** The processes a message costs: api, worker(s), the Kafka broker and PostgreSQL. */
+  processGroups(): ProcessGroup[] {
+    return [
+      { name: "api", pids: () => (this.api ? [this.api.pid] : []) },
+      { name: "worker", pids: () => this.workers.map((w) => w.pid) },
+      { name: "kafka", pids: () => findPids({ cmdline: "kafka.Kafka" }) },
+      { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
+    ];
   }
 
   async stop(): Promise<void> {

@@ -25,6 +25,7 @@ import { distribution, round, type Distribution } from "../lib/stats.js";
 const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { id seq } }`;
 const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { id seq body clientMessageId } }`;
 const SUBSCRIBERS_PER_ROOM = 2;
+const IDLE_SECONDS = 5;
 
 interface Options {
   /** Per round and stack. */
@@ -150,6 +151,14 @@ class Load {
     };
   }
 
+  /** CPU milliseconds per second of each of the contender's processes with no load, its subscribers connected. */
+  async idle(seconds: number): Promise<Map<string, number>> {
+    const before = sample(this.contender.groups);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const spent = difference(before, sample(this.contender.groups));
+    return new Map([...spent].map(([name, p]) => [name, p.cpuMs / seconds]));
+  }
+
   async stop() {
     this.subscribers.forEach((s) => s.close());
     await this.contender.stop();
@@ -218,12 +227,7 @@ async function startOurs(stack: Stack, opts: Options): Promise<Contender> {
       readerToken: fixture.reader.token,
       rooms: fixture.rooms,
     },
-    groups: [
-      { name: "api", pids: () => [chat.api!.pid] },
-      { name: "worker", pids: () => [chat.workers[0]!.pid] },
-      { name: "kafka", pids: () => findPids({ cmdline: "kafka.Kafka" }) },
-      { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
-    ],
+    groups: chat.processGroups(),
     conventional: false,
     // Done means every consumer group, the event log's too, has committed everything.
     settle: () =>
@@ -308,6 +312,10 @@ export async function costScenario(stack: Stack, opts: Options, log: (l: string)
       log(`cost: ${load.contender.name}: warming up with ${2 * opts.messages} messages`);
       await load.start();
     }
+    // What the stacks cost doing nothing: polling, heartbeats, timers.
+    const idle: Array<Map<string, number>> = [];
+    for (const load of loads) idle.push(await load.idle(IDLE_SECONDS));
+    const idleTotal = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
     const measured: Measured[][] = loads.map(() => []);
     for (let r = 0; r < opts.rounds; r++)
       for (const [i, load] of loads.entries()) measured[i]!.push(await load.measure());
@@ -424,6 +432,20 @@ export async function costScenario(stack: Stack, opts: Options, log: (l: string)
         baseline: round(theirs.perSecond, 0),
         target: ">= 0.7x peer",
         met: ours.perSecond >= 0.7 * theirs.perSecond,
+      }),
+      row({
+        scenario,
+        figure: "CPU while idle, all processes",
+        value: round(idleTotal(idle[0]!), 1),
+        unit: "ms/s",
+        baselineName: peer,
+        baseline: round(idleTotal(idle[1]!), 1),
+        lowerIsBetter: true,
+        details: {
+          ours: Object.fromEntries(idle[0]!),
+          conventional: Object.fromEntries(idle[1]!),
+          seconds: IDLE_SECONDS,
+        },
       }),
       ...(["p50", "p99"] as const).map((p) =>
         row({

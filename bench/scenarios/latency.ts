@@ -2,6 +2,7 @@
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { atRate, graphql, openMany, subscribe, type Subscriber } from "../lib/clients.js";
+import { difference, sample } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { distribution, round } from "../lib/stats.js";
@@ -110,6 +111,7 @@ export async function latencyScenario(
       const benchLoop = monitorEventLoopDelay({ resolution: 5 });
       benchLoop.enable();
       await apiLoopDelay(chat.url); // resets the API's histogram
+      const cpuBefore = sample(chat.processGroups());
       const sent = await atRate(rate, opts.seconds, (i) => {
         const clientMessageId = `r${rate}-${i}`;
         pending.set(clientMessageId, { started: performance.now(), remaining: perRoom });
@@ -132,6 +134,15 @@ export async function latencyScenario(
       const deadline = Date.now() + 30_000;
       while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       lost = [...pending.values()].reduce((n, p) => n + p.remaining, 0);
+      // Includes the stage tracer's consumer on the broker: for comparing runs, not stacks.
+      const cpu = Object.fromEntries(
+        [...difference(cpuBefore, sample(chat.processGroups()))].map(([name, p]) => [name, round(p.cpuMs / sent, 3)]),
+      );
+      const cpuTotal = round(
+        Object.values(cpu).reduce((a, b) => a + b, 0),
+        3,
+      );
+      log(`latency: CPU-ms per message @${rate} msg/s: ${cpuTotal} (${JSON.stringify(cpu)})`);
       const ours = distribution(latencies);
       const stages = tracer.breakdown();
       await tracer.stop();
@@ -149,6 +160,7 @@ export async function latencyScenario(
         kafkaRoundTrip: base,
         stages,
         eventLoopDelay: loops,
+        cpuMsPerMessage: { total: cpuTotal, ...cpu },
       };
       for (const p of ["p50", "p95", "p99", "max"] as const) {
         rows.push(

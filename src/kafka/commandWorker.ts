@@ -44,6 +44,24 @@ export interface CommandWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a fetch after an empty one waits for the first command (Kafka's own default
+ * fetch.max.wait.ms). A rebalance or a stop waits for that fetch, so this bounds them too.
+ */
+const IDLE_FETCH_WAIT_MS = 500;
+
+/**
+ * How the worker fetches commands. While commands flow, a batch gathers on the broker for
+ * `fetchWaitMs`: per-batch costs (a transaction, requests) are what a message costs here, so
+ * fuller batches make each message cheaper. Once a fetch finds nothing, the next waits for
+ * the first command instead (`idleMaxWaitTimeInMs`, kafkajs patched, see patches/): an idle
+ * worker would otherwise ask the broker every fetchWaitMs, 200 requests a second, and the
+ * first command after a pause would wait out the gathering fetch.
+ */
+export function commandFetch(fetchWaitMs: number) {
+  return { maxWaitTimeInMs: fetchWaitMs, minBytes: 64 * 1024, idleMaxWaitTimeInMs: IDLE_FETCH_WAIT_MS };
+}
+
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 5_000;
 
@@ -370,10 +388,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       consumer = options.kafka.consumer({
         groupId: options.groupId,
         allowAutoTopicCreation: false,
-        // Let a batch gather on the broker: per-batch costs (a transaction, requests) are
-        // what a message costs here, so fuller batches make each message cheaper.
-        maxWaitTimeInMs: options.fetchWaitMs,
-        minBytes: 64 * 1024,
+        ...commandFetch(options.fetchWaitMs),
         // How soon a dead worker's partitions move to the others.
         sessionTimeout: options.sessionTimeoutMs,
         heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3),
