@@ -81,9 +81,11 @@ const envSchema = z.object({
    */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).optional(),
   /**
-   * How long the broker may hold a worker's fetch to gather a larger batch (it answers at once
-   * when 64 KiB are waiting). Larger batches cost fewer transactions and Kafka requests per
-   * command; the price is up to this much latency when traffic is light. @default 5
+   * While commands flow, how long the broker may hold a worker's fetch to gather a larger
+   * batch (it answers at once when 64 KiB are waiting). Larger batches cost fewer transactions
+   * and Kafka requests per command; the price is up to this much latency. After a fetch that
+   * found nothing, the next one waits for the first command instead (up to 500 ms), so an
+   * idle worker does not poll and the first command after a pause is taken up at once. @default 5
    */
   WORKER_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(5),
   /** How long workers keep decided commands for redelivery (must exceed the commands topic's retention). @default 192 */
