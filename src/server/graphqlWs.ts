@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
-import type { WebSocket, WebSocketServer } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../logger.js";
 
 /**
@@ -39,42 +39,16 @@ export function serveGraphQLWs(
 ) {
   const payloads = sharedPayloads();
   const server = makeServer({ ...options, jsonMessageReplacer: payloads.replacer });
-  const corker = new Corker();
+  const shared: Shared = { payloads, corker: new Corker(), logger };
   const heartbeat = startHeartbeat(wss, keepAliveMs);
   wss.options.handleProtocols = handleProtocols;
   wss.on("connection", (socket, request) => {
-    socket.once("error", (error) => {
-      logger.warn({ err: error }, "websocket error");
-      socket.close(CloseCode.InternalServerError, "Internal server error");
-    });
-    const raw = request.socket;
-    const flooding = floodGuard(socket);
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (message) => {
-          const data = payloads.restore(message);
-          if (socket.readyState !== socket.OPEN) return;
-          corker.cork(raw);
-          if (socket.bufferedAmount < SEND_HIGH_WATER_MARK) return void socket.send(data);
-          return new Promise((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
-        },
-        close: (code, reason) => socket.close(code, reason),
-        // Not an async listener: the promise of a subscribe message settles only when the
-        // subscription ends, and an async listener would keep the frame's buffer (about
-        // 400 bytes) alive as long as that.
-        onMessage: (handle) =>
-          socket.on("message", (data) => {
-            if (flooding()) return;
-            handle(String(data)).catch((error: unknown) => {
-              logger.error({ err: error }, "graphql-ws message handling failed");
-              socket.close(CloseCode.InternalServerError, "Internal server error");
-            });
-          }),
-      },
-      { socket, remoteAddress: raw.remoteAddress ?? "unknown" },
-    );
-    socket.once("close", (code, reason) => void closed(code, String(reason)));
+    const connection = new Connection(socket, request.socket, shared);
+    connections.set(socket, connection);
+    socket.once("error", onSocketError);
+    socket.on("message", onSocketMessage);
+    socket.once("close", onSocketClose);
+    connection.closed = server.opened(connection, connection);
   });
   return {
     async dispose() {
@@ -85,24 +59,96 @@ export function serveGraphQLWs(
   };
 }
 
+interface Shared {
+  payloads: ReturnType<typeof sharedPayloads>;
+  corker: Corker;
+  logger: Logger;
+}
+
+// Listeners shared by all sockets, and their connections by socket: per connection, closures
+// and their contexts cost an idle client about a kilobyte (sampling heap profile, 5,000 clients).
+const connections = new WeakMap<WebSocket, Connection>();
+
+function onSocketMessage(this: WebSocket, data: RawData) {
+  connections.get(this)?.receive(data);
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
+  void connections.get(this)?.closed?.(code, String(reason));
+}
+
+function onSocketError(this: WebSocket, error: Error) {
+  connections.get(this)?.shared.logger.warn({ err: error }, "websocket error");
+  this.close(CloseCode.InternalServerError, "Internal server error");
+}
+
 /**
- * More than MAX_MESSAGES_PER_SECOND messages in a second closes the socket (4429) and drops
- * what it sent after: a burst of thousands of subscribe messages would otherwise hold the
- * event loop for everyone (about 60 µs of work each, even to refuse them).
+ * One client's connection: graphql-ws's transport (protocol, send, close, onMessage) and the
+ * `ctx.extra` our hooks see.
  */
-function floodGuard(socket: WebSocket): () => boolean {
-  let windowStart = 0;
-  let count = 0;
-  let flooded = false;
-  return () => {
-    if (flooded || socket.readyState !== socket.OPEN) return true;
+class Connection implements WsExtra {
+  readonly protocol: string;
+  readonly remoteAddress: string;
+  /** graphql-ws's handler for the client's messages, set once it accepted the socket. */
+  private handle: ((data: string) => Promise<void>) | null = null;
+  /** Ends graphql-ws's side of the connection (its subscriptions). */
+  closed: ((code?: number, reason?: string) => Promise<void>) | null = null;
+  private floodWindowStart = 0;
+  private floodCount = 0;
+  private flooded = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly raw: Socket,
+    readonly shared: Shared,
+  ) {
+    this.protocol = socket.protocol;
+    this.remoteAddress = raw.remoteAddress ?? "unknown";
+  }
+
+  send(message: string): Promise<void> | void {
+    const data = this.shared.payloads.restore(message);
+    const { socket } = this;
+    if (socket.readyState !== socket.OPEN) return;
+    this.shared.corker.cork(this.raw);
+    if (socket.bufferedAmount < SEND_HIGH_WATER_MARK) return void socket.send(data);
+    return new Promise((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  close(code?: number, reason?: string) {
+    this.socket.close(code, reason);
+  }
+
+  // Not an async listener: the promise of a subscribe message settles only when the
+  // subscription ends, and an async listener would keep the frame's buffer (about 400 bytes)
+  // alive as long as that.
+  onMessage(handle: (data: string) => Promise<void>) {
+    this.handle = handle;
+  }
+
+  receive(data: RawData) {
+    if (!this.handle || this.flooding()) return;
+    this.handle(String(data)).catch((error: unknown) => {
+      this.shared.logger.error({ err: error }, "graphql-ws message handling failed");
+      this.socket.close(CloseCode.InternalServerError, "Internal server error");
+    });
+  }
+
+  /**
+   * More than MAX_MESSAGES_PER_SECOND messages in a second closes the socket (4429) and drops
+   * what it sent after: a burst of thousands of subscribe messages would otherwise hold the
+   * event loop for everyone (about 60 µs of work each, even to refuse them).
+   */
+  private flooding(): boolean {
+    const { socket } = this;
+    if (this.flooded || socket.readyState !== socket.OPEN) return true;
     const now = Date.now();
-    if (now - windowStart >= 1000) {
-      windowStart = now;
-      count = 0;
+    if (now - this.floodWindowStart >= 1000) {
+      this.floodWindowStart = now;
+      this.floodCount = 0;
     }
-    if (++count <= MAX_MESSAGES_PER_SECOND) return false;
-    flooded = true;
+    if (++this.floodCount <= MAX_MESSAGES_PER_SECOND) return false;
+    this.flooded = true;
     // Closed after this turn of the event loop, so that the answers to the messages already
     // taken (a refused subscription's error among them) still reach the client first: one TCP
     // read can hold hundreds of frames, all handled before any answer is sent.
@@ -113,7 +159,7 @@ function floodGuard(socket: WebSocket): () => boolean {
       ),
     );
     return true;
-  };
+  }
 }
 
 /** Sockets written to in this turn of the event loop: their frames leave in one write each, at its end. */
