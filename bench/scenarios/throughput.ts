@@ -66,8 +66,9 @@ export async function throughputScenario(stack: Stack, opts: Options, log: (l: s
   let ours: Sent;
   try {
     const fixture = await createFixture(chat.url, opts.rooms);
-    const target = { url: chat.url, senderToken: fixture.sender.token, readerToken: fixture.reader.token };
-    ours = await sustainedSends({ ...target, rooms: fixture.rooms }, opts, log, "ours");
+    const { sender, reader, rooms } = fixture;
+    const target = { url: chat.url, senderToken: sender.token, readerToken: reader.token, rooms };
+    ours = await sustainedSends(target, opts, log, "ours");
   } finally {
     await chat.stop();
   }
