@@ -201,7 +201,7 @@ class Load {
 }
 
 /** A stack to measure: where to send, which processes to count, how to know it has caught up. */
-export interface Contender {
+interface Contender {
   name: string;
   target: Target;
   groups: ProcessGroup[];

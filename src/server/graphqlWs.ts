@@ -88,7 +88,6 @@ function onSocketError(this: WebSocket, error: Error) {
  * `ctx.extra` our hooks see.
  */
 class Connection implements WsExtra {
-  readonly protocol: string;
   readonly remoteAddress: string;
   /** graphql-ws's handler for the client's messages, set once it accepted the socket. */
   private handle: ((data: string) => Promise<void>) | null = null;
@@ -103,8 +102,12 @@ class Connection implements WsExtra {
     private readonly raw: Socket,
     readonly shared: Shared,
   ) {
-    this.protocol = socket.protocol;
+    // Read now: a closed socket no longer knows its peer.
     this.remoteAddress = raw.remoteAddress ?? "unknown";
+  }
+
+  get protocol(): string {
+    return this.socket.protocol;
   }
 
   send(message: string): Promise<void> | void {
