@@ -24,6 +24,7 @@ import { consumerLag } from "./kafka/lag.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createRateLimits } from "./rateLimits.js";
+import { UsageBudget } from "./usageBudget.js";
 import { startHttpServer, type GraphQLEndpointOptions, type ReadinessCheck } from "./server/httpServer.js";
 
 /** Which parts this process runs: both in one process for development, or one role each. */
@@ -271,6 +272,12 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
       typingPerUser: config.RATE_LIMIT_TYPING_PER_USER,
     }),
   });
+  const usage = new UsageBudget(
+    database.db,
+    { pointsPerMinute: config.BUDGET_POINTS_PER_MINUTE, timeMsPerMinute: config.BUDGET_QUERY_MS_PER_MINUTE },
+    logger,
+  );
+  parts.add("usage budget", async () => usage.stop());
   for (const feature of features) {
     const { stop } = feature;
     if (stop) parts.add(`${feature.name} feature`, () => stop(services));
@@ -287,11 +294,19 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
       maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
       maxTokens: config.GRAPHQL_MAX_TOKENS,
       maxCost: config.GRAPHQL_MAX_COST,
+      maxNameLength: config.GRAPHQL_MAX_NAME_LENGTH,
+    },
+    budgets: {
+      maxResponseBytes: config.GRAPHQL_MAX_RESPONSE_BYTES,
+      maxEventBytes: config.GRAPHQL_MAX_EVENT_BYTES,
+      maxConcurrentQueries: config.GRAPHQL_MAX_CONCURRENT_QUERIES,
+      usage,
     },
     connectionLimits: {
       maxSubscriptionsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
       maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
       unauthenticatedTimeoutMs: config.WS_UNAUTHENTICATED_TIMEOUT_MS,
+      maxUnauthenticatedPerAddress: config.WS_MAX_UNAUTHENTICATED_PER_ADDRESS,
     },
   };
   return { graphql, events };

@@ -122,10 +122,38 @@ const envSchema = z.object({
    * members costs about 7,500; three nested pages of 100 messages cost a million. @default 20000
    */
   GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
+  /** Longest alias, field, fragment, variable or operation name an operation may use. @default 100 */
+  GRAPHQL_MAX_NAME_LENGTH: z.coerce.number().int().min(10).max(100_000).default(100),
+  /** Bytes one HTTP response may grow to while it is built (RESPONSE_TOO_LARGE past it). @default 4194304 (4 MiB) */
+  GRAPHQL_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
+  /** Bytes one subscription event's result may grow to while it is built. @default 262144 (256 KiB) */
+  GRAPHQL_MAX_EVENT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
+  /** Queries one user (or signed-out address) may run at once on one API process. @default 8 */
+  GRAPHQL_MAX_CONCURRENT_QUERIES: z.coerce.number().int().min(1).default(8),
+  /**
+   * Points a user (or signed-out address) may spend in a minute, across API processes: each
+   * operation its estimated cost, then 1 per 100 bytes it produced (each subscription event
+   * delivered too). A room list of 100 rooms costs about 15,000. @default 300000
+   */
+  BUDGET_POINTS_PER_MINUTE: z.coerce.number().int().min(100).default(300_000),
+  /** Milliseconds of query execution a user (or signed-out address) may use in a minute, across API processes. @default 20000 */
+  BUDGET_QUERY_MS_PER_MINUTE: z.coerce.number().int().min(100).default(20_000),
+  /** Searches one user may run at once; each API process runs at most a quarter of its pool's connections in searches. @default 2 */
+  SEARCH_MAX_CONCURRENT_PER_USER: z.coerce.number().int().min(1).default(2),
   /** Subscriptions one WebSocket may hold open. @default 100 */
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
   /** WebSockets one user may hold open on one API process. @default 20 */
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** WebSockets from one client address that have not signed in (yet), per API process. @default 10 */
+  WS_MAX_UNAUTHENTICATED_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
   /** How long a WebSocket without a valid token stays open (time to read why its subscriptions were refused). @default 10000 */
   WS_UNAUTHENTICATED_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** Sign-in attempts per username in 15 minutes, counted across API processes. @default 10 */

@@ -1,6 +1,7 @@
 import type { UserRow } from "../db/schema.js";
 import type { Session } from "../features/users/users.service.js";
 import { AppError, unauthenticated } from "../errors.js";
+import { ResponseBudget } from "../server/responseBudget.js";
 import { Loaders } from "./loaders.js";
 import type { Services } from "./services.js";
 
@@ -19,6 +20,10 @@ export interface GraphQLContext {
   onSlowConsumer?: () => void;
   /** The client's network address (for rate limits); "unknown" when the transport cannot tell. */
   clientAddress: string;
+  /** The bytes the current execution may still produce (HTTP: per request; WebSocket: per event). */
+  responseBudget?: ResponseBudget;
+  /** Whose budgets this operation spends: the viewer, or the client's address when signed out. */
+  readonly usageKey: string;
 }
 
 /** The token of `Bearer <token>`; undefined without authorization, null when it is malformed. */
@@ -35,7 +40,7 @@ export function bearerToken(authorization: unknown): string | null | undefined {
 export async function createContext(
   services: Services,
   authorization: unknown,
-  transport: { onSlowConsumer?: () => void; clientAddress?: string } = {},
+  transport: { onSlowConsumer?: () => void; clientAddress?: string; maxResponseBytes?: number } = {},
 ): Promise<GraphQLContext> {
   let viewer: UserRow | null = null;
   let session: Session | null = null;
@@ -49,7 +54,7 @@ export async function createContext(
       session = { id: found.id, expiresAt: found.expiresAt };
     } else authProblem = "the token is invalid, expired or logged out; sign in again";
   }
-  return new Context(
+  const context = new Context(
     services,
     viewer,
     session,
@@ -57,11 +62,18 @@ export async function createContext(
     transport.clientAddress ?? "unknown",
     transport.onSlowConsumer,
   );
+  if (transport.maxResponseBytes !== undefined) context.responseBudget = new ResponseBudget(transport.maxResponseBytes);
+  return context;
 }
+
+/** The key budgets are spent under: a user's id, or a signed-out client's address. */
+export const usageKeyOf = (userId: string | null | undefined, clientAddress: string) =>
+  userId ? `user:${userId}` : `address:${clientAddress}`;
 
 /** A class, not an object of closures: a subscription keeps its context for its whole life. */
 class Context implements GraphQLContext {
   loaders: Loaders;
+  responseBudget?: ResponseBudget;
 
   constructor(
     readonly services: Services,
@@ -72,6 +84,10 @@ class Context implements GraphQLContext {
     readonly onSlowConsumer?: () => void,
   ) {
     this.loaders = new Loaders(services, viewer?.id ?? null);
+  }
+
+  get usageKey(): string {
+    return usageKeyOf(this.viewer?.id, this.clientAddress);
   }
 
   requireViewer(): UserRow {

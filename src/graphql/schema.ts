@@ -8,6 +8,7 @@ import { schemaDir } from "../paths.js";
 import type { Resolvers } from "./generated/resolvers.js";
 import { withCanonicalIds } from "./ids.js";
 import { withRateLimits } from "./rateLimited.js";
+import { withResponseBudget } from "../server/responseBudget.js";
 
 /** What every feature's SDL may use (scalars, directives). */
 export const COMMON_SCHEMA_FILE = "common.graphql";
@@ -21,5 +22,7 @@ export function loadTypeDefs(): string[] {
 
 export function buildSchema(): GraphQLSchema {
   const resolvers: Resolvers[] = [{ DateTime: DateTimeResolver }, ...features.map((f) => f.resolvers)];
-  return withRateLimits(withCanonicalIds(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers })));
+  return withResponseBudget(
+    withRateLimits(withCanonicalIds(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers }))),
+  );
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import proxyAddr from "proxy-addr";
 import type { Logger } from "../logger.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
 
 /** A JSON body without a charset, or in UTF-8: anything else is Express's to answer. */
 const PLAIN_JSON = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -21,6 +22,11 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 export const beforeGraphQL = {
   badJson: { status: 400, code: "BAD_REQUEST", message: "the request body is not valid JSON" },
   tooLarge: { status: 413, code: "PAYLOAD_TOO_LARGE", message: "the request body is larger than 1 MB" },
+  tooDeep: {
+    status: 400,
+    code: "BAD_REQUEST",
+    message: `the request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
+  },
   internal: { status: 500, code: "INTERNAL_SERVER_ERROR", message: "Internal server error" },
 } as const;
 
@@ -86,6 +92,7 @@ export function graphqlPostHandler<Context extends BaseContext>(options: GraphQL
         // body-parser's strict mode: an object or an array, and an empty body is {}.
         if (text !== "") {
           if (!/^[\x20\x09\x0a\x0d]*[[{]/.test(text)) throw new SyntaxError("not an object or array");
+          if (nestsDeeperThan(text)) return answer(res, beforeGraphQL.tooDeep);
           body = JSON.parse(text);
         }
       } catch {

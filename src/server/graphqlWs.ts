@@ -2,6 +2,7 @@ import type { Socket } from "node:net";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../logger.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
 
 /**
  * What graphql-ws hands our hooks as `ctx.extra`. Unlike graphql-ws/use/ws, not the upgrade
@@ -11,7 +12,15 @@ export interface WsExtra {
   socket: WebSocket;
   /** The client's address (for rate limits). */
   remoteAddress: string;
+  /** The signed-in user, once `signedIn` was called. */
+  readonly userId: string | null;
+  /** The connection's token was accepted: the limits for sockets without one no longer apply. */
+  signedIn(userId: string): void;
 }
+
+/** What a socket that has not signed in may send: one message, and all of them together. */
+export const UNAUTHENTICATED_MESSAGE_BYTES = 8 * 1024;
+export const UNAUTHENTICATED_TOTAL_BYTES = 64 * 1024;
 
 /** Messages a client may send in a second (a client with 100 rooms resubscribes to all at once). */
 const MAX_MESSAGES_PER_SECOND = 300;
@@ -36,11 +45,12 @@ export function serveGraphQLWs(
   options: ServerOptions<Record<string, unknown>, WsExtra>,
   wss: WebSocketServer,
   logger: Logger,
+  limits: { maxUnauthenticatedPerAddress: number; onLimit(limit: string): void },
   keepAliveMs = 12_000,
 ) {
   const payloads = sharedPayloads();
   const server = makeServer({ ...options, jsonMessageReplacer: payloads.replacer });
-  const shared: Shared = { payloads, corker: new Corker(), logger };
+  const shared: Shared = { payloads, corker: new Corker(), logger, unauthenticated: new Map(), limits };
   const heartbeat = startHeartbeat(wss, keepAliveMs);
   wss.options.handleProtocols = handleProtocols;
   wss.on("connection", (socket, request) => {
@@ -64,6 +74,9 @@ interface Shared {
   payloads: ReturnType<typeof sharedPayloads>;
   corker: Corker;
   logger: Logger;
+  /** Sockets not signed in (yet), by address. */
+  unauthenticated: Map<string, number>;
+  limits: { maxUnauthenticatedPerAddress: number; onLimit(limit: string): void };
 }
 
 // Listeners shared by all sockets, and their connections by socket: closures per connection
@@ -75,7 +88,9 @@ function onSocketMessage(this: WebSocket, data: RawData) {
 }
 
 function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
-  void connections.get(this)?.closed?.(code, String(reason));
+  const connection = connections.get(this);
+  connection?.leaveUnauthenticated();
+  void connection?.closed?.(code, String(reason));
 }
 
 function onSocketError(this: WebSocket, error: Error) {
@@ -93,9 +108,12 @@ class Connection implements WsExtra {
   private handle: ((data: string) => Promise<void>) | null = null;
   /** Ends graphql-ws's side of the connection (its subscriptions). */
   closed: ((code?: number, reason?: string) => Promise<void>) | null = null;
+  userId: string | null = null;
   private floodWindowStart = 0;
   private floodCount = 0;
   private flooded = false;
+  /** Bytes received before signing in; -1 once signed in (or closed) and no longer counted. */
+  private unauthenticatedBytes = 0;
 
   constructor(
     readonly socket: WebSocket,
@@ -104,6 +122,29 @@ class Connection implements WsExtra {
   ) {
     // Read now: a closed socket no longer knows its peer.
     this.remoteAddress = raw.remoteAddress ?? "unknown";
+    const { unauthenticated, limits } = shared;
+    const count = (unauthenticated.get(this.remoteAddress) ?? 0) + 1;
+    unauthenticated.set(this.remoteAddress, count);
+    if (count > limits.maxUnauthenticatedPerAddress) {
+      limits.onLimit("unauthenticated_per_address");
+      this.refuse(
+        CloseCode.TooManyInitialisationRequests,
+        "too many connections from this address that have not signed in",
+      );
+    }
+  }
+
+  signedIn(userId: string) {
+    this.userId = userId;
+    this.leaveUnauthenticated();
+  }
+
+  leaveUnauthenticated() {
+    if (this.unauthenticatedBytes < 0) return;
+    this.unauthenticatedBytes = -1;
+    const left = (this.shared.unauthenticated.get(this.remoteAddress) ?? 1) - 1;
+    if (left > 0) this.shared.unauthenticated.set(this.remoteAddress, left);
+    else this.shared.unauthenticated.delete(this.remoteAddress);
   }
 
   get protocol(): string {
@@ -132,10 +173,32 @@ class Connection implements WsExtra {
 
   receive(data: RawData) {
     if (!this.handle || this.flooding()) return;
-    this.handle(String(data)).catch((error: unknown) => {
+    const text = String(data);
+    const problem = this.refusal(text);
+    if (problem) return this.refuse(CloseCode.BadRequest, problem);
+    this.handle(text).catch((error: unknown) => {
       this.shared.logger.error({ err: error }, "graphql-ws message handling failed");
       this.socket.close(CloseCode.InternalServerError, "Internal server error");
     });
+  }
+
+  /** Why a message is refused before graphql-ws parses it, or null. */
+  private refusal(text: string): string | null {
+    if (this.unauthenticatedBytes >= 0) {
+      if (text.length > UNAUTHENTICATED_MESSAGE_BYTES)
+        return `a message larger than ${UNAUTHENTICATED_MESSAGE_BYTES} bytes before signing in`;
+      this.unauthenticatedBytes += text.length;
+      if (this.unauthenticatedBytes > UNAUTHENTICATED_TOTAL_BYTES)
+        return `more than ${UNAUTHENTICATED_TOTAL_BYTES} bytes before signing in`;
+    }
+    if (nestsDeeperThan(text)) return `a message nesting deeper than ${MAX_JSON_DEPTH} levels`;
+    return null;
+  }
+
+  /** Closes the socket and ignores what it sends meanwhile. */
+  private refuse(code: number, reason: string) {
+    this.flooded = true;
+    this.socket.close(code, reason);
   }
 
   /**

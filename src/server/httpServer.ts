@@ -1,17 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express from "express";
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { InMemoryLRUCache } from "@apollo/utils.keyvaluecache";
+import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { WebSocketServer } from "ws";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { webDistDir } from "../paths.js";
 import { AppError } from "../errors.js";
-import { createContext, type GraphQLContext } from "../graphql/context.js";
+import { createContext, usageKeyOf, type GraphQLContext } from "../graphql/context.js";
 import type { ConnectionListener } from "../features/module.js";
 import type { Services } from "../graphql/services.js";
 import {
@@ -21,9 +22,12 @@ import {
   graphqlPostHandler,
   type BeforeGraphQLError,
 } from "./graphqlPost.js";
-import { createOperationLimits, type OperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
+import { BYTES_PER_POINT, type UsageBudget } from "../usageBudget.js";
+import { budgetsPlugin } from "./budgetsPlugin.js";
+import { createOperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
 import { createOperationPreparer } from "./prepareOperation.js";
 import { serveGraphQLWs } from "./graphqlWs.js";
+import { nestsDeeperThan } from "./jsonDepth.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
 import { SocketSessions } from "./socketSessions.js";
 import type { Logger } from "../logger.js";
@@ -42,7 +46,15 @@ export interface GraphQLEndpointOptions {
   /** Express's `trust proxy`, for the client address behind proxies. */
   trustProxy?: string | number;
   limits: OperationLimitsConfig;
-  connectionLimits: { maxSubscriptionsPerSocket: number; maxSocketsPerUser: number; unauthenticatedTimeoutMs: number };
+  /** What operations may cost: bytes per response and per event, queries at once, and the shared usage budget. */
+  budgets: { maxResponseBytes: number; maxEventBytes: number; maxConcurrentQueries: number; usage: UsageBudget };
+  connectionLimits: {
+    maxSubscriptionsPerSocket: number;
+    maxSocketsPerUser: number;
+    unauthenticatedTimeoutMs: number;
+    /** Sockets from one address that have not signed in yet. */
+    maxUnauthenticatedPerAddress: number;
+  };
   /** Told when a user's authenticated WebSocket opens and closes (presence). */
   connectionListeners: ConnectionListener[];
 }
@@ -105,25 +117,11 @@ function jsonErrors(logger: Logger): express.ErrorRequestHandler {
     const known: Record<string, BeforeGraphQLError> = {
       "entity.parse.failed": beforeGraphQL.badJson,
       "entity.too.large": beforeGraphQL.tooLarge,
+      "entity.verify.failed": beforeGraphQL.tooDeep,
     };
     const answer = known[error.type ?? ""] ?? beforeGraphQL.internal;
     if (answer === beforeGraphQL.internal) logger.error({ err: error }, "unexpected error before GraphQL");
     res.status(answer.status).json(errorBody(answer));
-  };
-}
-
-/** The operation limits on HTTP, where the variables are known: refused with 400. */
-function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin<GraphQLContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ document, operationName, request }) {
-          const [error] = limits.check(document, operationName, request.variables);
-          if (error)
-            throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
-        },
-      };
-    },
   };
 }
 
@@ -235,6 +233,7 @@ async function mountGraphQL(
     production,
     trustProxy,
     limits: limitsConfig,
+    budgets,
     connectionLimits,
     connectionListeners,
   }: GraphQLEndpointOptions,
@@ -254,9 +253,10 @@ async function mountGraphQL(
     {
       schema,
       onConnect: async (ctx) => {
-        await sessions.open(ctx.extra.socket, ctx.connectionParams?.authorization);
+        const userId = await sessions.open(ctx.extra.socket, ctx.connectionParams?.authorization);
+        if (userId) ctx.extra.signedIn(userId);
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has already entered this subscription in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > connectionLimits.maxSubscriptionsPerSocket) {
           onLimit("subscriptions_per_socket");
@@ -267,9 +267,28 @@ async function mountGraphQL(
             }),
           ];
         }
-        return prepareOperation(payload);
+        const prepared = prepareOperation(payload);
+        if (Array.isArray(prepared)) return prepared;
+        try {
+          await budgets.usage.spendOrRefuse(
+            usageKeyOf(ctx.extra.userId, ctx.extra.remoteAddress),
+            "points",
+            prepared.cost,
+          );
+        } catch (error) {
+          if (error instanceof AppError) return [new GraphQLError(error.message, { extensions: error.extensions })];
+          throw error;
+        }
+        return prepared.args;
       },
-      subscribe: createSharedSubscribe(schema),
+      subscribe: createSharedSubscribe(schema, {
+        maxEventBytes: budgets.maxEventBytes,
+        async charge(context, bytes) {
+          const { usageKey } = context;
+          budgets.usage.spend(usageKey, "points", bytes / BYTES_PER_POINT);
+          await budgets.usage.check(usageKey);
+        },
+      }),
       // Runs once per subscription; resolvers refresh loaders per event.
       context: (ctx) =>
         createContext(services, ctx.connectionParams?.authorization, {
@@ -289,6 +308,7 @@ async function mountGraphQL(
     },
     wsServer,
     logger,
+    { maxUnauthenticatedPerAddress: connectionLimits.maxUnauthenticatedPerAddress, onLimit },
   );
 
   const apollo = new ApolloServer<GraphQLContext>({
@@ -299,9 +319,11 @@ async function mountGraphQL(
     parseOptions: limits.parseOptions,
     // main.ts owns shutdown; Apollo's own signal handlers would race it and re-raise the signal.
     stopOnTerminationSignals: false,
+    // Bounded by the text it holds (Apollo's default holds 30 MiB of parsed documents).
+    documentStore: new InMemoryLRUCache<DocumentNode>({ maxSize: 4 * 1024 * 1024 }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      operationLimitsPlugin(limits),
+      budgetsPlugin(limits, budgets.usage, budgets.maxConcurrentQueries),
       // Its per-field hook wraps every resolver of every request to compute HTTP cache hints,
       // which authenticated POSTs of a chat API never use.
       ApolloServerPluginCacheControlDisabled(),
@@ -310,11 +332,16 @@ async function mountGraphQL(
   await apollo.start();
   // Both HTTP paths (Express's route, graphqlPost.ts) build a request's context the same way.
   const httpContext = (req: IncomingMessage, clientAddress: string | undefined) =>
-    createContext(services, req.headers.authorization, { clientAddress });
+    createContext(services, req.headers.authorization, { clientAddress, maxResponseBytes: budgets.maxResponseBytes });
   app.use(
     "/graphql",
     cors(),
-    express.json({ limit: BODY_LIMIT_BYTES }),
+    express.json({
+      limit: BODY_LIMIT_BYTES,
+      verify: (_req, _res, body) => {
+        if (nestsDeeperThan(body.toString("utf8"))) throw new Error(beforeGraphQL.tooDeep.message);
+      },
+    }),
     expressMiddleware(apollo, { context: ({ req }) => httpContext(req, req.ip ?? req.socket.remoteAddress) }),
   );
   app.use(jsonErrors(logger));

@@ -13,7 +13,7 @@ import {
   type GraphQLSchema,
   type ValidationContext,
 } from "graphql";
-import { getComplexity, simpleEstimator, type ComplexityEstimator } from "graphql-query-complexity";
+import { directiveEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from "graphql-query-complexity";
 
 export interface OperationLimitsConfig {
   maxDepth: number;
@@ -21,6 +21,14 @@ export interface OperationLimitsConfig {
   maxDirectives: number;
   maxTokens: number;
   maxCost: number;
+  /** Longest name (alias, field, fragment, variable, operation) an operation may use. */
+  maxNameLength: number;
+}
+
+/** An operation's verdict: errors if it is past a limit, and its estimated cost. */
+export interface OperationVerdict {
+  errors: GraphQLError[];
+  cost: number;
 }
 
 /** Error code of an operation refused for its size; the message names the limit and the value found. */
@@ -64,9 +72,13 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
     maxDirectivesRule({ n: config.maxDirectives, ...rejectAsLimit }),
   ];
   /** Verdicts on operations whose cost no variable changes: most (sendMessage among them) are checked once. */
-  const fixed = new WeakMap<DocumentNode, Map<string, GraphQLError[]>>();
+  const fixed = new WeakMap<DocumentNode, Map<string, OperationVerdict>>();
 
-  function costErrors(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>) {
+  function costVerdict(
+    document: DocumentNode,
+    operationName: string | undefined,
+    variables: Record<string, unknown>,
+  ): OperationVerdict | null {
     let cost: number;
     try {
       cost = getComplexity({
@@ -74,45 +86,68 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
         query: document,
         operationName,
         variables,
-        estimators: [listSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
+        // `@complexity(value: n)` in the SDL: a field that can be large (a message body) costs its size.
+        estimators: [listSizeEstimator, directiveEstimator(), simpleEstimator({ defaultComplexity: 1 })],
         maxQueryNodes: MAX_COUNTED_FIELDS,
       });
     } catch (error) {
       if (/maximum allowed number of nodes/.test((error as Error).message))
-        return [limitError(`operation selects more than ${MAX_COUNTED_FIELDS} fields, counting fragments where used`)];
+        return {
+          errors: [
+            limitError(`operation selects more than ${MAX_COUNTED_FIELDS} fields, counting fragments where used`),
+          ],
+          cost: 0,
+        };
       return null; // variables that do not fit the operation: execution reports them as usual
     }
-    if (cost <= config.maxCost) return [];
-    return [
-      limitError(`operation cost ${cost} exceeds the limit of ${config.maxCost}; ask for fewer or smaller lists`, {
-        limit: config.maxCost,
-        cost,
-      }),
-    ];
+    if (cost <= config.maxCost) return { errors: [], cost };
+    const message = `operation cost ${cost} exceeds the limit of ${config.maxCost}; ask for fewer or smaller lists`;
+    return { errors: [limitError(message, { limit: config.maxCost, cost })], cost };
   }
 
   return {
     parseOptions: { maxTokens: config.maxTokens },
 
-    /** Errors for an operation past a limit, or none. */
-    check(document: DocumentNode, operationName?: string | null, variables?: Record<string, unknown> | null) {
+    /** The operation's estimated cost, and errors if it is past a limit. */
+    check(
+      document: DocumentNode,
+      operationName?: string | null,
+      variables?: Record<string, unknown> | null,
+    ): OperationVerdict {
       const name = operationName ?? "";
       const known = fixed.get(document)?.get(name);
       if (known) return known;
       // Armor's messages name the limit and what was found; its "Syntax Error: " prefix misleads.
-      const sizeErrors = validate(schema, document, rules).map((e) =>
+      const sizeErrors = [...validate(schema, document, rules), ...longNames(document, config.maxNameLength)].map((e) =>
         limitError(e.message.replace(/^Syntax Error: /, "")),
       );
-      const errors =
-        sizeErrors.length > 0 ? sizeErrors : costErrors(document, operationName ?? undefined, variables ?? {});
-      if (!errors) return [];
+      const verdict =
+        sizeErrors.length > 0
+          ? { errors: sizeErrors, cost: 0 }
+          : costVerdict(document, operationName ?? undefined, variables ?? {});
+      if (!verdict) return { errors: [], cost: 0 };
       if (!variablesShapeCost(document)) {
         if (!fixed.has(document)) fixed.set(document, new Map());
-        fixed.get(document)!.set(name, errors);
+        fixed.get(document)!.set(name, verdict);
       }
-      return errors;
+      return verdict;
     },
   };
+}
+
+/**
+ * Names longer than `max`: a response repeats an alias (and __typename's key) once per list
+ * item, and shared subscription results are keyed on the selection's text, so a 500 KB alias
+ * costs a megabyte per two items and pins its text in caches.
+ */
+function longNames(document: DocumentNode, max: number): GraphQLError[] {
+  const found = new Set<string>();
+  visit(document, {
+    Name: (node) => void (node.value.length > max && found.add(node.value.slice(0, 20))),
+  });
+  return [...found].map(
+    (start) => new GraphQLError(`the name starting "${start}" is longer than the limit of ${max} characters`),
+  );
 }
 
 /** Whether a variable sets a list size (`first`, `last`) or a directive (`@include`, `@skip`). */

@@ -5,6 +5,9 @@ import type { OperationLimits } from "./operationLimits.js";
 /** Longer operations are parsed each time: the cache must not become a way to pin memory. */
 const MAX_CACHED_QUERY_LENGTH = 10_000;
 
+/** Operation text kept in the cache at most (a parsed document is about ten times its text). */
+const MAX_CACHED_TEXT = 512 * 1024;
+
 /** graphql-js's "Did you mean ...?" names schema fields an introspection-less client should not learn. */
 const withoutSuggestions = (message: string) => message.replace(/ Did you mean .*\?$/, "");
 
@@ -23,6 +26,7 @@ export function createOperationPreparer(
 ) {
   const maxEntries = options.maxEntries ?? 1000;
   const documents = new Map<string, { document: DocumentNode; errors: readonly GraphQLError[] }>();
+  let cachedText = 0;
   const message = options.production ? withoutSuggestions : (m: string) => m;
 
   function parsed(source: string) {
@@ -36,12 +40,17 @@ export function createOperationPreparer(
     entry = { document, errors };
     if (source.length <= MAX_CACHED_QUERY_LENGTH) {
       documents.set(source, entry);
-      if (documents.size > maxEntries) documents.delete(documents.keys().next().value!);
+      cachedText += source.length;
+      while (documents.size > maxEntries || cachedText > MAX_CACHED_TEXT) {
+        const oldest = documents.keys().next().value!;
+        documents.delete(oldest);
+        cachedText -= oldest.length;
+      }
     }
     return entry;
   }
 
-  return (payload: SubscribePayload): ExecutionArgs | GraphQLError[] => {
+  return (payload: SubscribePayload): { args: ExecutionArgs; cost: number } | GraphQLError[] => {
     let entry: ReturnType<typeof parsed>;
     try {
       entry = parsed(payload.query);
@@ -50,13 +59,14 @@ export function createOperationPreparer(
       return [new GraphQLError(error.message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
     }
     if (entry.errors.length > 0) return [...entry.errors];
-    const limited = limits.check(entry.document, payload.operationName, payload.variables);
-    if (limited.length > 0) return limited;
-    return {
+    const { errors, cost } = limits.check(entry.document, payload.operationName, payload.variables);
+    if (errors.length > 0) return errors;
+    const args = {
       schema,
       document: entry.document,
       operationName: payload.operationName,
       variableValues: payload.variables,
     };
+    return { args, cost };
   };
 }

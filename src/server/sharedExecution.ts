@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import {
   createSourceEventStream,
+  GraphQLError,
   execute,
   getOperationAST,
   isInterfaceType,
@@ -15,7 +17,9 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import { eventIdentity } from "../commands/eventIdentity.js";
+import { AppError } from "../errors.js";
 import type { GraphQLContext } from "../graphql/context.js";
+import { ResponseBudget, tooLargeResult } from "./responseBudget.js";
 
 /**
  * Fields whose value depends on who asks, as the SDL declares them (`@perViewer`): a
@@ -99,21 +103,34 @@ function selectionShape(
  * source stream (authorization, replay, de-duplication) stays per subscriber. Selections
  * with viewer-dependent fields are shared only between subscriptions of the same viewer.
  */
-export function createSharedSubscribe(schema: GraphQLSchema, options: { cacheSize?: number } = {}) {
+export function createSharedSubscribe(schema: GraphQLSchema, options: SharedSubscribeOptions) {
   const cacheSize = options.cacheSize ?? 5000;
   const perViewer = viewerDependentFields(schema);
-  const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();
+  const results = new ResultCache(cacheSize, options.cacheBytes ?? 16 * 1024 * 1024);
+  // Shapes are interned by a digest, not their text: an untrusted client's selection (up to a
+  // document's size) is not kept after its subscription ends, only 32 bytes of its hash.
   const shapeIds = new Map<string, string>();
   let nextShapeId = 0;
   const internShape = (shape: string) => {
-    let id = shapeIds.get(shape);
+    const digest = createHash("sha256").update(shape).digest("base64");
+    let id = shapeIds.get(digest);
     if (id === undefined) {
       // Bounded; ids are never reused, so a cleared shape only gets a new id (less sharing).
       if (shapeIds.size >= cacheSize) shapeIds.clear();
       id = String(nextShapeId++);
-      shapeIds.set(shape, id);
+      shapeIds.set(digest, id);
     }
     return id;
+  };
+  /** One execution with its own byte budget; past it, the one error instead of what was built. */
+  const executeCounted = async (args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> => {
+    const budget = new ResponseBudget(options.maxEventBytes);
+    const contextValue = Object.create(args.contextValue as object) as GraphQLContext;
+    contextValue.responseBudget = budget;
+    const result = await execute({ ...args, contextValue, rootValue: payload });
+    const counted = budget.exceeded ? tooLargeResult(budget) : result;
+    sizes.set(counted, budget.used);
+    return counted;
   };
 
   return async function subscribe(args: ExecutionArgs) {
@@ -129,36 +146,105 @@ export function createSharedSubscribe(schema: GraphQLSchema, options: { cacheSiz
         )
       : null;
 
-    return new SharedResults(source as AsyncIterableIterator<unknown>, (payload) => {
+    const executeFor = (payload: unknown) => {
       // Shared per event, not per entity: a later event about the same message is executed
       // anew. A stream's closing error (left the room, ...) and rows replayed from the
       // database have no event identity: they are one subscriber's own.
       const event = eventIdentity(payload);
-      if (!prefix || event === undefined) return execute({ ...args, rootValue: payload });
+      if (!prefix || event === undefined) return executeCounted(args, payload);
       const key = `${event}|${prefix}`;
       let result = results.get(key);
       if (!result) {
-        result = execute({ ...args, rootValue: payload });
+        result = executeCounted(args, payload);
         results.set(key, result);
-        if (results.size > cacheSize) results.delete(results.keys().next().value!);
         // A result with errors (a database hiccup, say) is not handed to the next subscriber.
-        void Promise.resolve(result).then((r) => r.errors && results.delete(key));
+        void result.then((r) => (r.errors ? results.delete(key) : results.sized(key, sizes.get(r) ?? 0)));
       }
       return result;
-    });
+    };
+    const charge = (result: ExecutionResult) => options.charge(context, sizes.get(result) ?? 0);
+    return new SharedResults(source as AsyncIterableIterator<unknown>, executeFor, charge);
   };
+}
+
+export interface SharedSubscribeOptions {
+  /** Results kept for other subscribers of the same event and shape. @default 5000 */
+  cacheSize?: number;
+  /** Bytes of results kept (as counted while building them). @default 16 MiB */
+  cacheBytes?: number;
+  /** The most bytes one event's result may grow to while it is built (RESPONSE_TOO_LARGE past it). */
+  maxEventBytes: number;
+  /** Counts a delivered result's bytes against its subscriber; throws when their budget is spent. */
+  charge(context: GraphQLContext, bytes: number): Promise<void>;
+}
+
+/** The bytes each result was counted at while it was built. */
+const sizes = new WeakMap<ExecutionResult, number>();
+
+/** Results by event and shape, bounded in count and in the bytes they were counted at. */
+class ResultCache {
+  private readonly entries = new Map<string, Promise<ExecutionResult>>();
+  private readonly bytes = new Map<string, number>();
+  private totalBytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get(key: string) {
+    return this.entries.get(key);
+  }
+
+  set(key: string, result: Promise<ExecutionResult>) {
+    this.entries.set(key, result);
+    this.evict();
+  }
+
+  /** Records a result's size once it is built. */
+  sized(key: string, size: number) {
+    if (!this.entries.has(key)) return;
+    this.bytes.set(key, size);
+    this.totalBytes += size;
+    this.evict();
+  }
+
+  delete(key: string) {
+    this.entries.delete(key);
+    this.totalBytes -= this.bytes.get(key) ?? 0;
+    this.bytes.delete(key);
+  }
+
+  private evict() {
+    while (this.entries.size > this.maxEntries || this.totalBytes > this.maxBytes)
+      this.delete(this.entries.keys().next().value!);
+  }
 }
 
 /** A subscription's results: its source events, each executed (or shared) by `executeFor`. */
 class SharedResults implements AsyncIterableIterator<ExecutionResult> {
+  private ended = false;
+
   constructor(
     private readonly upstream: AsyncIterableIterator<unknown>,
-    private readonly executeFor: (payload: unknown) => Promise<ExecutionResult> | ExecutionResult,
+    private readonly executeFor: (payload: unknown) => Promise<ExecutionResult>,
+    private readonly charge: (result: ExecutionResult) => Promise<void>,
   ) {}
 
+  /** A subscriber whose budget is spent gets that error as its last result, then the end. */
   async next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.ended) return this.return();
     const item = await this.upstream.next();
-    return item.done ? { done: true, value: undefined } : { done: false, value: await this.executeFor(item.value) };
+    if (item.done) return { done: true, value: undefined };
+    const result = await this.executeFor(item.value);
+    try {
+      await this.charge(result);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      this.ended = true;
+      return { done: false, value: { errors: [new GraphQLError(error.message, { extensions: error.extensions })] } };
+    }
+    return { done: false, value: result };
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

@@ -49,7 +49,8 @@ export class SocketSessions {
    * Registers a new socket's session. A socket without one is closed after a short grace (its
    * subscriptions are refused UNAUTHENTICATED meanwhile); one past the user's socket limit at once.
    */
-  async open(socket: WebSocket, authorization: unknown): Promise<void> {
+  /** Returns the signed-in user's id, or null. */
+  async open(socket: WebSocket, authorization: unknown): Promise<string | null> {
     const token = bearerToken(authorization);
     const session = token ? await this.users.session(token) : null;
     if (!session) {
@@ -57,7 +58,7 @@ export class SocketSessions {
         this.limits.onLimit("unauthenticated_timeout");
         socket.close(CloseCode.Unauthorized, "no valid token; sign in and connect with connectionParams.authorization");
       }, this.limits.unauthenticatedTimeoutMs).unref();
-      return;
+      return null;
     }
     let sessions = this.byUser.get(session.user.id);
     if (!sessions) this.byUser.set(session.user.id, (sessions = new Set()));
@@ -65,7 +66,7 @@ export class SocketSessions {
     if (sessions.size >= this.limits.maxSocketsPerUser) {
       this.limits.onLimit("sockets_per_user");
       socket.close(TOO_MANY_CLOSE_CODE, `too many connections for this user (limit ${this.limits.maxSocketsPerUser})`);
-      return;
+      return null;
     }
     const open = { socket, token: token!, expiresAt: session.expiresAt };
     sessions.add(open);
@@ -75,6 +76,7 @@ export class SocketSessions {
       this.byUser.get(userId)?.delete(open);
       for (const listener of this.listeners) listener.closed(userId);
     });
+    return userId;
   }
 
   stop(): void {

@@ -585,6 +585,13 @@ export type ResolversParentTypes = ResolversObject<{
   User: UserRow;
 }>;
 
+export type ComplexityDirectiveArgs = {
+  multipliers?: Maybe<Array<Scalars['String']['input']>>;
+  value: Scalars['Int']['input'];
+};
+
+export type ComplexityDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ComplexityDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type PerViewerDirectiveArgs = { };
 
 export type PerViewerDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PerViewerDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -774,5 +781,6 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
 }>;
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{
+  complexity?: ComplexityDirectiveResolver<any, any, ContextType>;
   perViewer?: PerViewerDirectiveResolver<any, any, ContextType>;
 }>;
