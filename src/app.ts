@@ -264,7 +264,7 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
     events,
     tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
     rateLimits: createRateLimits(database.db, {
-      logInPerUsername: config.RATE_LIMIT_LOGIN_PER_USERNAME,
+      logInPerAddressAndUsername: config.RATE_LIMIT_LOGIN_PER_ADDRESS_AND_USERNAME,
       logInPerAddress: config.RATE_LIMIT_LOGIN_PER_ADDRESS,
       signUpPerAddress: config.RATE_LIMIT_SIGNUP_PER_ADDRESS,
       messagesPerUser: config.RATE_LIMIT_MESSAGES_PER_USER,

@@ -22,6 +22,11 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL, { role });
+  if (config.usesPublishedSecret)
+    logger.warn(
+      { host: config.HOST },
+      "JWT_SECRET is the development secret published in this repository: anyone can sign tokens with it, so this process listens on loopback only. Set JWT_SECRET (openssl rand -base64 48) for anything else.",
+    );
 
   let stopping: Promise<void> | null = null;
   const shutdown = (reason: string, code: number) => {

@@ -4,8 +4,12 @@ import { rateLimits } from "./db/schema.js";
 import { AppError } from "./errors.js";
 
 export interface RateLimitsConfig {
-  /** Sign-in attempts per username, and per client address, in 15 minutes (shared by all API processes). */
-  logInPerUsername: number;
+  /**
+   * Sign-in attempts for one username from one address, and from one address in all, in 15
+   * minutes (shared by all API processes). No limit per username alone: a stranger guessing
+   * from anywhere would then lock its owner out.
+   */
+  logInPerAddressAndUsername: number;
   logInPerAddress: number;
   /** Sign-ups per client address in an hour (shared). */
   signUpPerAddress: number;
@@ -41,7 +45,7 @@ export function createRateLimits(db: Database, config: RateLimitsConfig) {
   const local = (keyPrefix: string, points: number, duration: number) =>
     new RateLimiterMemory({ keyPrefix, points, duration });
   const limiters: Record<LimitName, RateLimiterAbstract> = {
-    logInPerUsername: shared("login-user", config.logInPerUsername, 15 * 60),
+    logInPerAddressAndUsername: shared("login-address-user", config.logInPerAddressAndUsername, 15 * 60),
     logInPerAddress: shared("login-address", config.logInPerAddress, 15 * 60),
     signUpPerAddress: shared("signup-address", config.signUpPerAddress, 60 * 60),
     messagesPerUser: local("messages", config.messagesPerUser, 10),

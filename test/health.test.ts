@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { networkInterfaces } from "node:os";
 import { expect, it } from "vitest";
 import { freePort } from "../scripts/app-process.js";
@@ -62,7 +63,9 @@ it("answers /readyz and /metrics on the API port to loopback clients only", asyn
     .flat()
     .find((i) => i && !i.internal && i.family === "IPv4")?.address;
   expect(external, "this test needs a non-loopback IPv4 interface").toBeDefined();
-  const app = await startTestApp({ config: testConfig({ HOST: "0.0.0.0" }) });
+  const app = await startTestApp({
+    config: testConfig({ HOST: "0.0.0.0", JWT_SECRET: randomBytes(36).toString("base64") }),
+  });
   try {
     const port = new URL(app.url).port;
     expect((await fetch(`http://${external}:${port}/metrics`)).status).toBe(404);

@@ -25,7 +25,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   /** HTTP and WebSocket port. @default 4000 */
   PORT: z.coerce.number({ error: "must be a port number" }).int().min(0).max(65535).default(4000),
-  /** Interface to listen on. @default 0.0.0.0 */
+  /** Interface to listen on. @default 0.0.0.0, or 127.0.0.1 while JWT_SECRET is the published development one */
   HOST: z.string().min(1).default("0.0.0.0"),
   /** A port of its own for /readyz and /metrics (and /healthz). Unset: they answer on PORT to loopback clients only. */
   OPS_PORT: z.coerce.number({ error: "must be a port number" }).int().min(0).max(65535).optional(),
@@ -156,8 +156,11 @@ const envSchema = z.object({
   WS_MAX_UNAUTHENTICATED_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
   /** How long a WebSocket without a valid token stays open (time to read why its subscriptions were refused). @default 10000 */
   WS_UNAUTHENTICATED_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
-  /** Sign-in attempts per username in 15 minutes, counted across API processes. @default 10 */
-  RATE_LIMIT_LOGIN_PER_USERNAME: z.coerce.number().int().min(1).default(10),
+  /**
+   * Sign-in attempts for one username from one client address in 15 minutes, across API
+   * processes. Per pair, so that a stranger's guesses never lock the owner out. @default 10
+   */
+  RATE_LIMIT_LOGIN_PER_ADDRESS_AND_USERNAME: z.coerce.number().int().min(1).default(10),
   /** Sign-in attempts per client address in 15 minutes, across API processes. @default 100 */
   RATE_LIMIT_LOGIN_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
   /** Sign-ups per client address in an hour, across API processes. @default 20 */
@@ -195,6 +198,8 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config extends Omit<Env, "JWT_SECRET"> {
   JWT_SECRET: string;
+  /** JWT_SECRET is the development one published in this repository (outside production only, on loopback only). */
+  usesPublishedSecret: boolean;
 }
 
 export class ConfigError extends Error {
@@ -215,9 +220,42 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     problems.push("JWT_SECRET: is required when NODE_ENV=production");
   if (cleaned.NODE_ENV === "production" && PUBLISHED_SECRETS.has(cleaned.JWT_SECRET ?? ""))
     problems.push("JWT_SECRET: is a default published with this project; generate one (openssl rand -base64 48)");
+  else if (cleaned.NODE_ENV === "production" && cleaned.JWT_SECRET && secretBits(cleaned.JWT_SECRET) < MIN_SECRET_BITS)
+    problems.push(
+      `JWT_SECRET: has about ${Math.floor(secretBits(cleaned.JWT_SECRET))} bits of entropy, fewer than ${MIN_SECRET_BITS}; generate one (openssl rand -base64 48)`,
+    );
+  const published = !cleaned.JWT_SECRET || PUBLISHED_SECRETS.has(cleaned.JWT_SECRET);
+  if (published && cleaned.HOST && !LOOPBACK_HOSTS.has(cleaned.HOST))
+    problems.push(
+      `HOST: ${cleaned.HOST} would let anyone on the network use tokens signed with the published development secret; set JWT_SECRET (openssl rand -base64 48) or listen on 127.0.0.1`,
+    );
   problems.push(...kafkaSecurityProblems(cleaned));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  return { ...parsed.data, JWT_SECRET: parsed.data.JWT_SECRET ?? DEV_JWT_SECRET };
+  return {
+    ...parsed.data,
+    // The published secret is only ever served on loopback (see above).
+    HOST: published && !cleaned.HOST ? "127.0.0.1" : parsed.data.HOST,
+    JWT_SECRET: parsed.data.JWT_SECRET ?? DEV_JWT_SECRET,
+    usesPublishedSecret: published,
+  };
+}
+
+/** Production secrets need this much entropy, as estimated by secretBits. */
+const MIN_SECRET_BITS = 128;
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/**
+ * An estimate of a secret's entropy: its length times the Shannon entropy of its characters'
+ * frequencies. Random base64 of 32 bytes scores about 220; 40 x "a" scores 0; a word repeated
+ * scores what its few distinct letters allow.
+ */
+export function secretBits(secret: string): number {
+  const counts = new Map<string, number>();
+  const chars = [...secret];
+  for (const c of chars) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / chars.length) * Math.log2(n / chars.length);
+  return perChar * chars.length;
 }
 
 /** Combinations of the Kafka security settings that cannot work, or that leak a password. */

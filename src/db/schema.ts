@@ -42,7 +42,9 @@ export const users = pgTable(
     /** Bumped on logout; tokens carry the epoch they were issued in. */
     sessionEpoch: integer("session_epoch").notNull().default(0),
   },
-  (t) => [uniqueIndex("users_username_key").on(t.username), uniqueIndex("users_email_key").on(t.email)],
+  // Emails are contact details, not identities: unique, they would tell a stranger signing up
+  // which addresses have accounts.
+  (t) => [uniqueIndex("users_username_key").on(t.username)],
 );
 
 export const friendships = pgTable(

@@ -22,6 +22,8 @@ export interface GraphQLContext {
   clientAddress: string;
   /** The bytes the current execution may still produce (HTTP: per request; WebSocket: per event). */
   responseBudget?: ResponseBudget;
+  /** Set by a subscription whose stream ends when the viewer leaves a room: its rooms need no membership read. */
+  vouchedRoom?: (roomId: string) => boolean;
   /** Whose budgets this operation spends: the viewer, or the client's address when signed out. */
   readonly usageKey: string;
 }
@@ -74,6 +76,7 @@ export const usageKeyOf = (userId: string | null | undefined, clientAddress: str
 class Context implements GraphQLContext {
   loaders: Loaders;
   responseBudget?: ResponseBudget;
+  vouchedRoom?: (roomId: string) => boolean;
 
   constructor(
     readonly services: Services,

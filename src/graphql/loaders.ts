@@ -64,10 +64,24 @@ export class Loaders {
   }
 
   #myMembership?: DataLoader<string, Membership | null>;
+  readonly #knownMembership = new Map<string, boolean>();
   get myMembership() {
-    return (this.#myMembership ??= new DataLoader(async (roomIds) =>
-      byKey(roomIds, await this.services.rooms.memberships(this.requireViewerId(), roomIds), null),
-    ));
+    return (this.#myMembership ??= new DataLoader(async (roomIds) => {
+      const found = byKey(roomIds, await this.services.rooms.memberships(this.requireViewerId(), roomIds), null);
+      roomIds.forEach((id, i) => this.#knownMembership.set(id, found[i] !== null));
+      return found;
+    }));
+  }
+
+  /** Records a membership read elsewhere in this operation. */
+  primeMembership(roomId: string, membership: Membership | null) {
+    this.myMembership.prime(roomId, membership);
+    this.#knownMembership.set(roomId, membership !== null);
+  }
+
+  /** Whether the viewer is a member of the room, when this operation has already read it. */
+  knownMembership(roomId: string): boolean | undefined {
+    return this.#knownMembership.get(roomId);
   }
 
   #myUnreadCount?: DataLoader<string, number>;

@@ -7,7 +7,10 @@ function limitOf(field: string, args: Record<string, unknown>, ctx: GraphQLConte
   switch (field) {
     case "logIn":
       return [
-        { limit: "logInPerUsername", key: String(args.username).trim().toLowerCase() },
+        {
+          limit: "logInPerAddressAndUsername",
+          key: `${ctx.clientAddress}|${String(args.username).trim().toLowerCase()}`,
+        },
         { limit: "logInPerAddress", key: ctx.clientAddress },
       ] as const;
     case "signUp":

@@ -125,9 +125,10 @@ export function createSharedSubscribe(schema: GraphQLSchema, options: SharedSubs
   /** One execution with its own byte budget; past it, the one error instead of what was built. */
   const executeCounted = async (args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> => {
     const budget = new ResponseBudget(options.maxEventBytes);
-    const contextValue = Object.create(args.contextValue as object) as GraphQLContext;
-    contextValue.responseBudget = budget;
-    const result = await execute({ ...args, contextValue, rootValue: payload });
+    // A subscription's executions never overlap (each waits for the one before), so its
+    // context can carry the current one's budget.
+    (args.contextValue as GraphQLContext).responseBudget = budget;
+    const result = await execute({ ...args, rootValue: payload });
     const counted = budget.exceeded ? tooLargeResult(budget) : result;
     sizes.set(counted, budget.used);
     return counted;

@@ -31,6 +31,8 @@ export const liveResolvers: Resolvers = {
       subscribe: async (_, __, ctx) => {
         const subscriber = await ctx.services.live.feeds.subscribe(ctx.requireViewer().id, ctx.onSlowConsumer);
         feedOf.set(ctx, subscriber);
+        // The feed routes only the events of rooms the user is in (see readableRoom).
+        ctx.vouchedRoom = (roomId) => subscriber.rooms.has(roomId);
         return subscriber.queue;
       },
       resolve: (item: FeedItem, args: unknown, ctx: GraphQLContext) => freshPerEvent(item, args, ctx),

@@ -29,6 +29,9 @@ export interface PresenceOptions {
  * stops reporting (killed) go offline `timeoutMs` later. Nothing here is stored but a user's
  * lastSeenAt, written through the workers when their last socket on a process closes.
  */
+/** How often a user's lastSeenAt may be written. */
+const LAST_SEEN_WRITE_MS = 30_000;
+
 export class Presence {
   readonly processId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly local = new Map<string, number>();
@@ -40,6 +43,8 @@ export class Presence {
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private unlisten = () => {};
+  /** Users whose lastSeenAt was written in the last LAST_SEEN_WRITE_MS, and the write pending after it, if any. */
+  private readonly lastSeenWrites = new Map<string, NodeJS.Timeout | null>();
 
   constructor(
     private readonly events: EventBus,
@@ -77,9 +82,30 @@ export class Presence {
     if (sockets > 0) return void this.local.set(userId, sockets);
     this.local.delete(userId);
     this.queue(userId, false);
-    this.commands
-      .execute(recordLastSeenCommand, { userId, at: new Date().toISOString() }, userId)
-      .catch((error) => this.logger.warn({ err: error, userId }, "could not record lastSeenAt"));
+    this.recordLastSeen(userId);
+  }
+
+  /**
+   * At most one lastSeenAt write per user every LAST_SEEN_WRITE_MS: a client that connects
+   * and disconnects in a loop would otherwise make a command (and a row update) of each
+   * close. The last close of a burst is written when the interval ends, with its own time.
+   */
+  private recordLastSeen(userId: string): void {
+    const at = new Date().toISOString();
+    const write = () => {
+      this.lastSeenWrites.set(userId, null);
+      setTimeout(
+        () => this.lastSeenWrites.get(userId) === null && this.lastSeenWrites.delete(userId),
+        LAST_SEEN_WRITE_MS,
+      ).unref();
+      this.commands
+        .execute(recordLastSeenCommand, { userId, at }, userId)
+        .catch((error) => this.logger.warn({ err: error, userId }, "could not record lastSeenAt"));
+    };
+    if (!this.lastSeenWrites.has(userId)) return write();
+    const pending = this.lastSeenWrites.get(userId);
+    if (pending) clearTimeout(pending);
+    this.lastSeenWrites.set(userId, setTimeout(write, LAST_SEEN_WRITE_MS).unref());
   }
 
   isOnline(userId: string): boolean {

@@ -1,8 +1,20 @@
-import { freshPerEvent } from "../../graphql/context.js";
+import type { MessageRow } from "../../db/schema.js";
+import { freshPerEvent, type GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { notFound } from "../../errors.js";
-import { requireMyMembership } from "../rooms/rooms.resolvers.js";
+import { readableRoom, requireMyMembership } from "../rooms/rooms.resolvers.js";
 import { userOrDeleted } from "../users/users.resolvers.js";
+
+/**
+ * A room's stream was opened after its membership check and ends when the membership does
+ * (FORBIDDEN), so its events need no membership read each (see readableRoom).
+ */
+async function vouched<T>(ctx: GraphQLContext, roomId: string, stream: Promise<T>): Promise<T> {
+  const opened = await stream;
+  const id = roomId.toLowerCase();
+  ctx.vouchedRoom = (room) => room === id;
+  return opened;
+}
 
 export const messagesResolvers: Resolvers = {
   Mutation: {
@@ -18,6 +30,7 @@ export const messagesResolvers: Resolvers = {
     },
   },
   Message: {
+    __isTypeOf: (message: MessageRow, ctx: GraphQLContext) => readableRoom(message.roomId, ctx),
     room: async (message, _, ctx) => {
       const room = await ctx.loaders.room.load(message.roomId);
       if (!room) throw notFound(`no room with id ${message.roomId}`);
@@ -27,12 +40,17 @@ export const messagesResolvers: Resolvers = {
   },
   Subscription: {
     messageUpdated: {
-      subscribe: (_, { roomId }, ctx) => ctx.services.messages.updates(ctx.requireViewer(), roomId, ctx.onSlowConsumer),
+      subscribe: (_, { roomId }, ctx) =>
+        vouched(ctx, roomId, ctx.services.messages.updates(ctx.requireViewer(), roomId, ctx.onSlowConsumer)),
       resolve: freshPerEvent,
     },
     messageAdded: {
       subscribe: (_, { roomId, afterSeq }, ctx) =>
-        ctx.services.messages.stream(ctx.requireViewer(), roomId, { afterSeq }, ctx.onSlowConsumer),
+        vouched(
+          ctx,
+          roomId,
+          ctx.services.messages.stream(ctx.requireViewer(), roomId, { afterSeq }, ctx.onSlowConsumer),
+        ),
       resolve: freshPerEvent,
     },
   },

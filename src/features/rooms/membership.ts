@@ -19,6 +19,23 @@ export async function requireMember(db: Database | Transaction, roomId: string, 
   return row.room;
 }
 
+/**
+ * requireMember for a command whose key is not the room's (saving is keyed by the user):
+ * it also locks the membership row until the transaction ends, so a leave or a removal
+ * applied at the same moment by another worker waits for this command, then removes what
+ * it wrote (a saved copy), or is seen by it and refuses it. Without the lock, both commit.
+ */
+export async function requireMemberLocked(tx: Transaction, roomId: string, userId: string): Promise<RoomRow> {
+  const [locked] = await tx
+    .select({ userId: roomMembers.userId })
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
+    .for("key share");
+  const room = await requireMember(tx, roomId, userId);
+  if (!locked) throw forbidden(`you are not a member of room ${roomId}`);
+  return room;
+}
+
 /** Rooms nobody belongs to any more cannot be read by anyone: remove them and their history. */
 export async function deleteEmptyRooms(tx: Transaction, roomIds: string[]): Promise<void> {
   if (roomIds.length === 0) return;

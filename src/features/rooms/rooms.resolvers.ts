@@ -12,12 +12,31 @@ export async function requireMyMembership(room: RoomRow, ctx: GraphQLContext) {
   return membership;
 }
 
+/**
+ * Asked by graphql-js before it completes any Room or Message (their types' `isTypeOf`), so a
+ * room's data is the members' whichever field leads there: a saved message, a search hit, an
+ * event, a message's room, or a field added later. Synchronous when the operation already
+ * knows (a stream that vouches for its rooms, a membership read earlier); else one batched read.
+ */
+export function readableRoom(roomId: string, ctx: GraphQLContext): true | Promise<true> {
+  if (ctx.vouchedRoom?.(roomId)) return true;
+  const known = ctx.loaders.knownMembership(roomId);
+  if (known === true) return true;
+  ctx.requireViewer();
+  const refuse = () => forbidden(`you are not a member of room ${roomId}`);
+  if (known === false) throw refuse();
+  return ctx.loaders.myMembership.load(roomId).then((membership) => {
+    if (!membership) throw refuse();
+    return true;
+  });
+}
+
 export const roomsResolvers: Resolvers = {
   Query: {
     rooms: (_, { first }, ctx) => ctx.services.rooms.list(ctx.requireViewer(), { first: first ?? 100 }),
     room: async (_, { id }, ctx) => {
       const { room, membership } = await ctx.services.rooms.withMembership(ctx.requireViewer(), id);
-      ctx.loaders.myMembership.prime(room.id, membership);
+      ctx.loaders.primeMembership(room.id, membership);
       return room;
     },
   },
@@ -29,6 +48,7 @@ export const roomsResolvers: Resolvers = {
     markRead: (_, args, ctx) => ctx.services.rooms.markRead(ctx.requireViewer(), args),
   },
   Room: {
+    __isTypeOf: (room: RoomRow, ctx: GraphQLContext) => readableRoom(room.id, ctx),
     members: async (room, _, ctx) => {
       const ids = await ctx.loaders.memberIds.load(room.id);
       const users = await ctx.loaders.user.loadMany(ids);

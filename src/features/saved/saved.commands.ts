@@ -3,7 +3,7 @@ import { z } from "zod";
 import { messages, savedMessages } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
 import { notFound } from "../../errors.js";
-import { requireMember } from "../rooms/membership.js";
+import { requireMemberLocked } from "../rooms/membership.js";
 
 export const saveMessageCommand = defineCommand({
   type: "SaveMessage",
@@ -16,7 +16,7 @@ export const saveMessageCommand = defineCommand({
       .from(messages)
       .where(eq(messages.id, payload.messageId));
     if (!message) throw notFound(`no message with id ${payload.messageId}`);
-    await requireMember(tx, message.roomId, actorId!);
+    await requireMemberLocked(tx, message.roomId, actorId!);
     await tx.insert(savedMessages).values({ userId: actorId!, messageId: payload.messageId }).onConflictDoNothing();
     // Saving twice keeps the first savedAt.
     const [saved] = await tx

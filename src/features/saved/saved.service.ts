@@ -1,7 +1,7 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../../db/client.js";
-import { savedMessages, type SavedMessageRow, type UserRow } from "../../db/schema.js";
+import { messages, roomMembers, savedMessages, type SavedMessageRow, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../commands/ports.js";
 import { parseInput, requireId } from "../../validation.js";
 import { saveMessageCommand, unsaveMessageCommand } from "./saved.commands.js";
@@ -47,13 +47,18 @@ export class SavedService {
     return removed;
   }
 
-  /** Newest first; `after` continues from a cursor of the previous page. */
+  /**
+   * Newest first; `after` continues from a cursor of the previous page. Only messages of rooms
+   * the viewer is still in: a copy saved while a leave was being applied is not a way back in.
+   */
   async list(viewer: UserRow, input: { first: number; after?: string | null }): Promise<SavedMessageRow[]> {
     const { first, after } = parseInput(pageInput, input);
     const mine = eq(savedMessages.userId, viewer.id);
     return this.db
-      .select()
+      .select(getTableColumns(savedMessages))
       .from(savedMessages)
+      .innerJoin(messages, eq(messages.id, savedMessages.messageId))
+      .innerJoin(roomMembers, and(eq(roomMembers.roomId, messages.roomId), eq(roomMembers.userId, viewer.id)))
       .where(
         after
           ? and(

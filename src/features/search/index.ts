@@ -21,6 +21,10 @@ export const searchFeature = defineFeature({
   resolvers: searchResolvers,
   commands: [],
   addServices: (deps, services) => {
-    services.search = new SearchService(deps.db, services.rooms);
+    services.search = new SearchService(deps.db, services.rooms, {
+      perUser: deps.config.SEARCH_MAX_CONCURRENT_PER_USER,
+      // The rest of the pool stays free for everyone's other reads.
+      perProcess: Math.max(1, Math.floor(deps.config.DATABASE_POOL_SIZE / 4)),
+    });
   },
 });

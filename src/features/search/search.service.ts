@@ -4,7 +4,7 @@ import { anyOf } from "../../db/arrays.js";
 import { rowsOf, type Database } from "../../db/client.js";
 import { databaseErrorCode } from "../../db/errors.js";
 import { messages, roomMembers, type MessageRow, type UserRow } from "../../db/schema.js";
-import { badInput } from "../../errors.js";
+import { AppError, badInput } from "../../errors.js";
 import { typedText } from "../../text.js";
 import { parseInput, requireId } from "../../validation.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
@@ -22,13 +22,58 @@ const searchInput = z.object({
 /** The expression messages_search_idx indexes: queries must use it as written for the index to serve them. */
 const document = sql`to_tsvector('simple', ${messages.body})`;
 
+/**
+ * Searches running at once, per user and in this process: each holds a pool connection and
+ * a database core up to its timeout, so one user's sixty searches would hold everyone's reads.
+ * Past either, TOO_MANY_REQUESTS at once rather than a queue that keeps the user's work waiting.
+ */
+class SearchSlots {
+  private readonly byUser = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly limits: { perUser: number; perProcess: number }) {}
+
+  async run<T>(userId: string, search: () => Promise<T>): Promise<T> {
+    const mine = this.byUser.get(userId) ?? 0;
+    if (mine >= this.limits.perUser)
+      throw busy(`you have ${mine} searches running (limit ${this.limits.perUser}); wait for them`, "searchesPerUser");
+    if (this.total >= this.limits.perProcess)
+      throw busy("the server is running as many searches as it may; retry in a moment", "searchesPerProcess");
+    this.byUser.set(userId, mine + 1);
+    this.total++;
+    try {
+      return await search();
+    } finally {
+      this.total--;
+      const left = (this.byUser.get(userId) ?? 1) - 1;
+      if (left > 0) this.byUser.set(userId, left);
+      else this.byUser.delete(userId);
+    }
+  }
+}
+
+const busy = (message: string, limit: string) =>
+  new AppError("TOO_MANY_REQUESTS", message, { limit, retryAfterSeconds: 1 });
+
 export class SearchService {
+  private readonly slots: SearchSlots;
+
   constructor(
     private readonly db: Database,
     private readonly rooms: RoomsService,
-  ) {}
+    concurrency: { perUser: number; perProcess: number },
+  ) {
+    this.slots = new SearchSlots(concurrency);
+  }
 
-  async search(
+  search(
+    viewer: UserRow,
+    input: { query: string; roomId?: string | null; first: number; after?: string | null },
+  ): Promise<MessageRow[]> {
+    return this.slots.run(viewer.id, () => this.searchNow(viewer, input));
+  }
+
+  private async searchNow(
     viewer: UserRow,
     input: { query: string; roomId?: string | null; first: number; after?: string | null },
   ): Promise<MessageRow[]> {
@@ -36,9 +81,11 @@ export class SearchService {
     const room = input.roomId ? (await this.rooms.requireMembership(viewer, input.roomId)).id : null;
     const conditions = [sql`${document} @@ plainto_tsquery('simple', ${query})`, isNull(messages.deletedAt)];
     if (input.after) {
+      // Only among the viewer's rooms: a foreign message's id answers as an unknown one does.
       const [last] = await this.db
         .select({ createdAt: messages.createdAt, id: messages.id })
         .from(messages)
+        .innerJoin(roomMembers, and(eq(roomMembers.roomId, messages.roomId), eq(roomMembers.userId, viewer.id)))
         .where(eq(messages.id, requireId(input.after, "message")));
       if (!last) throw badInput("after must be the id of the last message of the previous page", "after");
       conditions.push(

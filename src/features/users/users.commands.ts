@@ -26,19 +26,11 @@ export const signUpCommand = defineCommand({
     // A redelivered sign-up is answered from the command log; this check covers a second
     // command for the same user id, which cannot happen but would otherwise fail obscurely.
     const clashes = await tx
-      .select({ id: users.id, username: users.username, email: users.email })
+      .select({ id: users.id, username: users.username })
       .from(users)
-      .where(
-        or(
-          eq(users.id, payload.userId),
-          eq(users.username, payload.username),
-          payload.email ? eq(users.email, payload.email) : sql`false`,
-        ),
-      );
+      .where(or(eq(users.id, payload.userId), eq(users.username, payload.username)));
     if (clashes.some((u) => u.id === payload.userId)) return { result: { userId: payload.userId } }; // redelivered
-    if (clashes.some((u) => u.username === payload.username))
-      throw badInput(`username ${payload.username} is taken`, "username");
-    if (clashes.length > 0) throw badInput("email is already registered", "email");
+    if (clashes.length > 0) throw badInput(`username ${payload.username} is taken`, "username");
     await tx.insert(users).values({
       id: payload.userId,
       username: payload.username,
