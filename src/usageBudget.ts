@@ -15,21 +15,23 @@ export interface UsageBudgetConfig {
   timeMsPerMinute: number;
 }
 
-/** Bytes of output that cost one point (a 4,000-character message body costs 40, as its estimate does). */
+/** Bytes of output that cost one point (a page of 100 full-length messages, about 400 KB, costs 4,000). */
 export const BYTES_PER_POINT = 100;
 
 /** The share of a budget a process spends locally before it tells the shared count. */
 const SYNC_FRACTION = 0.05;
 const SYNC_INTERVAL_MS = 1000;
+/** How often a process reads a key's shared count while the key is active here. */
+const SHARED_READ_MS = 10_000;
 
 export type BudgetName = "points" | "time";
 
 /**
  * A budget per user over a minute, enforced in each API process's memory and shared through
  * PostgreSQL (table `rate_limits`) for the users who spend much of it: a process reports a
- * key's spending once it passes 5% of the budget, at most once a second per key, and learns
- * in the answer whether the key is spent everywhere. An ordinary user never reaches the
- * database; a heavy one costs one statement a second per process; with N processes a user
+ * key's spending once it passes 5% of the budget, at most once a second per key, and reads
+ * a key's shared count when the key starts an operation here, at most every 10 s. An ordinary
+ * reader costs a read per 10 s of activity; a heavy one, one statement a second per process; with N processes a user
  * spends at most the budget plus N x 5% of it. Spending is recorded after the fact (bytes and
  * time are known only then), so an operation that starts with budget left runs to its own
  * limits; the next one is refused.
@@ -39,6 +41,8 @@ export class UsageBudget {
   private readonly shared: Record<BudgetName, RateLimiterDrizzle>;
   private readonly unsynced = new Map<string, number>();
   private readonly blockedUntil = new Map<string, number>();
+  /** When this process last read a key's shared count (it learns of spending elsewhere so). */
+  private readonly sharedReadAt = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -63,8 +67,17 @@ export class UsageBudget {
     this.timer = setInterval(() => void this.sync(), SYNC_INTERVAL_MS).unref();
   }
 
-  /** TOO_MANY_REQUESTS when `key` has spent a budget here or (as last reported) everywhere. */
-  async check(key: string): Promise<void> {
+  /**
+   * TOO_MANY_REQUESTS when `key` has spent a budget here or (as last read) everywhere.
+   * `readShared: false` (each subscription event) relies on what this process last learnt.
+   */
+  async check(key: string, readShared = true): Promise<void> {
+    const now = Date.now();
+    if (readShared && (this.sharedReadAt.get(key) ?? 0) + SHARED_READ_MS < now) {
+      // Once per key and SHARED_READ_MS: what other processes told the shared count.
+      this.sharedReadAt.set(key, now);
+      await this.readShared(key);
+    }
     for (const name of ["points", "time"] as const) {
       const until = this.blockedUntil.get(`${name}|${key}`);
       if (until !== undefined && until > Date.now()) throw spent(name, until - Date.now());
@@ -92,9 +105,21 @@ export class UsageBudget {
     clearInterval(this.timer);
   }
 
+  private async readShared(key: string): Promise<void> {
+    for (const name of ["points", "time"] as const) {
+      try {
+        const res = await this.shared[name].get(key);
+        if (res && res.remainingPoints <= 0) this.blockedUntil.set(`${name}|${key}`, Date.now() + res.msBeforeNext);
+      } catch (error) {
+        this.logger.warn({ err: error }, "could not read a shared usage budget; counting locally meanwhile");
+      }
+    }
+  }
+
   private async sync(): Promise<void> {
     const now = Date.now();
     for (const [id, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(id);
+    for (const [key, at] of this.sharedReadAt) if (at + SHARED_READ_MS < now) this.sharedReadAt.delete(key);
     for (const [id, points] of this.unsynced) {
       const name = id.slice(0, id.indexOf("|")) as BudgetName;
       const budget = name === "points" ? this.config.pointsPerMinute : this.config.timeMsPerMinute;

@@ -15,8 +15,8 @@ const refusal = (error: AppError, status: number) =>
  * - the operation limits (depth, aliases, names, cost), refused with 400;
  * - queries a user (or signed-out address) runs at once in this process, refused with 429 past
  *   `maxConcurrentQueries` (mutations wait on Kafka and have their own rate limits);
- * - the usage budget: the estimated cost when it starts, then the bytes it produced and, for
- *   queries, the milliseconds it took; a spent budget refuses the next operation with 429;
+ * - for queries, the usage budget: the estimated cost when it starts, then the bytes it
+ *   produced and the milliseconds it took; a spent budget refuses the next query with 429;
  * - the response's byte limit (counted while it is built, see responseBudget.ts): past it, the
  *   response is the one RESPONSE_TOO_LARGE error instead of what was built.
  */
@@ -51,6 +51,7 @@ export function budgetsPlugin(
             running.set(key, (running.get(key) ?? 0) + 1);
             query = true;
           }
+          if (!query) return; // mutations have rate limits of their own, and wait on Kafka
           try {
             await usage.spendOrRefuse(key, "points", cost);
           } catch (error) {
@@ -66,7 +67,7 @@ export function budgetsPlugin(
           }
           const budget = contextValue.responseBudget;
           if (!budget) return;
-          usage.spend(key, "points", budget.used / BYTES_PER_POINT);
+          if (query) usage.spend(key, "points", budget.used / BYTES_PER_POINT);
           if (budget.exceeded && response.body.kind === "single")
             response.body.singleResult = { errors: [tooLarge(budget.limit).toJSON()] };
         },

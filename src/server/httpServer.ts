@@ -286,7 +286,7 @@ async function mountGraphQL(
         async charge(context, bytes) {
           const { usageKey } = context;
           budgets.usage.spend(usageKey, "points", bytes / BYTES_PER_POINT);
-          await budgets.usage.check(usageKey);
+          await budgets.usage.check(usageKey, false);
         },
       }),
       // Runs once per subscription; resolvers refresh loaders per event.

@@ -7,8 +7,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { networkInterfaces } from "node:os";
 import { spawn } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import postgres from "postgres";
 import WebSocket from "ws";
 import { AppProcess } from "../../scripts/app-process.js";
 import {
@@ -19,6 +21,7 @@ import {
   signUp,
   TestSubscription,
   wsClient,
+  type GraphQLResponse,
   type TestUser,
 } from "../support/harness.js";
 
@@ -30,9 +33,13 @@ const env = {
   KAFKA_TOPIC_PREFIX: `abuse-${randomUUID().slice(0, 8)}.`,
   KAFKA_TOPIC_PARTITIONS: "3",
   HOST: "0.0.0.0",
+  // The suite signs up a few hundred users of its own from one address (the limit itself is tested in rateLimits.test.ts).
+  RATE_LIMIT_SIGNUP_PER_ADDRESS: "10000",
 };
-let worker: AppProcess;
+let workers: AppProcess[];
 let api: AppProcess;
+/** The canary chats through this one: the attacks on `api` must not stall another process's users. */
+let canaryApi: AppProcess;
 let url: string;
 let wsUrl: string;
 let attacker: TestUser;
@@ -47,8 +54,9 @@ interface CanaryFigures {
 const canary = { stop: async (): Promise<CanaryFigures | null> => null };
 
 beforeAll(async () => {
-  worker = await AppProcess.start("worker", env);
-  api = await AppProcess.start("api", env);
+  // Two workers, so that commands under different keys (leave and save) can meet.
+  workers = await Promise.all([AppProcess.start("worker", env), AppProcess.start("worker", env)]);
+  [api, canaryApi] = await Promise.all([AppProcess.start("api", env), AppProcess.start("api", env)]);
   url = api.url;
   wsUrl = url.replace(/^http/, "ws");
   [attacker, victim] = await Promise.all([signUp(url), signUp(url)]);
@@ -58,13 +66,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await canary.stop().catch(() => null);
-  await Promise.all([api?.stop(), worker?.stop()]);
+  await Promise.all([api?.stop(), canaryApi?.stop(), ...(workers ?? []).map((w) => w.stop())]);
 });
 
 /** The canary (canary.ts) in a process of its own; `stop()` returns its figures. */
 async function startCanary() {
   const child = spawn(process.execPath, ["--import", "tsx", "test/abuse/canary.ts"], {
-    env: { ...process.env, CANARY_URL: url },
+    env: { ...process.env, CANARY_URL: canaryApi.url },
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -245,6 +253,279 @@ it("9. discloses nothing it need not", async () => {
   expect(errorCode(await gql(url, SIGN_UP, { u: `bidi_${randomUUID().slice(0, 8)}`, d: "admin\u202e" }))).toBe(
     "BAD_USER_INPUT",
   );
+});
+
+/** A body of `n` characters, the largest a message may have by default at 4,000. */
+const big = (tag: string, n = 4000) => `${tag} ${"x".repeat(n - tag.length - 1)}`;
+
+/** An attacker's room with `count` messages of 4,000 characters, sent within the message rate limit. */
+async function roomOfBigMessages(owner: TestUser, count: number): Promise<string> {
+  const room = await createRoom(url, owner, []);
+  for (let i = 0; i < count; i++)
+    await gqlOk(
+      url,
+      `mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { seq } }`,
+      { r: room, b: big(`m${i}`) },
+      owner.token,
+    );
+  return room;
+}
+
+/** A metric's value as one API process reports it to loopback clients. */
+async function metric(process: AppProcess, name: string): Promise<number> {
+  const text = await (await fetch(`${process.origin}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+const HEAP = "nodejs_heap_size_used_bytes";
+let heapBefore = 0;
+
+it("10. counts what a selection really costs: nested pages of big messages are refused, and an event past its byte limit is one error", async () => {
+  heapBefore = await metric(api, HEAP);
+  const owner = await signUp(url);
+  const room = await roomOfBigMessages(owner, 80);
+  // 12,180 by list items alone (allowed before, 24 MB of answer); 66,720 now that a body costs 10.
+  const nested = `query($r: ID!) { room(id: $r) { messages(last: 60) { body room { messages(last: 100) { body } } } } }`;
+  const refused = await gql(url, nested, { r: room }, owner.token);
+  expect(errorCode(refused)).toBe("OPERATION_LIMIT_EXCEEDED");
+  expect(refused.errors?.[0]?.extensions?.cost).toBeGreaterThan(20_000);
+  // Within the cost limit, but each event would carry 80 x 4 KB: stopped at 256 KiB while built.
+  const client = wsClient(wsUrl, owner.token);
+  const heavy = new TestSubscription(
+    client,
+    `subscription($r: ID!) { messageAdded(roomId: $r) { seq room { messages(last: 100) { body } } } }`,
+    { r: room },
+  );
+  const light = new TestSubscription(client, `subscription($r: ID!) { messageAdded(roomId: $r) { seq } }`, { r: room });
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // both registered before the message
+    await gqlOk(
+      url,
+      `mutation($r: ID!) { sendMessage(roomId: $r, body: "one more") { seq } }`,
+      { r: room },
+      owner.token,
+    );
+    await heavy.waitFor((s) => s.results.length >= 1, 20_000, "the heavy subscription's event");
+    await light.waitFor((s) => s.data.length >= 1, 20_000, "the light subscription's event");
+    expect(heavy.results[0]!.data ?? null).toBeNull();
+    expect(heavy.results[0]!.errors?.[0]?.extensions).toMatchObject({ code: "RESPONSE_TOO_LARGE", limit: 262_144 });
+    expect(light.data[0]).toEqual({ messageAdded: { seq: 81 } });
+  } finally {
+    heavy.close();
+    light.close();
+    await client.dispose();
+  }
+});
+
+it("11. a user's budget is spent by what they read, on every API process, and queries and searches at once are capped", async () => {
+  const reader = await signUp(url);
+  const room = await roomOfBigMessages(reader, 40);
+  const PAGE = `query($r: ID!) { room(id: $r) { messages(last: 100) { body } } }`;
+  // Each page: about 1,200 estimated, then 1,600 for its 160 KB: 300,000 points a minute last ~100 pages.
+  let spent: GraphQLResponse | undefined;
+  for (let i = 0; i < 250 && !spent; i++) {
+    const page = await gql(url, PAGE, { r: room }, reader.token);
+    if (page.errors) spent = page;
+  }
+  expect(spent?.errors?.[0]?.extensions).toMatchObject({
+    code: "TOO_MANY_REQUESTS",
+    limit: expect.stringMatching(/^usage/),
+  });
+  // Told to the other API processes: each reads a reader's shared count at most every 10 s.
+  await expect
+    .poll(async () => errorCode(await gql(canaryApi.url, `{ me { id } }`, {}, reader.token)), {
+      timeout: 15_000,
+      interval: 1000,
+    })
+    .toBe("TOO_MANY_REQUESTS");
+
+  const other = await signUp(url);
+  const own = await createRoom(url, other, []);
+  const SEARCH = `query($q: String!) { searchMessages(query: $q) { id } }`;
+  const searches = await Promise.all(Array.from({ length: 20 }, () => gql(url, SEARCH, { q: "hello" }, other.token)));
+  const busy = searches.filter((r) => errorCode(r) === "TOO_MANY_REQUESTS");
+  expect(busy.length).toBeGreaterThanOrEqual(10);
+  expect(busy[0]!.errors?.[0]?.extensions?.limit).toMatch(/^searches/);
+  const pages = await Promise.all(
+    Array.from({ length: 30 }, () =>
+      gql(url, `query($r: ID!) { room(id: $r) { name members { id } } }`, { r: own }, other.token),
+    ),
+  );
+  const capped = pages.filter((r) => errorCode(r) === "TOO_MANY_REQUESTS");
+  expect(capped.length).toBeGreaterThan(0);
+  expect(capped[0]!.errors?.[0]?.extensions?.limit).toBe("concurrentQueriesPerUser");
+});
+
+it("12. nothing an operation names is kept after it: long names are refused before they reach a cache", async () => {
+  const long = `a${"b".repeat(5000)}`;
+  const client = wsClient(wsUrl, attacker.token);
+  const sub = new TestSubscription(client, `subscription($r: ID!) { ${long}: messageAdded(roomId: $r) { seq } }`, {
+    r: sharedRoom,
+  });
+  try {
+    await sub.waitFor((s) => s.completed, 10_000, "the refusal");
+    expect(sub.results[0]?.errors?.[0]?.extensions?.code ?? (sub.error as any)?.[0]?.extensions?.code).toBe(
+      "OPERATION_LIMIT_EXCEEDED",
+    );
+  } finally {
+    await client.dispose();
+  }
+  const query = await gql(url, `query { ${long}: me { id } }`, {}, attacker.token);
+  expect(errorCode(query)).toBe("OPERATION_LIMIT_EXCEEDED");
+});
+
+it("13. a member who left reads nothing of the room through any path, even when save and leave race on two workers", async () => {
+  const db = postgres(inject("databaseUrl"), { max: 1, onnotice: () => {} });
+  try {
+    const tries = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const [owner, member] = await Promise.all([signUp(url), signUp(url)]);
+        const room = await createRoom(url, owner, [member]);
+        const { sendMessage } = await gqlOk(
+          url,
+          `mutation($r: ID!) { sendMessage(roomId: $r, body: "secret") { id } }`,
+          { r: room },
+          owner.token,
+        );
+        await Promise.all([
+          gql(url, `mutation($m: ID!) { saveMessage(messageId: $m) { savedAt } }`, { m: sendMessage.id }, member.token),
+          gql(url, `mutation($r: ID!) { leaveRoom(roomId: $r) }`, { r: room }, member.token),
+        ]);
+        return { member, room, messageId: sendMessage.id as string };
+      }),
+    );
+    // The guard is in the database: no saved copy outlives its saver's membership.
+    const orphans = await db`
+      select count(*)::int as n from saved_messages s join messages m on m.id = s.message_id
+      where s.message_id = any(${tries.map((t) => t.messageId)}::uuid[])
+        and not exists (select 1 from room_members r where r.room_id = m.room_id and r.user_id = s.user_id)`;
+    expect(orphans[0]!.n).toBe(0);
+    const { member, room } = tries[0]!;
+    const saved = await gqlOk(url, `{ savedMessages { message { id } } }`, {}, member.token);
+    expect(saved.savedMessages).toEqual([]);
+    // A message of the room reached another way (a search cursor) answers as an unknown id.
+    const probe = `query($a: String) { searchMessages(query: "secret", after: $a) { id } }`;
+    const foreign = await gql(url, probe, { a: tries[0]!.messageId }, member.token);
+    const unknown = await gql(url, probe, { a: randomUUID() }, member.token);
+    expect(foreign.errors?.[0]).toEqual(unknown.errors?.[0]);
+    expect(errorCode(await gql(url, `query($r: ID!) { room(id: $r) { name } }`, { r: room }, member.token))).toBe(
+      "FORBIDDEN",
+    );
+  } finally {
+    await db.end();
+  }
+});
+
+it("14. a stranger's guesses do not lock the owner out, and sign-up does not tell which emails are registered", async () => {
+  const owner = await signUp(url);
+  const LOG_IN = `mutation($u: String!, $p: String!) { logIn(username: $u, password: $p) { token } }`;
+  // From another loopback address: a stranger's guesses, not the owner's.
+  const guess = (p: string) =>
+    new Promise<GraphQLResponse>((resolve, reject) => {
+      const request = httpRequest(
+        url,
+        { method: "POST", localAddress: "127.0.0.2", headers: { "content-type": "application/json" } },
+        (response) => {
+          let text = "";
+          response.on("data", (chunk) => (text += chunk));
+          response.on("end", () => resolve(JSON.parse(text) as GraphQLResponse));
+        },
+      );
+      request.on("error", reject);
+      request.end(JSON.stringify({ query: LOG_IN, variables: { u: owner.username, p } }));
+    });
+  const codes = [];
+  for (let i = 0; i < 15; i++) codes.push(errorCode(await guess(`guess ${i}`)));
+  expect(codes.slice(10).every((c) => c === "TOO_MANY_REQUESTS")).toBe(true);
+  expect((await gqlOk(url, LOG_IN, { u: owner.username, p: "correct horse battery" })).logIn.token).toBeTruthy();
+
+  const SIGN_UP = `mutation($u: String!, $e: String) { signUp(username: $u, password: "correct horse battery", displayName: "E", email: $e) { user { id } } }`;
+  const email = `${randomUUID().slice(0, 8)}@example.com`;
+  const first = await gql(url, SIGN_UP, { u: `e_${randomUUID().slice(0, 8)}`, e: email });
+  const second = await gql(url, SIGN_UP, { u: `e_${randomUUID().slice(0, 8)}`, e: email });
+  expect(first.errors).toBeUndefined();
+  expect(second.errors).toBeUndefined();
+});
+
+it("15. before signing in, a socket is small and few: init size, bytes, nesting and sockets per address", async () => {
+  const open = async () => {
+    const socket = new WebSocket(wsUrl, "graphql-transport-ws");
+    const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    return { socket, closed };
+  };
+  const huge = await open();
+  huge.socket.send(JSON.stringify({ type: "connection_init", payload: { junk: "x".repeat(900_000) } }));
+  expect(await huge.closed).toBe(4400);
+
+  const nested = await open();
+  nested.socket.send(
+    JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${attacker.token}` } }),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const deep = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+  nested.socket.send(`{"type":"subscribe","id":"1","payload":{"query":"{ me { id } }","variables":{"v":${deep}}}}`);
+  expect(await nested.closed).toBe(4400);
+  const httpDeep = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: `{"query":"{ me { id } }","variables":{"v":${deep}}}`,
+  });
+  expect(httpDeep.status).toBe(400);
+  expect((await httpDeep.json()).errors[0].message).toMatch(/deeper than 32/);
+
+  const sockets = await Promise.all(Array.from({ length: 30 }, open));
+  const codes = await Promise.race([
+    Promise.all(sockets.slice(10).map((s) => s.closed)),
+    new Promise((r) => setTimeout(() => r("still open"), 5000)),
+  ]);
+  expect(codes).toEqual(Array(20).fill(4429));
+  for (const s of sockets.slice(0, 10)) s.socket.close();
+});
+
+it("16. names refuse what renders blank or hides, and lastSeenAt is not written per reconnect", async () => {
+  const SIGN_UP = `mutation($u: String!, $d: String!) { signUp(username: $u, password: "correct horse battery", displayName: $d) { token } }`;
+  for (const name of ["\u3164", "a\u061Cb", "x\u{E0041}\u{E0042}", "\u2800", "ad\u00ADmin", "\u115F\u1160", "\uFFA0"]) {
+    const result = await gql(url, SIGN_UP, { u: `n_${randomUUID().slice(0, 8)}`, d: name });
+    expect(errorCode(result), JSON.stringify(name)).toBe("BAD_USER_INPUT");
+  }
+  const before = await metric(api, `chat_commands_produced_total{type="RecordLastSeen"}`);
+  const user = await signUp(url);
+  for (let i = 0; i < 20; i++) {
+    const client = wsClient(wsUrl, user.token);
+    const sub = new TestSubscription(client, `subscription { myEvents { __typename } }`, {});
+    await new Promise((r) => setTimeout(r, 50));
+    sub.close();
+    await client.dispose();
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  expect((await metric(api, `chat_commands_produced_total{type="RecordLastSeen"}`)) - before).toBeLessThanOrEqual(2);
+});
+
+it("17. refuses a weak production secret, and serves the published one on loopback only", async () => {
+  const exit = async (extra: Record<string, string>) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "api"], {
+      env: { ...process.env, ...env, PORT: "0", ...extra },
+    });
+    let stderr = "";
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
+    return { status: await new Promise((resolve) => child.once("exit", resolve)), stderr };
+  };
+  const weak = await exit({ JWT_SECRET: "a".repeat(40) });
+  expect(weak.status).toBe(2);
+  expect(weak.stderr).toMatch(/JWT_SECRET: has about 0 bits of entropy/);
+  const published = await exit({ NODE_ENV: "development", JWT_SECRET: "", HOST: "0.0.0.0" });
+  expect(published.status).toBe(2);
+  expect(published.stderr).toMatch(
+    /HOST: 0.0.0.0 would let anyone on the network use tokens signed with the published/,
+  );
+});
+
+it("no API process holds on to what the attacks sent: heap within 50 MB of where it started", async () => {
+  await expect
+    .poll(async () => (await metric(api, HEAP)) - heapBefore, { timeout: 30_000, interval: 1000 })
+    .toBeLessThan(50 * 1024 * 1024);
 });
 
 it("the canary kept chatting through every probe: all delivered, p99 under 500 ms", async () => {

@@ -128,7 +128,7 @@ export type Mutation = {
   setTyping: Scalars['Boolean']['output'];
   /**
    * Creates an account. username: 3-32 of a-z, 0-9, _ (case-insensitive, unique);
-   * password: 8+ characters; displayName: 1-64 characters; email: optional, unique.
+   * password: 8+ characters; displayName: 1-64 characters; email: optional (a contact address: several accounts may share one, so signing up tells nobody which are registered).
    */
   signUp: AuthPayload;
   /** Takes your reaction back (nothing happens if you had none). */
