@@ -57,7 +57,7 @@ beforeAll(async () => {
     KAFKA_SASL_MECHANISM: "scram-sha-512",
     KAFKA_TOPIC_PREFIX: prefix,
   };
-  // The operator's command, as the README gives it.
+  // The operator's command, as docs/security.md gives it.
   const setup = spawnSync(
     process.execPath,
     ["--import", "tsx", "scripts/kafka-setup.ts", "--api", "User:chat-api", "--worker", "User:chat-worker"],

@@ -47,7 +47,7 @@ const envSchema = z.object({
    * or `plain` (production refuses `plain` without TLS). Unset: no authentication.
    */
   KAFKA_SASL_MECHANISM: z.enum(["scram-sha-256", "scram-sha-512", "plain"]).optional(),
-  /** This process's Kafka principal; give the api and the worker principals of their own (see README, Security). */
+  /** This process's Kafka principal; give the api and the worker principals of their own (see docs/security.md). */
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   /** Speak TLS to the brokers. @default false, or true when KAFKA_SSL_CA_FILE is set */

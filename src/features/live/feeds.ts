@@ -50,7 +50,7 @@ export class Feeds {
   /**
    * Registered before the user's rooms are read, so a room created meanwhile is not missed;
    * events of their existing rooms in the moment before the read are, which is why a client
-   * queries `rooms` after subscribing (README: myEvents).
+   * queries `rooms` after subscribing (docs/api.md: myEvents).
    */
   async subscribe(userId: string, onOverflow?: () => void): Promise<FeedSubscriber> {
     const queue = new BoundedQueue<FeedItem>(

@@ -242,7 +242,7 @@ export type MutationUpdateStatusMessageArgs = {
   statusMessage: Scalars['String']['input'];
 };
 
-/** Everything a chat client's room list and friend list need to stay current (see README: myEvents). */
+/** Everything a chat client's room list and friend list need to stay current (see docs/api.md: myEvents). */
 export type MyEvent = MemberLeftEvent | MessageAddedEvent | MessageUpdatedEvent | PresenceEvent | ReadPositionEvent | RoomAddedEvent;
 
 /** A user who added you as a friend came online or went offline. */
