@@ -1,4 +1,4 @@
-import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterDrizzle, RateLimiterMemory } from "rate-limiter-flexible";
 import type { Database } from "./db/client.js";
 import { rateLimits } from "./db/schema.js";
 import { AppError } from "./errors.js";
@@ -20,7 +20,7 @@ export const BYTES_PER_POINT = 100;
 
 /** The share of a budget a process spends locally before it tells the shared count. */
 const SYNC_FRACTION = 0.05;
-const SYNC_INTERVAL_MS = 1000;
+const COUNT_INTERVAL_MS = 1000;
 /** How often a process reads a key's shared count while the key is active here. */
 const SHARED_READ_MS = 10_000;
 
@@ -28,19 +28,26 @@ export type BudgetName = "points" | "time";
 
 /**
  * A budget per user over a minute, enforced in each API process's memory and shared through
- * PostgreSQL (table `rate_limits`) for the users who spend much of it: a process reports a
- * key's spending once it passes 5% of the budget, at most once a second per key, and reads
- * a key's shared count when the key starts an operation here, at most every 10 s. An ordinary
- * reader costs a read per 10 s of activity; a heavy one, one statement a second per process; with N processes a user
- * spends at most the budget plus N x 5% of it. Spending is recorded after the fact (bytes and
- * time are known only then), so an operation that starts with budget left runs to its own
- * limits; the next one is refused.
+ * PostgreSQL (table `rate_limits`) for the users who spend much of it. Spending is added up
+ * in a plain map as it happens (a subscription event delivered costs a map update, nothing
+ * more) and counted once a second: into this process's window, and, for a key past 5% of the
+ * budget, into the shared count, whose answer tells whether the key is spent everywhere. A
+ * process also reads a key's shared count when the key starts an operation here, at most
+ * every 10 s. An ordinary reader costs a read per 10 s of activity; a heavy one, one
+ * statement a second per process; with N processes a user spends at most the budget plus
+ * N x 5% of it and a second's worth. Spending is recorded after the fact (bytes and time are
+ * known only then), so an operation that starts with budget left runs to its own limits;
+ * the next one is refused.
  */
 export class UsageBudget {
   private readonly local: Record<BudgetName, RateLimiterMemory>;
   private readonly shared: Record<BudgetName, RateLimiterDrizzle>;
-  private readonly unsynced = new Map<string, number>();
-  private readonly blockedUntil = new Map<string, number>();
+  /** Spent since the last count, by key. */
+  private readonly pending: Record<BudgetName, Map<string, number>> = { points: new Map(), time: new Map() };
+  /** Counted here but not yet told to the shared count, by key. */
+  private readonly unsynced: Record<BudgetName, Map<string, number>> = { points: new Map(), time: new Map() };
+  /** Keys that have spent a budget, until their window ends. */
+  private readonly blockedUntil: Record<BudgetName, Map<string, number>> = { points: new Map(), time: new Map() };
   /** When this process last read a key's shared count (it learns of spending elsewhere so). */
   private readonly sharedReadAt = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
@@ -51,10 +58,9 @@ export class UsageBudget {
     private readonly logger: Logger,
   ) {
     const limits = { points: config.pointsPerMinute, time: config.timeMsPerMinute };
-    this.local = {
-      points: new RateLimiterMemory({ keyPrefix: "budget-points", points: limits.points, duration: 60 }),
-      time: new RateLimiterMemory({ keyPrefix: "budget-time", points: limits.time, duration: 60 }),
-    };
+    const local = (name: BudgetName) =>
+      new RateLimiterMemory({ keyPrefix: `budget-${name}`, points: limits[name], duration: 60 });
+    this.local = { points: local("points"), time: local("time") };
     const shared = (name: BudgetName) =>
       new RateLimiterDrizzle({
         storeClient: db,
@@ -64,38 +70,36 @@ export class UsageBudget {
         duration: 60,
       });
     this.shared = { points: shared("points"), time: shared("time") };
-    this.timer = setInterval(() => void this.sync(), SYNC_INTERVAL_MS).unref();
+    this.timer = setInterval(() => void this.count(), COUNT_INTERVAL_MS).unref();
   }
 
-  /**
-   * TOO_MANY_REQUESTS when `key` has spent a budget here or (as last read) everywhere.
-   * `readShared: false` (each subscription event) relies on what this process last learnt.
-   */
-  async check(key: string, readShared = true): Promise<void> {
+  /** TOO_MANY_REQUESTS when `key` has spent a budget here or (as last read) everywhere; before an operation. */
+  async check(key: string): Promise<void> {
     const now = Date.now();
-    if (readShared && (this.sharedReadAt.get(key) ?? 0) + SHARED_READ_MS < now) {
-      // Once per key and SHARED_READ_MS: what other processes told the shared count.
+    if ((this.sharedReadAt.get(key) ?? 0) + SHARED_READ_MS < now) {
       this.sharedReadAt.set(key, now);
       await this.readShared(key);
     }
-    for (const name of ["points", "time"] as const) {
-      const until = this.blockedUntil.get(`${name}|${key}`);
-      if (until !== undefined && until > Date.now()) throw spent(name, until - Date.now());
-      const res = await this.local[name].get(key);
-      if (res && res.remainingPoints <= 0) throw spent(name, res.msBeforeNext);
+    const refused = this.refusal(key);
+    if (refused) throw refused;
+  }
+
+  /** The error for a key that has spent a budget, as this process last counted; else null. */
+  refusal(key: string): AppError | null {
+    const now = Date.now();
+    for (const name of BUDGETS) {
+      const until = this.blockedUntil[name].get(key);
+      if (until !== undefined && until > now) return spent(name, until - now);
     }
+    return null;
   }
 
-  /** Records spending; never throws (the next check refuses). */
+  /** Records spending; never throws (a later check refuses). */
   spend(key: string, name: BudgetName, amount: number): void {
-    if (amount <= 0) return;
-    const points = Math.ceil(amount);
-    this.local[name].penalty(key, points).catch(() => {});
-    const id = `${name}|${key}`;
-    this.unsynced.set(id, (this.unsynced.get(id) ?? 0) + points);
+    if (amount > 0) this.pending[name].set(key, (this.pending[name].get(key) ?? 0) + amount);
   }
 
-  /** Spends `name` and refuses at once when that spent the budget (an operation's estimate, before it runs). */
+  /** Checks, then spends (an operation's estimate, before it runs). */
   async spendOrRefuse(key: string, name: BudgetName, amount: number): Promise<void> {
     await this.check(key);
     this.spend(key, name, amount);
@@ -106,38 +110,56 @@ export class UsageBudget {
   }
 
   private async readShared(key: string): Promise<void> {
-    for (const name of ["points", "time"] as const) {
+    for (const name of BUDGETS) {
       try {
         const res = await this.shared[name].get(key);
-        if (res && res.remainingPoints <= 0) this.blockedUntil.set(`${name}|${key}`, Date.now() + res.msBeforeNext);
+        if (res && res.remainingPoints <= 0) this.blockedUntil[name].set(key, Date.now() + res.msBeforeNext);
       } catch (error) {
         this.logger.warn({ err: error }, "could not read a shared usage budget; counting locally meanwhile");
       }
     }
   }
 
-  private async sync(): Promise<void> {
+  /** Once a second: what was spent into this process's windows, and heavy spenders' into the shared count. */
+  private async count(): Promise<void> {
     const now = Date.now();
-    for (const [id, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(id);
     for (const [key, at] of this.sharedReadAt) if (at + SHARED_READ_MS < now) this.sharedReadAt.delete(key);
-    for (const [id, points] of this.unsynced) {
-      const name = id.slice(0, id.indexOf("|")) as BudgetName;
-      const budget = name === "points" ? this.config.pointsPerMinute : this.config.timeMsPerMinute;
-      if (points < budget * SYNC_FRACTION) {
-        const res = await this.local[name].get(id.slice(name.length + 1));
-        if (res) continue; // still in its window: keep adding up
+    for (const name of BUDGETS) {
+      const blocked = this.blockedUntil[name];
+      for (const [key, until] of blocked) if (until <= now) blocked.delete(key);
+      const spentNow = [...this.pending[name]];
+      this.pending[name].clear();
+      for (const [key, amount] of spentNow) {
+        const points = Math.ceil(amount);
+        const res = await this.local[name].penalty(key, points);
+        if (res.remainingPoints <= 0) blocked.set(key, now + res.msBeforeNext);
+        this.unsynced[name].set(key, (this.unsynced[name].get(key) ?? 0) + points);
       }
-      this.unsynced.delete(id);
-      if (points < budget * SYNC_FRACTION) continue; // a light user's window ended: nothing to tell
+      await this.share(name);
+    }
+  }
+
+  /** Tells the shared count what keys past 5% of the budget spent here, and learns whether they are spent everywhere. */
+  private async share(name: BudgetName): Promise<void> {
+    const threshold = (name === "points" ? this.config.pointsPerMinute : this.config.timeMsPerMinute) * SYNC_FRACTION;
+    for (const [key, points] of this.unsynced[name]) {
+      if (points < threshold) {
+        if (await this.local[name].get(key)) continue; // still in its window: keep adding up
+        this.unsynced[name].delete(key); // a light user's window ended: nothing to tell
+        continue;
+      }
+      this.unsynced[name].delete(key);
       try {
-        const res = await this.shared[name].penalty(id.slice(name.length + 1), points);
-        if (res.remainingPoints <= 0) this.blockedUntil.set(id, now + res.msBeforeNext);
+        const res = await this.shared[name].penalty(key, points);
+        if (res.remainingPoints <= 0) this.blockedUntil[name].set(key, Date.now() + res.msBeforeNext);
       } catch (error) {
         this.logger.warn({ err: error }, "could not share a usage budget; counting locally meanwhile");
       }
     }
   }
 }
+
+const BUDGETS = ["points", "time"] as const;
 
 function spent(name: BudgetName, msBeforeNext: number) {
   const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));

@@ -69,7 +69,7 @@ it("executes each event anew, even about an entity it has seen (an edited messag
   const edited = { id: "m1", body: "edited" };
   identifyEvent(original);
   identifyEvent(edited);
-  const subscribe = createSharedSubscribe(schema, { maxEventBytes: 1_000_000, charge: async () => {} });
+  const subscribe = createSharedSubscribe(schema, { maxEventBytes: 1_000_000, charge: () => {} });
   const document = parse(`subscription { updated { id body } }`);
   const bodies = async () => {
     const stream = (await subscribe({

@@ -77,6 +77,7 @@ class Context implements GraphQLContext {
   loaders: Loaders;
   responseBudget?: ResponseBudget;
   vouchedRoom?: (roomId: string) => boolean;
+  readonly usageKey: string;
 
   constructor(
     readonly services: Services,
@@ -87,10 +88,7 @@ class Context implements GraphQLContext {
     readonly onSlowConsumer?: () => void,
   ) {
     this.loaders = new Loaders(services, viewer?.id ?? null);
-  }
-
-  get usageKey(): string {
-    return usageKeyOf(this.viewer?.id, this.clientAddress);
+    this.usageKey = usageKeyOf(viewer?.id, clientAddress);
   }
 
   requireViewer(): UserRow {

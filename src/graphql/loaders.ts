@@ -79,6 +79,14 @@ export class Loaders {
     this.#knownMembership.set(roomId, membership !== null);
   }
 
+  /**
+   * The viewer is a member of the room, as what returned it established: a command the worker
+   * applied as a member (sendMessage, createRoom, ...), or a list of the viewer's own rooms.
+   */
+  vouchMembership(roomId: string) {
+    this.#knownMembership.set(roomId, true);
+  }
+
   /** Whether the viewer is a member of the room, when this operation has already read it. */
   knownMembership(roomId: string): boolean | undefined {
     return this.#knownMembership.get(roomId);

@@ -283,10 +283,10 @@ async function mountGraphQL(
       },
       subscribe: createSharedSubscribe(schema, {
         maxEventBytes: budgets.maxEventBytes,
-        async charge(context, bytes) {
-          const { usageKey } = context;
-          budgets.usage.spend(usageKey, "points", bytes / BYTES_PER_POINT);
-          await budgets.usage.check(usageKey, false);
+        charge(context, bytes) {
+          budgets.usage.spend(context.usageKey, "points", bytes / BYTES_PER_POINT);
+          const refused = budgets.usage.refusal(context.usageKey);
+          if (refused) throw refused;
         },
       }),
       // Runs once per subscription; resolvers refresh loaders per event.

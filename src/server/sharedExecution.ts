@@ -123,15 +123,18 @@ export function createSharedSubscribe(schema: GraphQLSchema, options: SharedSubs
     return id;
   };
   /** One execution with its own byte budget; past it, the one error instead of what was built. */
-  const executeCounted = async (args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> => {
+  const executeCounted = (args: ExecutionArgs, payload: unknown): Result => {
     const budget = new ResponseBudget(options.maxEventBytes);
     // A subscription's executions never overlap (each waits for the one before), so its
     // context can carry the current one's budget.
     (args.contextValue as GraphQLContext).responseBudget = budget;
-    const result = await execute({ ...args, rootValue: payload });
-    const counted = budget.exceeded ? tooLargeResult(budget) : result;
-    sizes.set(counted, budget.used);
-    return counted;
+    const counted = (result: ExecutionResult) => {
+      const answer = budget.exceeded ? tooLargeResult(budget) : result;
+      sizes.set(answer, budget.used);
+      return answer;
+    };
+    const result = execute({ ...args, rootValue: payload });
+    return result instanceof Promise ? result.then(counted) : counted(result);
   };
 
   return async function subscribe(args: ExecutionArgs) {
@@ -159,7 +162,9 @@ export function createSharedSubscribe(schema: GraphQLSchema, options: SharedSubs
         result = executeCounted(args, payload);
         results.set(key, result);
         // A result with errors (a database hiccup, say) is not handed to the next subscriber.
-        void result.then((r) => (r.errors ? results.delete(key) : results.sized(key, sizes.get(r) ?? 0)));
+        void Promise.resolve(result).then((r) =>
+          r.errors ? results.delete(key) : results.sized(key, sizes.get(r) ?? 0),
+        );
       }
       return result;
     };
@@ -175,16 +180,18 @@ export interface SharedSubscribeOptions {
   cacheBytes?: number;
   /** The most bytes one event's result may grow to while it is built (RESPONSE_TOO_LARGE past it). */
   maxEventBytes: number;
-  /** Counts a delivered result's bytes against its subscriber; throws when their budget is spent. */
-  charge(context: GraphQLContext, bytes: number): Promise<void>;
+  /** Counts a delivered result's bytes against its subscriber; throws (an AppError) when their budget is spent. */
+  charge(context: GraphQLContext, bytes: number): void;
 }
+
+type Result = Promise<ExecutionResult> | ExecutionResult;
 
 /** The bytes each result was counted at while it was built. */
 const sizes = new WeakMap<ExecutionResult, number>();
 
 /** Results by event and shape, bounded in count and in the bytes they were counted at. */
 class ResultCache {
-  private readonly entries = new Map<string, Promise<ExecutionResult>>();
+  private readonly entries = new Map<string, Result>();
   private readonly bytes = new Map<string, number>();
   private totalBytes = 0;
 
@@ -197,7 +204,7 @@ class ResultCache {
     return this.entries.get(key);
   }
 
-  set(key: string, result: Promise<ExecutionResult>) {
+  set(key: string, result: Result) {
     this.entries.set(key, result);
     this.evict();
   }
@@ -228,8 +235,8 @@ class SharedResults implements AsyncIterableIterator<ExecutionResult> {
 
   constructor(
     private readonly upstream: AsyncIterableIterator<unknown>,
-    private readonly executeFor: (payload: unknown) => Promise<ExecutionResult>,
-    private readonly charge: (result: ExecutionResult) => Promise<void>,
+    private readonly executeFor: (payload: unknown) => Result,
+    private readonly charge: (result: ExecutionResult) => void,
   ) {}
 
   /** A subscriber whose budget is spent gets that error as its last result, then the end. */
@@ -239,7 +246,7 @@ class SharedResults implements AsyncIterableIterator<ExecutionResult> {
     if (item.done) return { done: true, value: undefined };
     const result = await this.executeFor(item.value);
     try {
-      await this.charge(result);
+      this.charge(result);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       this.ended = true;

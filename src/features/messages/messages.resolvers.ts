@@ -2,14 +2,14 @@ import type { MessageRow } from "../../db/schema.js";
 import { freshPerEvent, type GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { notFound } from "../../errors.js";
-import { readableRoom, requireMyMembership } from "../rooms/rooms.resolvers.js";
+import { readableRoom, requireMyMembership, vouched } from "../rooms/rooms.resolvers.js";
 import { userOrDeleted } from "../users/users.resolvers.js";
 
 /**
  * A room's stream was opened after its membership check and ends when the membership does
  * (FORBIDDEN), so its events need no membership read each (see readableRoom).
  */
-async function vouched<T>(ctx: GraphQLContext, roomId: string, stream: Promise<T>): Promise<T> {
+async function vouchingStream<T>(ctx: GraphQLContext, roomId: string, stream: Promise<T>): Promise<T> {
   const opened = await stream;
   const id = roomId.toLowerCase();
   ctx.vouchedRoom = (room) => room === id;
@@ -18,10 +18,13 @@ async function vouched<T>(ctx: GraphQLContext, roomId: string, stream: Promise<T
 
 export const messagesResolvers: Resolvers = {
   Mutation: {
+    // The worker stored these as a member: no membership read to show the message.
     sendMessage: (_, { roomId, body, clientMessageId }, ctx) =>
-      ctx.services.messages.send(ctx.requireViewer(), { roomId, body, clientMessageId }),
-    editMessage: (_, { messageId, body }, ctx) => ctx.services.messages.edit(ctx.requireViewer(), { messageId, body }),
-    deleteMessage: (_, { messageId }, ctx) => ctx.services.messages.delete(ctx.requireViewer(), messageId),
+      vouched(ctx, ctx.services.messages.send(ctx.requireViewer(), { roomId, body, clientMessageId })),
+    editMessage: (_, { messageId, body }, ctx) =>
+      vouched(ctx, ctx.services.messages.edit(ctx.requireViewer(), { messageId, body })),
+    deleteMessage: (_, { messageId }, ctx) =>
+      vouched(ctx, ctx.services.messages.delete(ctx.requireViewer(), messageId)),
   },
   Room: {
     messages: async (room, { last, beforeSeq }, ctx) => {
@@ -41,12 +44,12 @@ export const messagesResolvers: Resolvers = {
   Subscription: {
     messageUpdated: {
       subscribe: (_, { roomId }, ctx) =>
-        vouched(ctx, roomId, ctx.services.messages.updates(ctx.requireViewer(), roomId, ctx.onSlowConsumer)),
+        vouchingStream(ctx, roomId, ctx.services.messages.updates(ctx.requireViewer(), roomId, ctx.onSlowConsumer)),
       resolve: freshPerEvent,
     },
     messageAdded: {
       subscribe: (_, { roomId, afterSeq }, ctx) =>
-        vouched(
+        vouchingStream(
           ctx,
           roomId,
           ctx.services.messages.stream(ctx.requireViewer(), roomId, { afterSeq }, ctx.onSlowConsumer),

@@ -31,9 +31,23 @@ export function readableRoom(roomId: string, ctx: GraphQLContext): true | Promis
   });
 }
 
+/** `found`, having told the operation's loaders that the viewer is a member of its room(s). */
+export async function vouched<T extends { id: string } | { roomId: string }>(
+  ctx: GraphQLContext,
+  found: Promise<T> | T,
+): Promise<T> {
+  const value = await found;
+  ctx.loaders.vouchMembership("roomId" in value ? value.roomId : value.id);
+  return value;
+}
+
 export const roomsResolvers: Resolvers = {
   Query: {
-    rooms: (_, { first }, ctx) => ctx.services.rooms.list(ctx.requireViewer(), { first: first ?? 100 }),
+    rooms: async (_, { first }, ctx) => {
+      const mine = await ctx.services.rooms.list(ctx.requireViewer(), { first: first ?? 100 });
+      for (const room of mine) ctx.loaders.vouchMembership(room.id);
+      return mine;
+    },
     room: async (_, { id }, ctx) => {
       const { room, membership } = await ctx.services.rooms.withMembership(ctx.requireViewer(), id);
       ctx.loaders.primeMembership(room.id, membership);
@@ -41,11 +55,12 @@ export const roomsResolvers: Resolvers = {
     },
   },
   Mutation: {
-    createRoom: (_, args, ctx) => ctx.services.rooms.create(ctx.requireViewer(), args),
-    directRoom: (_, { userId }, ctx) => ctx.services.rooms.direct(ctx.requireViewer(), userId),
+    // A room a command returns was just checked by the worker: no membership read to show it.
+    createRoom: (_, args, ctx) => vouched(ctx, ctx.services.rooms.create(ctx.requireViewer(), args)),
+    directRoom: (_, { userId }, ctx) => vouched(ctx, ctx.services.rooms.direct(ctx.requireViewer(), userId)),
     leaveRoom: (_, { roomId }, ctx) => ctx.services.rooms.leave(ctx.requireViewer(), roomId),
-    removeMember: (_, args, ctx) => ctx.services.rooms.removeMember(ctx.requireViewer(), args),
-    markRead: (_, args, ctx) => ctx.services.rooms.markRead(ctx.requireViewer(), args),
+    removeMember: (_, args, ctx) => vouched(ctx, ctx.services.rooms.removeMember(ctx.requireViewer(), args)),
+    markRead: (_, args, ctx) => vouched(ctx, ctx.services.rooms.markRead(ctx.requireViewer(), args)),
   },
   Room: {
     __isTypeOf: (room: RoomRow, ctx: GraphQLContext) => readableRoom(room.id, ctx),

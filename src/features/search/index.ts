@@ -10,8 +10,12 @@ declare module "../module.js" {
 
 const searchResolvers: Resolvers = {
   Query: {
-    searchMessages: (_, { query, roomId, first, after }, ctx) =>
-      ctx.services.search.search(ctx.requireViewer(), { query, roomId, first: first ?? 20, after }),
+    searchMessages: async (_, { query, roomId, first, after }, ctx) => {
+      const hits = await ctx.services.search.search(ctx.requireViewer(), { query, roomId, first: first ?? 20, after });
+      // The search read only the viewer's rooms.
+      for (const hit of hits) ctx.loaders.vouchMembership(hit.roomId);
+      return hits;
+    },
   },
 };
 
