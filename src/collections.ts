@@ -34,3 +34,25 @@ export class ExpiringMap<K, V> {
     this.entries.delete(key);
   }
 }
+
+/** Counts by key (things running, sockets open); a key whose count drops to zero is forgotten. */
+export class Counts<K> {
+  private readonly counts = new Map<K, number>();
+
+  get(key: K): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  /** Adds one and returns the new count. */
+  increment(key: K): number {
+    const count = this.get(key) + 1;
+    this.counts.set(key, count);
+    return count;
+  }
+
+  decrement(key: K): void {
+    const count = this.get(key) - 1;
+    if (count > 0) this.counts.set(key, count);
+    else this.counts.delete(key);
+  }
+}

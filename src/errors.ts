@@ -1,3 +1,5 @@
+import { GraphQLError } from "graphql";
+
 /**
  * The error vocabulary shared by the API and the workers. graphql-js copies `extensions`
  * from a thrown error onto the GraphQL error, so these reach HTTP and WebSocket clients alike.
@@ -42,3 +44,9 @@ export const forbidden = (message: string) => new AppError("FORBIDDEN", message)
 export const notFound = (message: string) => new AppError("NOT_FOUND", message);
 export const badInput = (message: string, field?: string) =>
   new AppError("BAD_USER_INPUT", message, field ? { field } : {});
+
+/** An AppError where a GraphQLError must be returned rather than thrown (graphql-ws hooks), optionally with Apollo's HTTP status. */
+export const asGraphQLError = (error: AppError, httpStatus?: number) =>
+  new GraphQLError(error.message, {
+    extensions: httpStatus ? { ...error.extensions, http: { status: httpStatus } } : error.extensions,
+  });

@@ -1,14 +1,11 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { GraphQLError } from "graphql";
-import { AppError } from "../errors.js";
+import { Counts } from "../collections.js";
+import { AppError, asGraphQLError } from "../errors.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { BYTES_PER_POINT, type UsageBudget } from "../usageBudget.js";
 import type { OperationLimits } from "./operationLimits.js";
 import { tooLarge } from "./responseBudget.js";
-
-/** An AppError as Apollo answers errors raised before execution, with its HTTP status. */
-const refusal = (error: AppError, status: number) =>
-  new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status } } });
 
 /**
  * What an HTTP operation may cost, checked before it runs and counted after:
@@ -25,12 +22,7 @@ export function budgetsPlugin(
   usage: UsageBudget,
   maxConcurrentQueries: number,
 ): ApolloServerPlugin<GraphQLContext> {
-  const running = new Map<string, number>();
-  const release = (key: string) => {
-    const left = (running.get(key) ?? 1) - 1;
-    if (left > 0) running.set(key, left);
-    else running.delete(key);
-  };
+  const running = new Counts<string>();
   return {
     async requestDidStart() {
       const started = performance.now();
@@ -44,25 +36,28 @@ export function budgetsPlugin(
             });
           const key = contextValue.usageKey;
           if (operation?.operation === "query") {
-            if ((running.get(key) ?? 0) >= maxConcurrentQueries) {
+            if (running.get(key) >= maxConcurrentQueries) {
               const message = `more than ${maxConcurrentQueries} queries at once; wait for one to finish`;
-              throw refusal(new AppError("TOO_MANY_REQUESTS", message, { limit: "concurrentQueriesPerUser" }), 429);
+              throw asGraphQLError(
+                new AppError("TOO_MANY_REQUESTS", message, { limit: "concurrentQueriesPerUser" }),
+                429,
+              );
             }
-            running.set(key, (running.get(key) ?? 0) + 1);
+            running.increment(key);
             query = true;
           }
           if (!query) return; // mutations have rate limits of their own, and wait on Kafka
           try {
             await usage.spendOrRefuse(key, "points", cost);
           } catch (error) {
-            if (error instanceof AppError) throw refusal(error, 429);
+            if (error instanceof AppError) throw asGraphQLError(error, 429);
             throw error;
           }
         },
         async willSendResponse({ response, contextValue }) {
           const key = contextValue.usageKey;
           if (query) {
-            release(key);
+            running.decrement(key);
             usage.spend(key, "time", performance.now() - started);
           }
           const budget = contextValue.responseBudget;

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
+import { Counts } from "../collections.js";
 import type { Logger } from "../logger.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
 
@@ -19,8 +20,8 @@ export interface WsExtra {
 }
 
 /** What a socket that has not signed in may send: one message, and all of them together. */
-export const UNAUTHENTICATED_MESSAGE_BYTES = 8 * 1024;
-export const UNAUTHENTICATED_TOTAL_BYTES = 64 * 1024;
+const UNAUTHENTICATED_MESSAGE_BYTES = 8 * 1024;
+const UNAUTHENTICATED_TOTAL_BYTES = 64 * 1024;
 
 /** Messages a client may send in a second (a client with 100 rooms resubscribes to all at once). */
 const MAX_MESSAGES_PER_SECOND = 300;
@@ -50,7 +51,7 @@ export function serveGraphQLWs(
 ) {
   const payloads = sharedPayloads();
   const server = makeServer({ ...options, jsonMessageReplacer: payloads.replacer });
-  const shared: Shared = { payloads, corker: new Corker(), logger, unauthenticated: new Map(), limits };
+  const shared: Shared = { payloads, corker: new Corker(), logger, unauthenticated: new Counts(), limits };
   const heartbeat = startHeartbeat(wss, keepAliveMs);
   wss.options.handleProtocols = handleProtocols;
   wss.on("connection", (socket, request) => {
@@ -75,7 +76,7 @@ interface Shared {
   corker: Corker;
   logger: Logger;
   /** Sockets not signed in (yet), by address. */
-  unauthenticated: Map<string, number>;
+  unauthenticated: Counts<string>;
   limits: { maxUnauthenticatedPerAddress: number; onLimit(limit: string): void };
 }
 
@@ -122,11 +123,8 @@ class Connection implements WsExtra {
   ) {
     // Read now: a closed socket no longer knows its peer.
     this.remoteAddress = raw.remoteAddress ?? "unknown";
-    const { unauthenticated, limits } = shared;
-    const count = (unauthenticated.get(this.remoteAddress) ?? 0) + 1;
-    unauthenticated.set(this.remoteAddress, count);
-    if (count > limits.maxUnauthenticatedPerAddress) {
-      limits.onLimit("unauthenticated_per_address");
+    if (shared.unauthenticated.increment(this.remoteAddress) > shared.limits.maxUnauthenticatedPerAddress) {
+      shared.limits.onLimit("unauthenticated_per_address");
       this.refuse(
         CloseCode.TooManyInitialisationRequests,
         "too many connections from this address that have not signed in",
@@ -142,9 +140,7 @@ class Connection implements WsExtra {
   leaveUnauthenticated() {
     if (this.unauthenticatedBytes < 0) return;
     this.unauthenticatedBytes = -1;
-    const left = (this.shared.unauthenticated.get(this.remoteAddress) ?? 1) - 1;
-    if (left > 0) this.shared.unauthenticated.set(this.remoteAddress, left);
-    else this.shared.unauthenticated.delete(this.remoteAddress);
+    this.shared.unauthenticated.decrement(this.remoteAddress);
   }
 
   get protocol(): string {

@@ -11,7 +11,7 @@ import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type Graph
 import { WebSocketServer } from "ws";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { webDistDir } from "../paths.js";
-import { AppError } from "../errors.js";
+import { AppError, asGraphQLError } from "../errors.js";
 import { createContext, usageKeyOf, type GraphQLContext } from "../graphql/context.js";
 import type { ConnectionListener } from "../features/module.js";
 import type { Services } from "../graphql/services.js";
@@ -276,7 +276,7 @@ async function mountGraphQL(
             prepared.cost,
           );
         } catch (error) {
-          if (error instanceof AppError) return [new GraphQLError(error.message, { extensions: error.extensions })];
+          if (error instanceof AppError) return [asGraphQLError(error)];
           throw error;
         }
         return prepared.args;

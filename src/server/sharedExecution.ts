@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import {
   createSourceEventStream,
-  GraphQLError,
   execute,
   getOperationAST,
   isInterfaceType,
@@ -17,7 +16,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import { eventIdentity } from "../commands/eventIdentity.js";
-import { AppError } from "../errors.js";
+import { AppError, asGraphQLError } from "../errors.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { ResponseBudget, tooLargeResult } from "./responseBudget.js";
 
@@ -250,7 +249,7 @@ class SharedResults implements AsyncIterableIterator<ExecutionResult> {
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       this.ended = true;
-      return { done: false, value: { errors: [new GraphQLError(error.message, { extensions: error.extensions })] } };
+      return { done: false, value: { errors: [asGraphQLError(error)] } };
     }
     return { done: false, value: result };
   }

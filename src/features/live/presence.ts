@@ -21,6 +21,9 @@ export interface PresenceOptions {
   timeoutMs: number;
 }
 
+/** How often a user's lastSeenAt may be written. */
+const LAST_SEEN_WRITE_MS = 30_000;
+
 /**
  * Who is online, from the WebSockets of every API process. Each process counts its own
  * sockets per user and reports changes (a user's first socket opened, last one closed) on
@@ -29,9 +32,6 @@ export interface PresenceOptions {
  * stops reporting (killed) go offline `timeoutMs` later. Nothing here is stored but a user's
  * lastSeenAt, written through the workers when their last socket on a process closes.
  */
-/** How often a user's lastSeenAt may be written. */
-const LAST_SEEN_WRITE_MS = 30_000;
-
 export class Presence {
   readonly processId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly local = new Map<string, number>();

@@ -1,5 +1,6 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
+import { Counts } from "../../collections.js";
 import { anyOf } from "../../db/arrays.js";
 import { rowsOf, type Database } from "../../db/client.js";
 import { databaseErrorCode } from "../../db/errors.js";
@@ -28,26 +29,24 @@ const document = sql`to_tsvector('simple', ${messages.body})`;
  * Past either, TOO_MANY_REQUESTS at once rather than a queue that keeps the user's work waiting.
  */
 class SearchSlots {
-  private readonly byUser = new Map<string, number>();
+  private readonly byUser = new Counts<string>();
   private total = 0;
 
   constructor(private readonly limits: { perUser: number; perProcess: number }) {}
 
   async run<T>(userId: string, search: () => Promise<T>): Promise<T> {
-    const mine = this.byUser.get(userId) ?? 0;
+    const mine = this.byUser.get(userId);
     if (mine >= this.limits.perUser)
       throw busy(`you have ${mine} searches running (limit ${this.limits.perUser}); wait for them`, "searchesPerUser");
     if (this.total >= this.limits.perProcess)
       throw busy("the server is running as many searches as it may; retry in a moment", "searchesPerProcess");
-    this.byUser.set(userId, mine + 1);
+    this.byUser.increment(userId);
     this.total++;
     try {
       return await search();
     } finally {
       this.total--;
-      const left = (this.byUser.get(userId) ?? 1) - 1;
-      if (left > 0) this.byUser.set(userId, left);
-      else this.byUser.delete(userId);
+      this.byUser.decrement(userId);
     }
   }
 }
