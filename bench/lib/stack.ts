@@ -74,6 +74,7 @@ export class Chat {
       // The load generator holds thousands of sockets as one user, signs up from one address
       // and sends as fast as it can.
       WS_MAX_SOCKETS_PER_USER: "100000",
+      WS_MAX_UNAUTHENTICATED_PER_ADDRESS: "100000",
       RATE_LIMIT_SIGNUP_PER_ADDRESS: "1000000",
       RATE_LIMIT_LOGIN_PER_ADDRESS: "1000000",
       RATE_LIMIT_MESSAGES_PER_USER: "1000000",

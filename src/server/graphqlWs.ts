@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
@@ -46,7 +47,7 @@ export function serveGraphQLWs(
   options: ServerOptions<Record<string, unknown>, WsExtra>,
   wss: WebSocketServer,
   logger: Logger,
-  limits: { maxUnauthenticatedPerAddress: number; onLimit(limit: string): void },
+  limits: WsLimits,
   keepAliveMs = 12_000,
 ) {
   const payloads = sharedPayloads();
@@ -55,7 +56,7 @@ export function serveGraphQLWs(
   const heartbeat = startHeartbeat(wss, keepAliveMs);
   wss.options.handleProtocols = handleProtocols;
   wss.on("connection", (socket, request) => {
-    const connection = new Connection(socket, request.socket, shared);
+    const connection = new Connection(socket, request.socket, limits.clientAddress(request), shared);
     connections.set(socket, connection);
     socket.once("error", onSocketError);
     socket.on("message", onSocketMessage);
@@ -77,8 +78,20 @@ interface Shared {
   logger: Logger;
   /** Sockets not signed in (yet), by address. */
   unauthenticated: Counts<string>;
-  limits: { maxUnauthenticatedPerAddress: number; onLimit(limit: string): void };
+  limits: WsLimits;
 }
+
+export interface WsLimits {
+  /** Sockets one client address may hold before they sign in. */
+  maxUnauthenticatedPerAddress: number;
+  /** The client's address, behind trusted proxies too (the socket's own would be the proxy's). */
+  clientAddress(request: IncomingMessage): string;
+  /** Counts each limit hit, by limit name. */
+  onLimit(limit: string): void;
+}
+
+/** "Try Again Later": graphql-ws's client retries it, so a burst of reconnects behind one NAT recovers. */
+const TRY_AGAIN_LATER = 1013;
 
 // Listeners shared by all sockets, and their connections by socket: closures per connection
 // cost an idle client about half a kilobyte more (sampling heap profile, 5,000 clients).
@@ -104,7 +117,6 @@ function onSocketError(this: WebSocket, error: Error) {
  * `ctx.extra` our hooks see.
  */
 class Connection implements WsExtra {
-  readonly remoteAddress: string;
   /** graphql-ws's handler for the client's messages, set once it accepted the socket. */
   private handle: ((data: string) => Promise<void>) | null = null;
   /** Ends graphql-ws's side of the connection (its subscriptions). */
@@ -119,16 +131,13 @@ class Connection implements WsExtra {
   constructor(
     readonly socket: WebSocket,
     private readonly raw: Socket,
+    /** Read when the socket opens: a closed socket no longer knows its peer. */
+    readonly remoteAddress: string,
     readonly shared: Shared,
   ) {
-    // Read now: a closed socket no longer knows its peer.
-    this.remoteAddress = raw.remoteAddress ?? "unknown";
-    if (shared.unauthenticated.increment(this.remoteAddress) > shared.limits.maxUnauthenticatedPerAddress) {
+    if (shared.unauthenticated.increment(remoteAddress) > shared.limits.maxUnauthenticatedPerAddress) {
       shared.limits.onLimit("unauthenticated_per_address");
-      this.refuse(
-        CloseCode.TooManyInitialisationRequests,
-        "too many connections from this address that have not signed in",
-      );
+      this.refuse(TRY_AGAIN_LATER, "too many connections from this address that have not signed in; retry");
     }
   }
 

@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express from "express";
+import proxyAddr from "proxy-addr";
 import { InMemoryLRUCache } from "@apollo/utils.keyvaluecache";
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { WebSocketServer } from "ws";
@@ -308,7 +309,11 @@ async function mountGraphQL(
     },
     wsServer,
     logger,
-    { maxUnauthenticatedPerAddress: connectionLimits.maxUnauthenticatedPerAddress, onLimit },
+    {
+      maxUnauthenticatedPerAddress: connectionLimits.maxUnauthenticatedPerAddress,
+      clientAddress: (request) => proxyAddr(request, app.get("trust proxy fn")),
+      onLimit,
+    },
   );
 
   const apollo = new ApolloServer<GraphQLContext>({
