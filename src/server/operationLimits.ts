@@ -9,6 +9,7 @@ import {
   Kind,
   visit,
   type ArgumentNode,
+  type ASTVisitor,
   type DocumentNode,
   type GraphQLSchema,
   type ValidationContext,
@@ -70,6 +71,7 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
     maxDepthRule({ n: config.maxDepth, ...rejectAsLimit }),
     maxAliasesRule({ n: config.maxAliases, ...rejectAsLimit }),
     maxDirectivesRule({ n: config.maxDirectives, ...rejectAsLimit }),
+    maxNameLengthRule(config.maxNameLength),
   ];
   /** Verdicts on operations whose cost no variable changes: most (sendMessage among them) are checked once. */
   const fixed = new WeakMap<DocumentNode, Map<string, OperationVerdict>>();
@@ -118,7 +120,7 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
       const known = fixed.get(document)?.get(name);
       if (known) return known;
       // Armor's messages name the limit and what was found; its "Syntax Error: " prefix misleads.
-      const sizeErrors = [...validate(schema, document, rules), ...longNames(document, config.maxNameLength)].map((e) =>
+      const sizeErrors = validate(schema, document, rules).map((e) =>
         limitError(e.message.replace(/^Syntax Error: /, "")),
       );
       const verdict =
@@ -136,18 +138,21 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
 }
 
 /**
- * Names longer than `max`: a response repeats an alias (and __typename's key) once per list
- * item, and shared subscription results are keyed on the selection's text, so a 500 KB alias
- * costs a megabyte per two items and pins its text in caches.
+ * Names longer than `max`, checked in the same validation pass as Armor's rules: a response
+ * repeats an alias (and __typename's key) once per list item, and shared subscription results
+ * are keyed on the selection, so a 500 KB alias costs a megabyte per two items.
  */
-function longNames(document: DocumentNode, max: number): GraphQLError[] {
-  const found = new Set<string>();
-  visit(document, {
-    Name: (node) => void (node.value.length > max && found.add(node.value.slice(0, 20))),
+function maxNameLengthRule(max: number) {
+  return (context: ValidationContext): ASTVisitor => ({
+    Name(node) {
+      if (node.value.length > max)
+        context.reportError(
+          new GraphQLError(
+            `the name starting "${node.value.slice(0, 20)}" is longer than the limit of ${max} characters`,
+          ),
+        );
+    },
   });
-  return [...found].map(
-    (start) => new GraphQLError(`the name starting "${start}" is longer than the limit of ${max} characters`),
-  );
 }
 
 /** Whether a variable sets a list size (`first`, `last`) or a directive (`@include`, `@skip`). */
