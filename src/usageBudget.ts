@@ -110,14 +110,16 @@ export class UsageBudget {
   }
 
   private async readShared(key: string): Promise<void> {
-    for (const name of BUDGETS) {
-      try {
-        const res = await this.shared[name].get(key);
-        if (res && res.remainingPoints <= 0) this.blockedUntil[name].set(key, Date.now() + res.msBeforeNext);
-      } catch (error) {
-        this.logger.warn({ err: error }, "could not read a shared usage budget; counting locally meanwhile");
-      }
-    }
+    await Promise.all(
+      BUDGETS.map(async (name) => {
+        try {
+          const res = await this.shared[name].get(key);
+          if (res && res.remainingPoints <= 0) this.blockedUntil[name].set(key, Date.now() + res.msBeforeNext);
+        } catch (error) {
+          this.logger.warn({ err: error }, "could not read a shared usage budget; counting locally meanwhile");
+        }
+      }),
+    );
   }
 
   /** Once a second: what was spent into this process's windows, and heavy spenders' into the shared count. */

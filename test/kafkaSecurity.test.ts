@@ -112,7 +112,10 @@ it("chats end to end with the api and the worker on SCRAM over TLS, each as its 
   const [alice, bob] = [await signUp(url), await signUp(url)];
   const room = await createRoom(url, alice, [bob]);
   const client = wsClient(url.replace(/^http/, "ws"), bob.token);
-  const sub = new TestSubscription(client, `subscription($r: ID!) { messageAdded(roomId: $r) { body } }`, { r: room });
+  // From seq 0: the message is delivered whether it is stored before or after the subscription starts.
+  const sub = new TestSubscription(client, `subscription($r: ID!) { messageAdded(roomId: $r, afterSeq: 0) { body } }`, {
+    r: room,
+  });
   await gqlOk(url, `mutation($r: ID!) { sendMessage(roomId: $r, body: "over TLS") { seq } }`, { r: room }, alice.token);
   await sub.waitFor((s) => s.data.length === 1, 20_000, "the message");
   expect(sub.data[0]).toEqual({ messageAdded: { body: "over TLS" } });

@@ -1,4 +1,6 @@
 import type { Consumer, Kafka } from "kafkajs";
+import { sql } from "drizzle-orm";
+import { unnestAs } from "../db/arrays.js";
 import type { Database } from "../db/client.js";
 import { eventLog } from "../db/schema.js";
 import { EPHEMERAL_EVENT_TYPES, eventHeaders } from "../commands/protocol.js";
@@ -67,8 +69,21 @@ export function createEventLogConsumer(options: EventLogConsumerOptions) {
               producedAt: new Date(Number(m.timestamp)),
             };
           });
-          // Throwing leaves the offsets where they were: kafkajs retries, then restarts us.
-          await options.db.insert(eventLog).values(rows).onConflictDoNothing();
+          // Throwing leaves the offsets where they were: kafkajs retries, then restarts us. One
+          // statement text for any batch length (src/db/arrays.ts says why).
+          // (jsonb, bigint and timestamptz travel as text arrays, which postgres.js serializes.)
+          const input = unnestAs("e", rows, {
+            topic: ["text", (r) => r.topic],
+            partition: ["int", (r) => r.partition],
+            log_offset: ["text", (r) => r.offset.toString()],
+            channel: ["text", (r) => r.channel],
+            payload: ["text", (r) => JSON.stringify(r.payload)],
+            produced_at: ["text", (r) => r.producedAt.toISOString()],
+          });
+          await options.db.execute(sql`
+            insert into ${eventLog} (topic, partition, "offset", channel, payload, produced_at)
+            select topic, partition, log_offset::bigint, channel, payload::jsonb, produced_at::timestamptz
+            from ${input} on conflict do nothing`);
           options.metrics.eventsLogged.inc(rows.length);
         },
       });
