@@ -294,12 +294,18 @@ it("10. counts what a selection really costs: nested pages of big messages are r
   const client = wsClient(wsUrl, owner.token);
   const heavy = new TestSubscription(
     client,
-    `subscription($r: ID!) { messageAdded(roomId: $r) { seq room { messages(last: 100) { body } } } }`,
+    `subscription($r: ID!) { messageAdded(roomId: $r, afterSeq: 80) { seq room { messages(last: 100) { body } } } }`,
     { r: room },
   );
-  const light = new TestSubscription(client, `subscription($r: ID!) { messageAdded(roomId: $r) { seq } }`, { r: room });
+  // After seq 80: the next message reaches both whether it is stored before or after they start.
+  const light = new TestSubscription(
+    client,
+    `subscription($r: ID!) { messageAdded(roomId: $r, afterSeq: 80) { seq } }`,
+    {
+      r: room,
+    },
+  );
   try {
-    await new Promise((r) => setTimeout(r, 300)); // both registered before the message
     await gqlOk(
       url,
       `mutation($r: ID!) { sendMessage(roomId: $r, body: "one more") { seq } }`,
@@ -464,7 +470,9 @@ it("15. before signing in, a socket is small and few: init size, bytes, nesting 
   nested.socket.send(
     JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${attacker.token}` } }),
   );
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((resolve) =>
+    nested.socket.on("message", (raw) => JSON.parse(String(raw)).type === "connection_ack" && resolve(null)),
+  );
   const deep = `${"[".repeat(5000)}${"]".repeat(5000)}`;
   nested.socket.send(`{"type":"subscribe","id":"1","payload":{"query":"{ me { id } }","variables":{"v":${deep}}}}`);
   expect(await nested.closed).toBe(4400);
@@ -492,15 +500,15 @@ it("16. names refuse what renders blank or hides, and lastSeenAt is not written 
     expect(errorCode(result), JSON.stringify(name)).toBe("BAD_USER_INPUT");
   }
   const before = await metric(api, `chat_commands_produced_total{type="RecordLastSeen"}`);
+  const openBefore = await metric(api, "chat_websocket_connections");
   const user = await signUp(url);
   for (let i = 0; i < 20; i++) {
     const client = wsClient(wsUrl, user.token);
-    const sub = new TestSubscription(client, `subscription { myEvents { __typename } }`, {});
-    await new Promise((r) => setTimeout(r, 50));
-    sub.close();
+    await new Promise((resolve) => client.on("connected", resolve)); // signed in: its close is a disconnect
     await client.dispose();
   }
-  await new Promise((r) => setTimeout(r, 500));
+  // Every one of the twenty closes has reached the API.
+  await expect.poll(() => metric(api, "chat_websocket_connections"), { timeout: 10_000 }).toBe(openBefore);
   expect((await metric(api, `chat_commands_produced_total{type="RecordLastSeen"}`)) - before).toBeLessThanOrEqual(2);
 });
 
