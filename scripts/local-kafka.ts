@@ -1,7 +1,8 @@
 /**
- * A single-node Apache Kafka broker (KRaft) managed by the project, for machines without
- * Docker. The broker's jars come from Maven Central through kafka/pom.xml and are cached
- * in .kafka/lib; its data lives in .kafka/data.
+ * Apache Kafka (KRaft) managed by the project, for machines without Docker: a single broker,
+ * or a replicated cluster of combined broker-and-controller nodes on loopback. The jars come
+ * from Maven Central through kafka/pom.xml and are cached in .kafka/lib; a single broker's
+ * data lives in .kafka/broker-<port>, a cluster's nodes in .kafka/cluster-<port>/node-<id>.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -17,8 +18,7 @@ const pom = path.join(root, "kafka", "pom.xml");
 /** Jars are shared; each broker (one per client port) has its own folder. */
 const lib = path.join(home, "lib");
 
-function instancePaths(port: number) {
-  const dir = path.join(home, `broker-${port}`);
+function nodePaths(dir: string) {
   return {
     dir,
     data: path.join(dir, "data"),
@@ -28,7 +28,40 @@ function instancePaths(port: number) {
     log: path.join(dir, "broker.log"),
   };
 }
-type InstancePaths = ReturnType<typeof instancePaths>;
+type InstancePaths = ReturnType<typeof nodePaths>;
+
+const singleDir = (port: number) => path.join(home, `broker-${port}`);
+const clusterDir = (port: number) => path.join(home, `cluster-${port}`);
+
+/** One KRaft node: a broker and a controller in one process. */
+export interface KafkaNode {
+  id: number;
+  port: number;
+  controllerPort: number;
+  paths: InstancePaths;
+}
+
+/**
+ * Where each node listens. A single broker: `port`, its controller on `controllerPort`. A
+ * cluster of n: node i (from 1) takes `port + 2(i-1)` for clients and the next for its controller,
+ * so `--brokers 3` on 9092 is 9092, 9094, 9096.
+ */
+export function clusterNodes(port: number, brokers: number, controllerPort = port + 1): KafkaNode[] {
+  if (brokers === 1) return [{ id: 1, port, controllerPort, paths: nodePaths(singleDir(port)) }];
+  return Array.from({ length: brokers }, (_, i) => ({
+    id: i + 1,
+    port: port + 2 * i,
+    controllerPort: port + 2 * i + 1,
+    paths: nodePaths(path.join(clusterDir(port), `node-${i + 1}`)),
+  }));
+}
+
+/** The cluster whose folder exists for this port (a started, not yet stopped one), else one node. */
+function existingNodes(port: number, controllerPort: number): KafkaNode[] {
+  const dir = clusterDir(port);
+  if (!existsSync(dir)) return clusterNodes(port, 1, controllerPort);
+  return clusterNodes(port, readdirSync(dir).filter((name) => name.startsWith("node-")).length);
+}
 
 export interface LocalKafkaOptions {
   /** Client port. @default KAFKA_PORT or 9092 */
@@ -39,6 +72,12 @@ export interface LocalKafkaOptions {
   log?: (line: string) => void;
   /** Also listen for SASL_SSL clients (storage is formatted anew: its users are written then). */
   secure?: SecureListener;
+  /**
+   * Nodes: 1 for a single broker, 3 or more for a replicated cluster (replication factor 3,
+   * min.insync.replicas 2, no unclean leader election), whose stop removes its data.
+   * @default KAFKA_LOCAL_BROKERS or 1
+   */
+  brokers?: number;
 }
 
 /**
@@ -65,13 +104,21 @@ function resolveOptions(options: LocalKafkaOptions) {
   const port = options.port ?? Number(process.env.KAFKA_PORT ?? 9092);
   if (!Number.isInteger(port) || port <= 0 || port > 65534)
     throw new LocalKafkaError(`KAFKA_PORT must be a port number, got ${process.env.KAFKA_PORT}`);
+  const brokers = options.brokers ?? Number(process.env.KAFKA_LOCAL_BROKERS ?? 1);
+  if (brokers !== 1 && !(Number.isInteger(brokers) && brokers >= 3 && brokers <= 9))
+    throw new LocalKafkaError(`--brokers must be 1 or 3 to 9 (a quorum needs 3), got ${brokers}`);
+  if (brokers > 1 && options.secure) throw new LocalKafkaError("the SASL_SSL listener is for a single broker only");
   return {
     port,
     controllerPort: options.controllerPort ?? port + 1,
     log: options.log ?? ((line: string) => console.log(line)),
     secure: options.secure,
+    brokers,
   };
 }
+
+/** The client addresses of nodes, as KAFKA_BROKERS takes them. */
+export const brokerList = (nodes: KafkaNode[]): string => nodes.map((n) => `127.0.0.1:${n.port}`).join(",");
 
 function readPid(paths: InstancePaths): number | null {
   if (!existsSync(paths.pid)) return null;
@@ -109,11 +156,19 @@ export interface BrokerStatus {
   brokers: string;
 }
 
-export async function status(options: LocalKafkaOptions = {}): Promise<BrokerStatus> {
-  const { port } = resolveOptions(options);
-  const pid = readPid(instancePaths(port));
-  const running = pid !== null && isAlive(pid) && (await isPortOpen(port));
-  return { running, pid: running ? pid : null, port, brokers: `127.0.0.1:${port}` };
+/** Whether a node's process is alive and accepts clients. */
+export async function nodeRunning(node: KafkaNode): Promise<number | null> {
+  const pid = readPid(node.paths);
+  return pid !== null && isAlive(pid) && (await isPortOpen(node.port)) ? pid : null;
+}
+
+/** Running when every node of the single broker or cluster on this port is; `pid` is the first node's. */
+export async function status(options: LocalKafkaOptions = {}): Promise<BrokerStatus & { nodes: number }> {
+  const { port, controllerPort } = resolveOptions(options);
+  const nodes = existingNodes(port, controllerPort);
+  const pids = await Promise.all(nodes.map(nodeRunning));
+  const running = pids.every((pid) => pid !== null);
+  return { running, pid: running ? pids[0]! : null, port, brokers: brokerList(nodes), nodes: nodes.length };
 }
 
 function requireTool(command: string, args: string[], what: string) {
@@ -162,16 +217,31 @@ function secureListenerConfig(secure: SecureListener): string[] {
   ];
 }
 
-function writeConfig(paths: InstancePaths, port: number, controllerPort: number, secure?: SecureListener) {
+/** Settings that differ between a single broker and a replicated cluster. */
+function replicationConfig(nodes: KafkaNode[]): string[] {
+  const replicas = Math.min(nodes.length, 3);
+  const minInSync = replicas > 1 ? 2 : 1;
+  return [
+    `default.replication.factor=${replicas}`,
+    `min.insync.replicas=${minInSync}`,
+    "unclean.leader.election.enable=false",
+    `offsets.topic.replication.factor=${replicas}`,
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minInSync}`,
+  ];
+}
+
+function writeConfig(node: KafkaNode, nodes: KafkaNode[], secure?: SecureListener) {
+  const { paths, port, controllerPort } = node;
   mkdirSync(paths.dir, { recursive: true });
   const secureListener = secure ? `,SECURE://127.0.0.1:${secure.port}` : "";
   writeFileSync(
     paths.config,
     [
-      "# Written by scripts/local-kafka.ts: a single-node KRaft broker on loopback.",
+      `# Written by scripts/local-kafka.ts: KRaft node ${node.id} of ${nodes.length} on loopback.`,
       "process.roles=broker,controller",
-      "node.id=1",
-      `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+      `node.id=${node.id}`,
+      `controller.quorum.voters=${nodes.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(",")}`,
       `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${secureListener}`,
       `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secureListener}`,
       "controller.listener.names=CONTROLLER",
@@ -182,10 +252,8 @@ function writeConfig(paths: InstancePaths, port: number, controllerPort: number,
       "num.partitions=6",
       "auto.create.topics.enable=false",
       "delete.topic.enable=true",
-      "offsets.topic.replication.factor=1",
+      ...replicationConfig(nodes),
       "offsets.topic.num.partitions=10",
-      "transaction.state.log.replication.factor=1",
-      "transaction.state.log.min.isr=1",
       "group.initial.rebalance.delay.ms=0",
       "",
     ].join("\n"),
@@ -198,6 +266,8 @@ function writeConfig(paths: InstancePaths, port: number, controllerPort: number,
       "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",
       "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n",
       "log4j.logger.kafka.server.KafkaRaftServer=INFO",
+      // Which node leads the KRaft quorum (the active controller): "Completed transition to Leader".
+      "log4j.logger.org.apache.kafka.raft.QuorumState=INFO",
       "",
     ].join("\n"),
   );
@@ -205,126 +275,182 @@ function writeConfig(paths: InstancePaths, port: number, controllerPort: number,
 
 const classpath = () => `${lib}/*`;
 
-function formatStorage(paths: InstancePaths, secure?: SecureListener) {
-  if (secure) rmSync(paths.data, { recursive: true, force: true });
-  if (existsSync(path.join(paths.data, "meta.properties"))) return;
+function java(paths: InstancePaths, args: string[], options: { encoding?: "utf8" } = {}) {
+  return execFileSync("java", [`-Dlog4j.configuration=file:${paths.log4j}`, "-cp", classpath(), ...args], {
+    ...options,
+    stdio: options.encoding ? undefined : "ignore",
+  });
+}
+
+/** Formats each node's storage with one cluster id, unless already formatted. */
+function formatStorage(nodes: KafkaNode[], secure?: SecureListener) {
+  if (secure) rmSync(nodes[0]!.paths.data, { recursive: true, force: true });
+  const unformatted = nodes.filter((n) => !existsSync(path.join(n.paths.data, "meta.properties")));
+  if (unformatted.length === 0) return;
+  if (unformatted.length !== nodes.length)
+    throw new LocalKafkaError("some of the cluster's nodes are formatted and some not: run kafka:stop to clean it");
   const scramUsers = Object.entries(secure?.users ?? {}).flatMap(([name, password]) => [
     "--add-scram",
     `SCRAM-SHA-512=[name=${name},password=${password}]`,
   ]);
-  const clusterId = execFileSync(
-    "java",
-    [`-Dlog4j.configuration=file:${paths.log4j}`, "-cp", classpath(), "kafka.tools.StorageTool", "random-uuid"],
-    { encoding: "utf8" },
-  )
+  const first = nodes[0]!.paths;
+  const clusterId = String(java(first, ["kafka.tools.StorageTool", "random-uuid"], { encoding: "utf8" }))
     .trim()
     .split("\n")
     .pop()!;
-  execFileSync(
-    "java",
-    [
-      `-Dlog4j.configuration=file:${paths.log4j}`,
-      "-cp",
-      classpath(),
-      "kafka.tools.StorageTool",
-      "format",
-      "-t",
-      clusterId,
-      "-c",
-      paths.config,
-      ...scramUsers,
-    ],
-    {
-      stdio: "ignore",
-    },
-  );
+  for (const { paths } of nodes)
+    java(paths, ["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", paths.config, ...scramUsers]);
 }
 
 function tail(file: string, lines = 30): string {
   return existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-lines).join("\n") : "(no log)";
 }
 
-/**
- * Starts the broker and resolves once it accepts clients. Starting a running broker is a
- * no-op; a port taken by another process is an error.
- */
-export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStatus & { started: boolean }> {
-  const { port, controllerPort, log, secure } = resolveOptions(options);
-  const current = await status({ port });
-  if (current.running) {
-    log(`Kafka is already running (pid ${current.pid}) on ${current.brokers}`);
-    return { ...current, started: false };
-  }
-  for (const p of [port, controllerPort, ...(secure ? [secure.port] : [])]) {
-    if (await isPortOpen(p)) {
-      throw new LocalKafkaError(
-        `port ${p} is already in use by another process. Stop it, or choose other ports with KAFKA_PORT=<port> ` +
-          `(the controller uses the next one) and KAFKA_BROKERS=127.0.0.1:<port>.`,
-      );
-    }
-  }
-  requireTool("java", ["-version"], "Java 17+ runs the Kafka broker");
-  fetchBroker({ port, log });
-  const paths = instancePaths(port);
-  writeConfig(paths, port, controllerPort, secure);
-  formatStorage(paths, secure);
-
-  log(`Starting Kafka ${KAFKA_VERSION} on 127.0.0.1:${port} (log: ${path.relative(root, paths.log)})...`);
-  const out = openSync(paths.log, "w");
+/** Starts one node's process (its storage formatted); resolves with its pid. */
+function spawnNode(node: KafkaNode): number {
+  const out = openSync(node.paths.log, "w");
   const child = spawn(
     "java",
     [
       "-Xms256m",
       "-Xmx768m",
-      `-Dlog4j.configuration=file:${paths.log4j}`,
+      `-Dlog4j.configuration=file:${node.paths.log4j}`,
       "-cp",
       classpath(),
       "kafka.Kafka",
-      paths.config,
+      node.paths.config,
     ],
     { detached: true, stdio: ["ignore", out, out] },
   );
   closeSync(out);
   child.unref();
-  writeFileSync(paths.pid, String(child.pid));
+  writeFileSync(node.paths.pid, String(child.pid));
+  return child.pid!;
+}
 
-  const deadline = Date.now() + 90_000;
+/** Resolves once the node accepts clients (a cluster's nodes get there together, once they have a quorum). */
+async function waitForNode(node: KafkaNode, pid: number, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(child.pid!)) {
-      rmSync(paths.pid, { force: true });
-      throw new LocalKafkaError(`Kafka exited during start-up. Last lines of ${paths.log}:\n${tail(paths.log)}`);
+    if (!isAlive(pid)) {
+      rmSync(node.paths.pid, { force: true });
+      throw new LocalKafkaError(
+        `Kafka node ${node.id} exited during start-up. Last lines of ${node.paths.log}:\n${tail(node.paths.log)}`,
+      );
     }
-    if (readFileSync(paths.log, "utf8").includes("Kafka Server started") && (await isPortOpen(port))) {
-      log(`Kafka is ready on 127.0.0.1:${port} (pid ${child.pid})`);
-      return { running: true, pid: child.pid!, port, brokers: `127.0.0.1:${port}`, started: true };
-    }
+    if (readFileSync(node.paths.log, "utf8").includes("Kafka Server started") && (await isPortOpen(node.port))) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  process.kill(child.pid!, "SIGKILL");
-  throw new LocalKafkaError(`Kafka did not become ready within 90 s. Last lines of ${paths.log}:\n${tail(paths.log)}`);
+  process.kill(pid, "SIGKILL");
+  throw new LocalKafkaError(
+    `Kafka node ${node.id} did not become ready within ${timeoutMs / 1000} s. Last lines of ${node.paths.log}:\n${tail(node.paths.log)}`,
+  );
+}
+
+/** Starts a stopped node of a formatted cluster again (the fault scenarios restart killed nodes). */
+export async function startNode(node: KafkaNode): Promise<void> {
+  if ((await nodeRunning(node)) !== null) return;
+  await waitForNode(node, spawnNode(node));
+}
+
+/**
+ * Stops one node: SIGTERM is a controlled shutdown (its partitions' leadership moves first),
+ * SIGKILL a crash. Resolves once the process is gone (SIGKILL after 30 s).
+ */
+export async function stopNode(node: KafkaNode, signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<boolean> {
+  const pid = readPid(node.paths);
+  rmSync(node.paths.pid, { force: true });
+  if (pid === null || !isAlive(pid)) return false;
+  process.kill(pid, signal);
+  const deadline = Date.now() + 30_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+  return true;
+}
+
+/**
+ * The node that leads the KRaft quorum (the active controller) now, from the nodes' logs:
+ * the latest "Completed transition to Leader" by epoch. Null when none has been elected.
+ */
+export function activeController(nodes: KafkaNode[]): KafkaNode | null {
+  let best: { node: KafkaNode; epoch: number } | null = null;
+  for (const node of nodes) {
+    if (!existsSync(node.paths.log)) continue;
+    for (const match of readFileSync(node.paths.log, "utf8").matchAll(/transition to Leader\(localId=(\d+), epoch=(\d+)/g)) {
+      const epoch = Number(match[2]);
+      if (!best || epoch > best.epoch) best = { node: nodes.find((n) => n.id === Number(match[1]))!, epoch };
+    }
+  }
+  return best?.node ?? null;
+}
+
+/**
+ * Starts the broker, or the cluster's nodes together, and resolves once all accept clients.
+ * Starting a running one is a no-op; a port taken by another process is an error.
+ */
+export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStatus & { started: boolean }> {
+  const { port, controllerPort, log, secure, brokers } = resolveOptions(options);
+  const current = await status({ port, controllerPort });
+  if (current.running) {
+    log(`Kafka is already running (pid ${current.pid}) on ${current.brokers}`);
+    return { ...current, started: false };
+  }
+  if (current.nodes !== brokers && current.nodes > 1)
+    throw new LocalKafkaError(`a ${current.nodes}-node cluster on port ${port} is partly up: run kafka:stop first`);
+  const nodes = clusterNodes(port, brokers, controllerPort);
+  for (const node of nodes) {
+    if ((await nodeRunning(node)) !== null) continue;
+    for (const p of [node.port, node.controllerPort, ...(secure ? [secure.port] : [])]) {
+      if (await isPortOpen(p)) {
+        throw new LocalKafkaError(
+          `port ${p} is already in use by another process. Stop it, or choose other ports with KAFKA_PORT=<port> ` +
+            `(the controller uses the next one) and KAFKA_BROKERS=127.0.0.1:<port>.`,
+        );
+      }
+    }
+  }
+  requireTool("java", ["-version"], "Java 17+ runs the Kafka broker");
+  fetchBroker({ port, log });
+  for (const node of nodes) writeConfig(node, nodes, secure);
+  formatStorage(nodes, secure);
+
+  const where = brokerList(nodes);
+  log(
+    nodes.length === 1
+      ? `Starting Kafka ${KAFKA_VERSION} on ${where} (log: ${path.relative(root, nodes[0]!.paths.log)})...`
+      : `Starting a ${nodes.length}-node Kafka ${KAFKA_VERSION} cluster on ${where} (logs: ${path.relative(root, clusterDir(port))})...`,
+  );
+  const pids = nodes.map(spawnNode);
+  try {
+    await Promise.all(nodes.map((node, i) => waitForNode(node, pids[i]!)));
+  } catch (error) {
+    await Promise.all(nodes.map((node) => stopNode(node, "SIGKILL")));
+    throw error;
+  }
+  log(`Kafka is ready on ${where} (pid ${pids.join(", ")}); KAFKA_BROKERS=${where}`);
+  return { running: true, pid: pids[0]!, port, brokers: where, started: true };
 }
 
 /** Removes a stopped broker's folder (its data, configuration and log). */
 export function removeInstance(port: number): void {
-  rmSync(instancePaths(port).dir, { recursive: true, force: true });
+  rmSync(singleDir(port), { recursive: true, force: true });
 }
 
-/** Stops the managed broker (SIGTERM, then SIGKILL after 30 s); a no-op when none runs. */
+/**
+ * Stops the managed broker or cluster on this port (SIGTERM, then SIGKILL after 30 s); a
+ * no-op when none runs. A cluster's folder is removed with it: its next start is a new cluster.
+ */
 export async function stop(options: LocalKafkaOptions = {}): Promise<boolean> {
-  const { port, log } = resolveOptions(options);
-  const paths = instancePaths(port);
-  const pid = readPid(paths);
-  if (pid === null || !isAlive(pid)) {
-    rmSync(paths.pid, { force: true });
-    log("Kafka is not running");
-    return false;
-  }
-  log(`Stopping Kafka (pid ${pid})...`);
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + 30_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  if (isAlive(pid)) process.kill(pid, "SIGKILL");
-  rmSync(paths.pid, { force: true });
-  log("Kafka stopped");
-  return true;
+  const { port, controllerPort, log } = resolveOptions(options);
+  const nodes = existingNodes(port, controllerPort);
+  const running = nodes.filter((n) => {
+    const pid = readPid(n.paths);
+    return pid !== null && isAlive(pid);
+  });
+  if (running.length > 0) log(`Stopping Kafka on ${brokerList(running)}...`);
+  await Promise.all(nodes.map((node) => stopNode(node)));
+  if (nodes.length > 1) rmSync(clusterDir(port), { recursive: true, force: true });
+  log(running.length > 0 ? "Kafka stopped" : "Kafka is not running");
+  return running.length > 0;
 }
