@@ -59,7 +59,7 @@ export class AppProcess {
   ) {
     const keep = (chunk: Buffer) => {
       this.output.push(chunk.toString());
-      if (this.output.length > 200) this.output.shift();
+      if (this.output.length > 200000) this.output.shift();
     };
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);

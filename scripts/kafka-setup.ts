@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig, ConfigError } from "../src/config/env.js";
 import { setUpCluster } from "../src/kafka/acls.js";
-import { createKafka, groupNames, kafkaSecurity, topicNames } from "../src/kafka/client.js";
+import { createKafka, groupNames, kafkaSecurity, topicNames, topicSettings } from "../src/kafka/client.js";
 import { createLogger } from "../src/logger.js";
 
 const usage = "usage: npm run kafka:setup -- --api User:<api principal> --worker User:<worker principal>";
@@ -27,10 +27,11 @@ function readPrincipals() {
 try {
   const principals = readPrincipals();
   const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,
     clientId: `${config.KAFKA_CLIENT_ID}-setup`,
-    logger: createLogger(config.LOG_LEVEL),
+    logger,
     ...kafkaSecurity(config),
   });
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -38,8 +39,8 @@ try {
     topics,
     groups: groupNames(config.KAFKA_TOPIC_PREFIX, config.KAFKA_WORKER_GROUP),
     principals,
-    partitions: config.KAFKA_TOPIC_PARTITIONS,
-    replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+    settings: topicSettings(config),
+    logger,
   });
   console.log(
     `Topics ${Object.values(topics).join(", ")} exist; granted ${acl.length} ACLs to ${principals.api} and ${principals.worker}.`,

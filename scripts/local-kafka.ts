@@ -377,9 +377,9 @@ export function activeController(nodes: KafkaNode[]): KafkaNode | null {
   let best: { node: KafkaNode; epoch: number } | null = null;
   for (const node of nodes) {
     if (!existsSync(node.paths.log)) continue;
-    for (const match of readFileSync(node.paths.log, "utf8").matchAll(/transition to Leader\(localId=(\d+), epoch=(\d+)/g)) {
-      const epoch = Number(match[2]);
-      if (!best || epoch > best.epoch) best = { node: nodes.find((n) => n.id === Number(match[1]))!, epoch };
+    for (const match of readFileSync(node.paths.log, "utf8").matchAll(/Completed transition to Leader\(.*?, epoch=(\d+)/g)) {
+      const epoch = Number(match[1]);
+      if (!best || epoch > best.epoch) best = { node, epoch };
     }
   }
   return best?.node ?? null;

@@ -9,6 +9,7 @@ import { createServices } from "./graphql/services.js";
 import {
   createKafka,
   ensureTopics,
+  topicSettings,
   groupNames,
   kafkaSecurity,
   topicNames,
@@ -158,10 +159,7 @@ async function startKafka(config: Config, logger: Logger, parts: Parts) {
     ...kafkaSecurity(config),
   });
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
-  await ensureTopics(kafka, topics, {
-    partitions: config.KAFKA_TOPIC_PARTITIONS,
-    replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-  });
+  await ensureTopics(kafka, topics, topicSettings(config), logger.child({ component: "kafka" }));
   const admin = kafka.admin();
   await admin.connect();
   parts.add("kafka admin", () => admin.disconnect());

@@ -4,6 +4,17 @@ import { ConfigError, loadConfig } from "./config/env.js";
 import { createLogger } from "./logger.js";
 import { webDistDir } from "./paths.js";
 
+/** How long a start keeps trying while Kafka answers with errors that can pass. */
+const START_RETRY_MS = 120_000;
+
+/** A kafkajs error that a later attempt can get past (a leader not elected yet, a broker restarting). */
+function isRetriableKafkaError(error: unknown): boolean {
+  for (let e = error as { name?: string; retriable?: boolean; cause?: unknown } | undefined; e; e = e.cause as never) {
+    if (e.name === "KafkaJSNumberOfRetriesExceeded" || (e.name?.startsWith("KafkaJS") && e.retriable)) return true;
+  }
+  return false;
+}
+
 /** Entry point: `node dist/src/main.js [all|api|worker]`. */
 async function main() {
   const role = (process.argv[2] ?? "all") as Role;
@@ -60,19 +71,29 @@ async function main() {
   // `on`, not `once`: a listener must stay registered or tsx's own handler exits the process at once.
   process.on("SIGINT", () => void shutdown("SIGINT", 0));
   process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
-  try {
-    app = await startApp({
-      config,
-      role,
-      logger,
-      onFatal: (error) => {
-        logger.fatal({ err: error }, "unrecoverable failure; exiting so a supervisor can restart the process");
-        void shutdown("fatal", 1);
-      },
-    });
-  } catch (error) {
-    logger.fatal({ err: error }, "could not start");
-    process.exit(1);
+  const options = {
+    config,
+    role,
+    logger,
+    onFatal: (error: unknown) => {
+      logger.fatal({ err: error }, "unrecoverable failure; exiting so a supervisor can restart the process");
+      void shutdown("fatal", 1);
+    },
+  };
+  const startDeadline = Date.now() + START_RETRY_MS;
+  for (let attempt = 1; !app; attempt++) {
+    try {
+      app = await startApp(options);
+    } catch (error) {
+      if (!isRetriableKafkaError(error) || Date.now() > startDeadline || stopping) {
+        logger.fatal({ err: error }, "could not start");
+        process.exit(1);
+      }
+      // A cluster that is starting, electing leaders or creating our topics answers with
+      // retriable errors for a while: a supervisor would only restart us into the same.
+      logger.warn({ err: error, attempt }, "Kafka is not ready for this process yet; starting again in 1 s");
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
   if (app.url)
     logger.info(

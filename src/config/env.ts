@@ -66,8 +66,13 @@ const envSchema = z.object({
     .default(""),
   /** Partitions for each topic created at start. @default 6 */
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
-  /** @default 1 */
-  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).default(1),
+  /** Replicas of each topic created at start. @default the brokers' default.replication.factor */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).optional(),
+  /**
+   * min.insync.replicas of each topic created at start: replicas that must hold a record before
+   * it is acknowledged. @default 2 when topics have 3 or more replicas, else 1
+   */
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(10).optional(),
   /** Consumer group shared by all workers. @default chat-workers */
   KAFKA_WORKER_GROUP: z.string().min(1).default("chat-workers"),
   /** How soon a dead worker's partitions move to the others (the broker allows 6000-300000). @default 10000 */
@@ -100,8 +105,13 @@ const envSchema = z.object({
    * linger.ms). Fewer requests cost the broker and the workers less per message. @default 3
    */
   COMMAND_LINGER_MS: z.coerce.number().int().min(0).max(100).default(3),
-  /** How long a mutation waits for its command's outcome. @default 10000 */
-  COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /**
+   * How long a mutation waits for its command's outcome. Longer than a partition leader's
+   * election after a broker dies (the controller waits broker.session.timeout.ms, 9 s by
+   * default, then clients refresh their metadata), so a send caught in one still succeeds.
+   * @default 20000
+   */
+  COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
   /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** How often each API process reports its connected users (presence). @default 10000 */

@@ -1,5 +1,6 @@
 import kafkajs, { type AclEntry, type Kafka } from "kafkajs";
-import { ensureTopics, type Groups, type Topics } from "./client.js";
+import type { Logger } from "../logger.js";
+import { ensureTopics, type Groups, type Topics, type TopicSettings } from "./client.js";
 
 // Node's ESM loader does not find these names in kafkajs's CommonJS exports (vitest's does).
 const { AclOperationTypes: Op, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
@@ -64,9 +65,9 @@ export function chatAcls(topics: Topics, groups: Groups, principals: Principals)
  */
 export async function setUpCluster(
   kafka: Kafka,
-  options: { topics: Topics; groups: Groups; principals: Principals; partitions: number; replicationFactor: number },
+  options: { topics: Topics; groups: Groups; principals: Principals; settings: TopicSettings; logger: Logger },
 ): Promise<AclEntry[]> {
-  await ensureTopics(kafka, options.topics, options);
+  await ensureTopics(kafka, options.topics, options.settings, options.logger);
   const acl = chatAcls(options.topics, options.groups, options.principals);
   const admin = kafka.admin();
   await admin.connect();

@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
+import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
 import type { Config } from "../config/env.js";
 import type { Logger } from "../logger.js";
+
+// Node's ESM loader does not find this name in kafkajs's CommonJS exports (vitest's does).
+const { ConfigResourceTypes } = kafkajs;
 
 const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -33,17 +36,34 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
     brokers: options.brokers,
     ssl: options.ssl,
     sasl: options.sasl,
-    // kafkajs INFO is chatty (every join and rebalance); WARN and above is what operators need.
-    logLevel: logLevel.WARN,
+    // kafkajs INFO is chatty (every join and rebalance); WARN and above is what operators need,
+    // and with LOG_LEVEL=debug everything kafkajs says (every request), to trace a failover.
+    logLevel: options.logger.isLevelEnabled("debug") ? logLevel.DEBUG : logLevel.WARN,
     logCreator:
       () =>
       ({ level, log }: LogEntry) => {
         const { message, timestamp: _ts, logger: _l, ...rest } = log;
         kafkaLogger[levels[level] ?? "info"](rest, message);
       },
-    retry: { initialRetryTime: 300, retries: 8 },
+    retry: KAFKA_RETRY,
   });
 }
+
+/**
+ * How every Kafka client here retries (requests, reconnects, metadata, consumers' restarts):
+ * from 100 ms doubling to at most 1 s apart, for about 30 s. Capped so that a client notices
+ * within a second that a failover has ended (kafkajs's default grows to 30 s between attempts,
+ * which kept answers stalled long after the cluster had recovered); long enough to outlast a
+ * leader election (the controller waits broker.session.timeout.ms, 9 s by default).
+ */
+export const KAFKA_RETRY = { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 };
+
+/**
+ * Every produce waits for all in-sync replicas (Kafka's acks=all, kafkajs's default, stated
+ * here because the guarantees rest on it): with min.insync.replicas 2 an acknowledged record
+ * survives the loss of any one broker.
+ */
+export const ACKS_ALL = -1;
 
 export interface Topics {
   commands: string;
@@ -72,41 +92,89 @@ export const groupNames = (prefix: string, workerGroup: string): Groups => ({
   apiPrefix: `${prefix}chat-api`,
 });
 
-/** Creates the fixed topics if they are missing; existing topics are left as they are. */
-export async function ensureTopics(
-  kafka: Kafka,
-  topics: Topics,
-  options: { partitions: number; replicationFactor: number },
-): Promise<void> {
+/** The topic settings the configuration asks for. */
+export const topicSettings = (config: Config): TopicSettings => ({
+  partitions: config.KAFKA_TOPIC_PARTITIONS,
+  replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+  minInSyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
+});
+
+export interface TopicSettings {
+  partitions: number;
+  /** Replicas per partition; undefined: the brokers' default.replication.factor. */
+  replicationFactor?: number;
+  /** Replicas that must have a record before it is acknowledged; undefined: 2 with 3+ replicas, else 1. */
+  minInSyncReplicas?: number;
+}
+
+/**
+ * Creates the fixed topics if they are missing, replicated as configured (else as the brokers'
+ * default says) with min.insync.replicas set, and waits until every partition has a leader.
+ * Existing topics are left as they are: a warning says when one has fewer replicas than asked.
+ */
+export async function ensureTopics(kafka: Kafka, topics: Topics, settings: TopicSettings, logger: Logger) {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const missing = async () => {
-      const existing = new Set(await admin.listTopics());
-      return Object.values(topics).filter((t) => !existing.has(t));
-    };
-    const toCreate = await missing();
-    if (toCreate.length === 0) return;
-    try {
+    const replicas = settings.replicationFactor ?? (await defaultReplicationFactor(admin));
+    const minInSync = settings.minInSyncReplicas ?? (replicas >= 3 ? 2 : 1);
+    const existing = new Set(await admin.listTopics());
+    const toCreate = Object.values(topics).filter((t) => !existing.has(t));
+    if (toCreate.length > 0) {
+      // Processes starting together race to create the same topics: losing is fine.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: toCreate.map((topic) => ({
           topic,
-          numPartitions: options.partitions,
-          replicationFactor: options.replicationFactor,
+          numPartitions: settings.partitions,
+          replicationFactor: replicas,
+          configEntries: [{ name: "min.insync.replicas", value: String(minInSync) }],
         })),
       });
-    } catch (error) {
-      // Processes starting together race to create the same topics (losing is fine), and a
-      // broker that has just started may answer the leader wait with "does not host this
-      // topic-partition" for topics it is still creating: wait for them to be listed.
-      const deadline = Date.now() + 15_000;
-      while ((await missing()).length > 0) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+      logger.info({ topics: toCreate, replicas, minInSync }, "created topics");
+    }
+    const metadata = await waitForLeaders(admin, Object.values(topics));
+    for (const { name, partitions } of metadata) {
+      const fewest = Math.min(...partitions.map((p) => p.replicas.length));
+      if (fewest < replicas)
+        logger.warn(
+          { topic: name, replicas: fewest, wanted: replicas },
+          `topic ${name} has ${fewest} replica(s) per partition, fewer than the ${replicas} configured: ` +
+            "a broker's loss can stop it or lose records; raise its replication with kafka-reassign-partitions",
+        );
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+async function defaultReplicationFactor(admin: Admin): Promise<number> {
+  const { brokers } = await admin.describeCluster();
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [
+      { type: ConfigResourceTypes.BROKER, name: String(brokers[0]!.nodeId), configNames: ["default.replication.factor"] },
+    ],
+  });
+  const value = Number(resources[0]?.configEntries[0]?.configValue);
+  return Number.isInteger(value) && value > 0 ? Math.min(value, brokers.length) : 1;
+}
+
+/**
+ * Until every partition of the topics has a leader (a topic just created, or a cluster just
+ * started, answers "does not host this topic-partition" for a moment): at most 60 s.
+ */
+async function waitForLeaders(admin: Admin, names: string[]) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      if (topics.length === names.length && topics.every((t) => t.partitions.every((p) => p.leader >= 0)))
+        return topics;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`the topics ${names.join(", ")} have no leader after 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

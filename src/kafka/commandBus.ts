@@ -5,6 +5,7 @@ import type { CommandAnswer, CommandDefinition, CommandEnvelope } from "../comma
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import { ACKS_ALL } from "./client.js";
 
 export interface CommandBusOptions {
   kafka: Kafka;
@@ -68,7 +69,7 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
     const items = outbox;
     outbox = [];
     if (!producer) return items.forEach((i) => i.reject(new Error("the producer is stopped")));
-    producer.send({ topic: options.topic, messages: items.map((i) => i.message) }).then(
+    producer.send({ topic: options.topic, acks: ACKS_ALL, messages: items.map((i) => i.message) }).then(
       () => items.forEach((i) => i.resolve()),
       (error: unknown) => items.forEach((i) => i.reject(error)),
     );

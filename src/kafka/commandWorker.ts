@@ -17,7 +17,7 @@ import {
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { Topics } from "./client.js";
+import { ACKS_ALL, KAFKA_RETRY, type Topics } from "./client.js";
 
 export interface CommandWorkerOptions {
   kafka: Kafka;
@@ -365,6 +365,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
     const producedAt = new Map(decoded.flatMap((d) => ("command" in d ? [[d.command.id, d.record.timestamp]] : [])));
     const trace = (commandId: string) => `${producedAt.get(commandId) ?? ""},${startedAt},${committedAt}`;
     await producer!.sendBatch({
+      acks: ACKS_ALL,
       topicMessages: [
         { topic: topics.events, messages: answers.flatMap((a) => eventRecords(a, trace(a.outcome.commandId))) },
         { topic: topics.deadLetters, messages: dlqMessages },
@@ -388,6 +389,7 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       consumer = options.kafka.consumer({
         groupId: options.groupId,
         allowAutoTopicCreation: false,
+        retry: KAFKA_RETRY,
         ...commandFetch(options.fetchWaitMs),
         // How soon a dead worker's partitions move to the others.
         sessionTimeout: options.sessionTimeoutMs,

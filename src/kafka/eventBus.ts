@@ -22,6 +22,7 @@ import {
 import { identifyEvent } from "../commands/eventIdentity.js";
 import type { EventBus } from "../commands/ports.js";
 import { BoundedQueue } from "../boundedQueue.js";
+import { ACKS_ALL, KAFKA_RETRY } from "./client.js";
 
 export interface EventBusOptions {
   kafka: Kafka;
@@ -154,7 +155,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
         kafka: options.kafka,
         topic: options.topic,
         // Idle fetches return after this long; it bounds how long start() waits to be positioned.
-        consumerConfig: { groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false },
+        consumerConfig: { groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false, retry: KAFKA_RETRY },
         producerConfig: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
       });
       const consumer: Consumer = pubsub["consumer"];
@@ -262,6 +263,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
           : [event.roomId, roomChannel(event.roomId)];
       await pubsub["producer"].send({
         topic: options.topic,
+        acks: ACKS_ALL,
         messages: [
           {
             key,

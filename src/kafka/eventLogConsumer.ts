@@ -2,6 +2,7 @@ import type { Consumer, Kafka } from "kafkajs";
 import { sql } from "drizzle-orm";
 import { unnestAs } from "../db/arrays.js";
 import type { Database } from "../db/client.js";
+import { KAFKA_RETRY } from "./client.js";
 import { eventLog } from "../db/schema.js";
 import { EPHEMERAL_EVENT_TYPES, eventHeaders } from "../commands/protocol.js";
 import type { Logger } from "../logger.js";
@@ -33,6 +34,7 @@ export function createEventLogConsumer(options: EventLogConsumerOptions) {
       consumer = options.kafka.consumer({
         groupId: options.groupId,
         allowAutoTopicCreation: false,
+        retry: KAFKA_RETRY,
         // Nobody waits on the log: the broker holds each fetch until a good batch has
         // gathered, so the log costs a few requests a second instead of one per event.
         minBytes: 256 * 1024,

@@ -170,6 +170,8 @@ export class Presence {
 
   /** Processes not heard from for `timeoutMs` are gone, with their users. */
   private expire() {
+    // Reports cannot reach a process whose event stream is down: silence is not absence then.
+    if (!this.events.connected) return;
     const cutoff = Date.now() - this.options.timeoutMs;
     for (const [id, entry] of this.processes) {
       if (entry.heardAt >= cutoff || id === this.processId) continue;

@@ -36,7 +36,7 @@ export interface StreamResult {
   failures: Record<string, number>;
 }
 
-const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { id seq roomId } }`;
+export const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { id seq roomId } }`;
 
 /**
  * Sends `total` messages round-robin over the rooms, `concurrency` at a time, against the
@@ -100,6 +100,8 @@ export async function sendStream(options: {
  */
 export class ResumingSubscriber {
   readonly seqs: number[] = [];
+  /** When each new seq arrived (ms since the epoch), for the longest gap in deliveries. */
+  readonly deliveredAt: number[] = [];
   duplicates = 0;
   reconnects = 0;
   private client: Client | null = null;
@@ -149,7 +151,10 @@ export class ResumingSubscriber {
           const seq = result.data?.messageAdded.seq;
           if (seq === undefined) return resume();
           if (this.seqs.includes(seq)) this.duplicates++;
-          else this.seqs.push(seq);
+          else {
+            this.seqs.push(seq);
+            this.deliveredAt.push(Date.now());
+          }
         },
         error: resume,
         complete: resume,

@@ -1,0 +1,221 @@
+/**
+ * A broker's death on a replicated cluster: 3 KRaft nodes (replication factor 3,
+ * min.insync.replicas 2), two API processes and two workers, steady sends over 10 rooms with a
+ * subscriber per room on each API. Each scenario checks that nothing acknowledged is lost or
+ * doubled, every subscriber's stream is complete and gapless, no app process exits, and how long
+ * sends failed or stalled (figures printed as a [fault] line).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { waitUntil } from "../../scripts/app-process.js";
+import {
+  activeController,
+  brokerList,
+  clusterNodes,
+  start,
+  startNode,
+  stop,
+  stopNode,
+  type KafkaNode,
+} from "../../scripts/local-kafka.js";
+import { Scenario } from "./support/scenario.js";
+import { faultFigures, SteadyLoad } from "./support/steadyLoad.js";
+import { checkStored, createRooms, report, ResumingSubscriber, waitForDeliveries } from "./support/stream.js";
+
+const PORT = Number(process.env.FAULT_CLUSTER_PORT ?? 19192);
+const nodes = clusterNodes(PORT, 3);
+const brokers = brokerList(nodes);
+const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING }).admin();
+/** The deadline a mutation waits for (the product's default). */
+const COMMAND_TIMEOUT_MS = 20_000;
+let scenario: Scenario | undefined;
+
+beforeAll(async () => {
+  await start({ port: PORT, brokers: 3, log: (line) => console.log(`[cluster] ${line}`) });
+  await admin.connect();
+}, 180_000);
+
+afterAll(async () => {
+  await admin.disconnect();
+  await stop({ port: PORT, log: () => {} });
+});
+
+afterEach(async () => {
+  await scenario?.stop();
+  scenario = undefined;
+  await Promise.all(nodes.map(startNode)); // a failed scenario leaves no node down for the next
+});
+
+/** Every partition of every topic (the group offsets' too) has all its replicas in sync again. */
+async function waitForFullIsr() {
+  await waitUntil(
+    async () => {
+      const { topics } = await admin.fetchTopicMetadata();
+      return topics.every((t) => t.partitions.every((p) => p.leader >= 0 && p.isr.length === p.replicas.length));
+    },
+    120_000,
+    "every partition's replicas to be in sync",
+  );
+}
+
+async function leaderOfMostPartitions(topic: string): Promise<KafkaNode> {
+  const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+  const led = new Map<number, number>();
+  for (const p of topics[0]!.partitions) led.set(p.leader, (led.get(p.leader) ?? 0) + 1);
+  const [nodeId] = [...led.entries()].sort((a, b) => b[1] - a[1])[0]!;
+  return nodes.find((n) => n.id === nodeId)!;
+}
+
+/**
+ * Runs steady load, injects `fault` once 50 sends are acknowledged, goes on until 100 more are
+ * after it returned, then checks and reports. `fault` gets the scenario's topic prefix and load.
+ */
+async function throughFault(
+  name: string,
+  fault: (prefix: string, load: SteadyLoad) => Promise<Record<string, number> | void>,
+  stallMs = 1000,
+) {
+  const s = (scenario = await Scenario.start(
+    { apis: 2, workers: 2 },
+    {
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC_PARTITIONS: "6",
+      COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
+      LOG_LEVEL: process.env.FAULT_APP_LOG_LEVEL ?? "warn",
+    },
+  ));
+  const rooms = await createRooms(s.urls()[0]!, 10);
+  const subscribers = rooms.flatMap((room) =>
+    [0, 1].map((api) => new ResumingSubscriber(s.urls, room.members[1]!, room.id, api)),
+  );
+  subscribers.forEach((sub) => sub.start());
+  const load = new SteadyLoad(s.urls, rooms, { senders: 6, intervalMs: 200, prefix: "c" });
+  try {
+    load.start();
+    await waitUntil(() => load.acknowledged.size >= 50, 60_000, "50 sends acknowledged before the fault");
+    const faultAt = Date.now();
+    const kafkaFigures = await fault(s.env.KAFKA_TOPIC_PREFIX!, load);
+    const after = load.acknowledged.size;
+    await waitUntil(() => load.acknowledged.size >= after + 100, 120_000, "100 sends acknowledged after the fault");
+    const endedAt = Date.now();
+    const result = await load.stop();
+    const stored = await checkStored(s.db, rooms, result);
+    const delivery = await waitForDeliveries(subscribers, stored.perRoom, 90_000);
+    const figures = {
+      acknowledged: result.acknowledged.size,
+      stored: stored.stored,
+      ...delivery,
+      ...kafkaFigures,
+      ...faultFigures(load, subscribers, faultAt, { stallMs, endedAt }),
+      failures: result.failures,
+      exited: [...s.apis, ...s.workers].filter((p) => p.child.exitCode !== null).length,
+      consumerCrashes: [...s.apis, ...s.workers].reduce((n, p) => n + p.logs().split("consumer crashed").length - 1, 0),
+    };
+    report(name, figures);
+    keepLogs(name, s);
+    return figures;
+  } finally {
+    await Promise.all(subscribers.map((sub) => sub.stop()));
+  }
+}
+
+/** With FAULT_LOG_DIR set, each app process's output is written there, one file per scenario and process. */
+function keepLogs(name: string, s: Scenario) {
+  const dir = process.env.FAULT_LOG_DIR;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const slug = name.replace(/[^a-z0-9]+/gi, "-");
+  for (const [i, p] of [...s.apis, ...s.workers].entries())
+    writeFileSync(path.join(dir, `${slug}.${p.role}-${i}.log`), p.logs());
+}
+
+/**
+ * kill -9, ~20 s down, started again, its replicas back in sync. `leadersMovedMs`: how long
+ * Kafka itself took to move every partition (the group offsets' too) off the dead node.
+ */
+async function crash(node: KafkaNode) {
+  const killedAt = Date.now();
+  await stopNode(node, "SIGKILL");
+  await waitUntil(
+    async () => {
+      const { topics } = await admin.fetchTopicMetadata();
+      return topics.every((t) => t.partitions.every((p) => p.leader !== node.id && p.leader >= 0));
+    },
+    60_000,
+    `leaders to move off node ${node.id}`,
+  );
+  const leadersMovedMs = Date.now() - killedAt;
+  await new Promise((r) => setTimeout(r, killedAt + 20_000 - Date.now())); // the outage, not a wait for an event
+  await startNode(node);
+  await waitForFullIsr();
+  return { leadersMovedMs };
+}
+
+it("kill -9 of the broker leading the most command partitions costs seconds, not minutes", async () => {
+  const run = await throughFault("cluster: kill -9 the leader of most command partitions", async (prefix) =>
+    crash(await leaderOfMostPartitions(`${prefix}chat.commands`)),
+  );
+  expect(run).toMatchObject({ duplicates: 0, exited: 0, consumerCrashes: 0, failedCalls: 0 });
+  expect(run.stored).toBe(run.acknowledged);
+  expect(run.disruptedMs).toBeLessThanOrEqual(15_000);
+  expect(run.deliveryGapMs).toBeLessThanOrEqual(15_000);
+});
+
+it("kill -9 of the active KRaft controller costs seconds, not minutes", async () => {
+  const run = await throughFault("cluster: kill -9 the active controller", async () => {
+    const controller = activeController(nodes);
+    if (!controller) throw new Error("no active controller in the nodes' logs");
+    return crash(controller);
+  });
+  expect(run).toMatchObject({ duplicates: 0, exited: 0, consumerCrashes: 0, failedCalls: 0 });
+  expect(run.stored).toBe(run.acknowledged);
+  expect(run.disruptedMs).toBeLessThanOrEqual(15_000);
+  expect(run.deliveryGapMs).toBeLessThanOrEqual(15_000);
+});
+
+it("a rolling restart with SIGTERM fails no send and stalls none over 2 s", async () => {
+  const run = await throughFault(
+    "cluster: rolling restart (SIGTERM)",
+    async () => {
+      for (const node of nodes) {
+        await stopNode(node, "SIGTERM");
+        await startNode(node);
+        await waitForFullIsr();
+      }
+    },
+    2000,
+  );
+  expect(run).toMatchObject({ duplicates: 0, exited: 0, consumerCrashes: 0, failedCalls: 0, disruptedMs: 0 });
+  expect(run.stored).toBe(run.acknowledged);
+});
+
+it("with two of three brokers down sends fail with a clear code within the deadline, and resume by themselves", async () => {
+  const timings = { firstFailureMs: 0, resumedAfterOneBackMs: 0 };
+  const run = await throughFault("cluster: two of three down, then one back", async (_prefix, load) => {
+    const [a, b] = nodes;
+    const downAt = Date.now();
+    await Promise.all([stopNode(a!, "SIGKILL"), stopNode(b!, "SIGKILL")]);
+    await waitUntil(
+      () => load.attempts.some((x) => x.error !== null && x.startedAt >= downAt),
+      COMMAND_TIMEOUT_MS + 10_000,
+      "a send to fail",
+    );
+    timings.firstFailureMs = Date.now() - downAt;
+    const backAt = Date.now();
+    await startNode(a!);
+    const acknowledged = load.acknowledged.size;
+    await waitUntil(() => load.acknowledged.size >= acknowledged + 20, 120_000, "sends to resume with one back");
+    timings.resumedAfterOneBackMs = Date.now() - backAt;
+    await startNode(b!);
+    await waitForFullIsr();
+  });
+  report("cluster: two of three down (timings)", timings);
+  expect(run).toMatchObject({ duplicates: 0, exited: 0 });
+  expect(run.stored).toBe(run.acknowledged);
+  expect(Object.keys(run.failures).every((code) => ["SERVICE_UNAVAILABLE", "COMMAND_TIMEOUT"].includes(code))).toBe(
+    true,
+  );
+  expect(timings.firstFailureMs).toBeLessThanOrEqual(COMMAND_TIMEOUT_MS + 5_000);
+});
