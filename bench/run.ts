@@ -17,6 +17,7 @@ import { feedScenario } from "./scenarios/feed.js";
 import { historyScenario } from "./scenarios/history.js";
 import { latencyScenario } from "./scenarios/latency.js";
 import { persistenceScenario } from "./scenarios/persistence.js";
+import { replicationScenario } from "./scenarios/replication.js";
 import { searchScenario } from "./scenarios/search.js";
 import { throughputScenario } from "./scenarios/throughput.js";
 
@@ -57,6 +58,7 @@ const sizes = quick
 
 const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
   ["cost", (s) => costScenario(s, sizes.cost, log)],
+  ["replication", (s) => replicationScenario(s, sizes.cost, log)],
   ["latency", (s) => latencyScenario(s, sizes.latency, log)],
   ["throughput", (s) => throughputScenario(s, sizes.throughput, log)],
   ["fanout", (s) => fanoutScenario(s, sizes.fanout, log)],

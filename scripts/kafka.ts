@@ -12,7 +12,9 @@ try {
   else if (command === "status") {
     const s = await status();
     const what = s.nodes === 1 ? "Kafka" : `A ${s.nodes}-node Kafka cluster`;
-    console.log(s.running ? `${what} is running (pid ${s.pid}) on ${s.brokers}` : `${what} is not running (port ${s.port})`);
+    console.log(
+      s.running ? `${what} is running (pid ${s.pid}) on ${s.brokers}` : `${what} is not running (port ${s.port})`,
+    );
     process.exitCode = s.running ? 0 : 3;
   } else {
     console.error(usage);

@@ -25,6 +25,8 @@ function nodePaths(dir: string) {
     config: path.join(dir, "server.properties"),
     log4j: path.join(dir, "log4j.properties"),
     pid: path.join(dir, "broker.pid"),
+    /** Extra JVM flags, one per line, kept for restarts of the node. */
+    jvmOptions: path.join(dir, "jvm.options"),
     log: path.join(dir, "broker.log"),
   };
 }
@@ -78,6 +80,8 @@ export interface LocalKafkaOptions {
    * @default KAFKA_LOCAL_BROKERS or 1
    */
   brokers?: number;
+  /** Extra JVM flags for the nodes (the fault suite's cluster trades peak speed for a cheap start). */
+  jvmOptions?: string[];
 }
 
 /**
@@ -114,6 +118,7 @@ function resolveOptions(options: LocalKafkaOptions) {
     log: options.log ?? ((line: string) => console.log(line)),
     secure: options.secure,
     brokers,
+    jvmOptions: options.jvmOptions ?? [],
   };
 }
 
@@ -309,11 +314,15 @@ function tail(file: string, lines = 30): string {
 /** Starts one node's process (its storage formatted); resolves with its pid. */
 function spawnNode(node: KafkaNode): number {
   const out = openSync(node.paths.log, "w");
+  const extra = existsSync(node.paths.jvmOptions)
+    ? readFileSync(node.paths.jvmOptions, "utf8").split("\n").filter(Boolean)
+    : [];
   const child = spawn(
     "java",
     [
       "-Xms256m",
       "-Xmx768m",
+      ...extra,
       `-Dlog4j.configuration=file:${node.paths.log4j}`,
       "-cp",
       classpath(),
@@ -377,7 +386,9 @@ export function activeController(nodes: KafkaNode[]): KafkaNode | null {
   let best: { node: KafkaNode; epoch: number } | null = null;
   for (const node of nodes) {
     if (!existsSync(node.paths.log)) continue;
-    for (const match of readFileSync(node.paths.log, "utf8").matchAll(/Completed transition to Leader\(.*?, epoch=(\d+)/g)) {
+    for (const match of readFileSync(node.paths.log, "utf8").matchAll(
+      /Completed transition to Leader\(.*?, epoch=(\d+)/g,
+    )) {
       const epoch = Number(match[1]);
       if (!best || epoch > best.epoch) best = { node, epoch };
     }
@@ -390,7 +401,7 @@ export function activeController(nodes: KafkaNode[]): KafkaNode | null {
  * Starting a running one is a no-op; a port taken by another process is an error.
  */
 export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStatus & { started: boolean }> {
-  const { port, controllerPort, log, secure, brokers } = resolveOptions(options);
+  const { port, controllerPort, log, secure, brokers, jvmOptions } = resolveOptions(options);
   const current = await status({ port, controllerPort });
   if (current.running) {
     log(`Kafka is already running (pid ${current.pid}) on ${current.brokers}`);
@@ -412,7 +423,10 @@ export async function start(options: LocalKafkaOptions = {}): Promise<BrokerStat
   }
   requireTool("java", ["-version"], "Java 17+ runs the Kafka broker");
   fetchBroker({ port, log });
-  for (const node of nodes) writeConfig(node, nodes, secure);
+  for (const node of nodes) {
+    writeConfig(node, nodes, secure);
+    writeFileSync(node.paths.jvmOptions, jvmOptions.join("\n"));
+  }
   formatStorage(nodes, secure);
 
   const where = brokerList(nodes);

@@ -222,7 +222,7 @@ async function startWorkerRole({ config, logger, onFatal, parts, metrics, databa
 
 /** The event bus, the command bus and the services behind the GraphQL endpoint. */
 async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
-  const { config, logger, onFatal, parts, metrics, database, kafka, topics, groups } = base;
+  const { config, logger, parts, metrics, database, kafka, topics, groups } = base;
   const events: EventBus = createEventBus({
     kafka,
     topic: topics.events,
@@ -233,7 +233,6 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
       if (event.type === "MessageAdded" && event.issuedAt)
         metrics.deliveryLatency.observe((Date.now() - Date.parse(event.issuedAt)) / 1000);
     },
-    onFatal,
   });
   await events.start();
   parts.add("event bus", () => events.stop());

@@ -70,13 +70,16 @@ export function difference(before: Map<string, GroupSample>, after: Map<string, 
 }
 
 /** Processes whose command line contains `needle` (e.g. `kafka.Kafka`), or whose name is `comm`. */
-export function findPids(match: { comm?: string; cmdline?: string }): number[] {
+export function findPids(match: { comm?: string; cmdline?: string; notCmdline?: string }): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     if (match.comm && read(`/proc/${pid}/comm`)?.trim() === match.comm) pids.push(pid);
-    else if (match.cmdline && read(`/proc/${pid}/cmdline`)?.includes(match.cmdline)) pids.push(pid);
+    else if (match.cmdline) {
+      const cmdline = read(`/proc/${pid}/cmdline`);
+      if (cmdline?.includes(match.cmdline) && !(match.notCmdline && cmdline.includes(match.notCmdline))) pids.push(pid);
+    }
   }
   return pids;
 }

@@ -52,6 +52,9 @@ async function deleteTopics(brokers: string, prefixes: string[]) {
   }
 }
 
+/** Kafka brokers on this machine, the nodes of a local cluster (scripts/local-kafka.ts) left out. */
+const singleBrokerPids = () => findPids({ cmdline: "kafka.Kafka", notCmdline: "/cluster-" });
+
 /** api and worker as separate processes, on topics of their own, configured as in production. */
 export class Chat {
   private constructor(
@@ -103,12 +106,15 @@ export class Chat {
     return this.api!.url;
   }
 
-  /** The processes a message costs: api, worker(s), the Kafka broker and PostgreSQL. */
-  processGroups(): ProcessGroup[] {
+  /**
+   * The processes a message costs: api, worker(s), the Kafka broker(s) (`kafka`: which; by
+   * default every broker but a local cluster's nodes) and PostgreSQL.
+   */
+  processGroups(kafka = singleBrokerPids): ProcessGroup[] {
     return [
       { name: "api", pids: () => (this.api ? [this.api.pid] : []) },
       { name: "worker", pids: () => this.workers.map((w) => w.pid) },
-      { name: "kafka", pids: () => findPids({ cmdline: "kafka.Kafka" }) },
+      { name: "kafka", pids: kafka },
       { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
     ];
   }

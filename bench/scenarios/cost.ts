@@ -27,7 +27,7 @@ const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { id seq 
 const SUBSCRIBERS_PER_ROOM = 2;
 const IDLE_SECONDS = 5;
 
-interface Options {
+export interface Options {
   /** Per round and stack. */
   messages: number;
   /** Measured rounds per stack, alternating; the figures are the median round's. */
@@ -43,7 +43,7 @@ export interface Target {
   rooms: string[];
 }
 
-interface Measured {
+export interface Measured {
   acked: number;
   failed: number;
   perSecond: number;
@@ -81,7 +81,7 @@ const walPosition = async (sqlClient: postgres.Sql) =>
   (await sqlClient`select pg_current_wal_insert_lsn()::text as lsn`)[0]!.lsn as string;
 
 /** One stack under load: its subscribers stay open across rounds; each round is measured alone. */
-class Load {
+export class Load {
   private readonly pending = new Map<string, { started: number; remaining: number }>();
   private readonly latencies: number[] = [];
   private subscribers: Subscriber[] = [];
@@ -201,7 +201,7 @@ class Load {
 }
 
 /** A stack to measure: where to send, which processes to count, how to know it has caught up. */
-interface Contender {
+export interface Contender {
   name: string;
   target: Target;
   groups: ProcessGroup[];
@@ -211,23 +211,35 @@ interface Contender {
   stop(): Promise<void>;
 }
 
-async function startOurs(stack: Stack, opts: Options): Promise<Contender> {
+/** Where ours reaches Kafka: the stack's broker unless told otherwise, and which processes are its brokers. */
+export interface KafkaTarget {
+  brokers: string;
+  name: string;
+  pids(): number[];
+}
+
+export async function startOurs(stack: Stack, opts: Options, kafka?: KafkaTarget): Promise<Contender> {
   // The default configuration: only what the bench needs to run beside itself is set.
-  const env = Chat.env(stack, { EVENT_LOG_ENABLED: "true", SUBSCRIPTION_QUEUE_LIMIT: "1000" });
+  const brokers = kafka?.brokers ?? stack.brokers;
+  const env = Chat.env(stack, {
+    EVENT_LOG_ENABLED: "true",
+    SUBSCRIPTION_QUEUE_LIMIT: "1000",
+    KAFKA_BROKERS: brokers,
+  });
   const chat = await Chat.start(env, { api: true, workers: 1 });
-  const admin = new Kafka({ brokers: [stack.brokers], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   const fixture = await createFixture(chat.url, opts.rooms);
   const topics = topicNames(env.KAFKA_TOPIC_PREFIX!);
   return {
-    name: "ours (api + worker, event log on)",
+    name: `ours (api + worker, event log on${kafka ? `, ${kafka.name}` : ""})`,
     target: {
       url: chat.url,
       senderToken: fixture.sender.token,
       readerToken: fixture.reader.token,
       rooms: fixture.rooms,
     },
-    groups: chat.processGroups(),
+    groups: chat.processGroups(kafka?.pids),
     conventional: false,
     // Done means every consumer group, the event log's too, has committed everything.
     settle: () =>
@@ -288,15 +300,15 @@ export async function startConventional(
   };
 }
 
-const total = (m: Measured) => [...m.perProcess.values()].reduce((s, p) => s + p.cpuMs, 0);
-const perMessage = (m: Measured, n: number) => n / m.acked;
+export const total = (m: Measured) => [...m.perProcess.values()].reduce((s, p) => s + p.cpuMs, 0);
+export const perMessage = (m: Measured, n: number) => n / m.acked;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * The round with the median CPU per message. Rounds alternate between the stacks, so a
  * stretch when the machine runs slow (it does, for minutes) falls on both rather than on one.
  */
-function medianRound(rounds: Measured[]): Measured {
+export function medianRound(rounds: Measured[]): Measured {
   const cpu = (m: Measured) => perMessage(m, total(m));
   const middle = median(rounds.map(cpu));
   return rounds.find((m) => cpu(m) === middle)!;

@@ -116,8 +116,10 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const replicas = settings.replicationFactor ?? (await defaultReplicationFactor(admin));
-    const minInSync = settings.minInSyncReplicas ?? (replicas >= 3 ? 2 : 1);
+    // Null when the brokers' default cannot be read (a principal without DescribeConfigs on
+    // the cluster): Kafka then applies its own defaults to the topics this creates.
+    const replicas = settings.replicationFactor ?? (await defaultReplicationFactor(admin, logger));
+    const minInSync = settings.minInSyncReplicas ?? (replicas === null ? null : replicas >= 3 ? 2 : 1);
     const existing = new Set(await admin.listTopics());
     const toCreate = Object.values(topics).filter((t) => !existing.has(t));
     if (toCreate.length > 0) {
@@ -127,8 +129,8 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
         topics: toCreate.map((topic) => ({
           topic,
           numPartitions: settings.partitions,
-          replicationFactor: replicas,
-          configEntries: [{ name: "min.insync.replicas", value: String(minInSync) }],
+          replicationFactor: replicas ?? -1,
+          configEntries: minInSync === null ? [] : [{ name: "min.insync.replicas", value: String(minInSync) }],
         })),
       });
       logger.info({ topics: toCreate, replicas, minInSync }, "created topics");
@@ -136,7 +138,7 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
     const metadata = await waitForLeaders(admin, Object.values(topics));
     for (const { name, partitions } of metadata) {
       const fewest = Math.min(...partitions.map((p) => p.replicas.length));
-      if (fewest < replicas)
+      if (replicas !== null && fewest < replicas)
         logger.warn(
           { topic: name, replicas: fewest, wanted: replicas },
           `topic ${name} has ${fewest} replica(s) per partition, fewer than the ${replicas} configured: ` +
@@ -148,16 +150,28 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
   }
 }
 
-async function defaultReplicationFactor(admin: Admin): Promise<number> {
+async function defaultReplicationFactor(admin: Admin, logger: Logger): Promise<number | null> {
   const { brokers } = await admin.describeCluster();
-  const { resources } = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: [
-      { type: ConfigResourceTypes.BROKER, name: String(brokers[0]!.nodeId), configNames: ["default.replication.factor"] },
-    ],
-  });
-  const value = Number(resources[0]?.configEntries[0]?.configValue);
-  return Number.isInteger(value) && value > 0 ? Math.min(value, brokers.length) : 1;
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.BROKER,
+          name: String(brokers[0]!.nodeId),
+          configNames: ["default.replication.factor"],
+        },
+      ],
+    });
+    const value = Number(resources[0]?.configEntries[0]?.configValue);
+    return Number.isInteger(value) && value > 0 ? Math.min(value, brokers.length) : null;
+  } catch (error) {
+    logger.info(
+      { err: error },
+      "cannot read the brokers' default.replication.factor; topics get the brokers' defaults (set KAFKA_REPLICATION_FACTOR to choose)",
+    );
+    return null;
+  }
 }
 
 /**

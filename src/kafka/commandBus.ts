@@ -24,22 +24,32 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
   let stopListening = () => {};
   const pending = new Map<string, (answer: CommandAnswer) => void>();
 
+  /** The error for a command whose deadline passed: whether Kafka had even taken it says where it is stuck. */
+  function deadlineError(commandId: string, published: boolean) {
+    const retry = "it may still be applied, and retrying with the same clientMessageId is safe";
+    return published
+      ? new AppError(
+          "COMMAND_TIMEOUT",
+          `command ${commandId} got no outcome within ${options.timeoutMs} ms (the workers or Kafka are slow or unavailable); ${retry}`,
+          { commandId },
+        )
+      : new AppError(
+          "SERVICE_UNAVAILABLE",
+          `Kafka did not accept command ${commandId} within ${options.timeoutMs} ms (brokers down, or too few in-sync replicas to acknowledge it); ${retry}`,
+          { commandId },
+        );
+  }
+
   function waitForAnswer(
     { id: commandId, type }: CommandEnvelope<unknown>,
     signal: AbortSignal,
+    published: () => boolean,
   ): Promise<CommandAnswer> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(commandId);
         options.metrics.commandTimeouts.inc({ type });
-        reject(
-          new AppError(
-            "COMMAND_TIMEOUT",
-            `command ${commandId} got no outcome within ${options.timeoutMs} ms (Kafka or the workers are slow or unavailable); ` +
-              "it may still be applied, and retrying with the same clientMessageId is safe",
-            { commandId },
-          ),
-        );
+        reject(deadlineError(commandId, published()));
       }, options.timeoutMs);
       signal.addEventListener("abort", () => {
         clearTimeout(timer);
@@ -106,13 +116,17 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
       const abort = new AbortController();
       // Listen before publishing: the outcome can arrive before send() returns. The timeout
       // covers publishing too, so a broker that is away cannot hold the caller forever.
-      const answer = waitForAnswer(envelope, abort.signal);
+      let published = false;
+      const answer = waitForAnswer(envelope, abort.signal, () => published);
       const sent = publish({
         key: command.key(payload, actorId),
         value: JSON.stringify(envelope),
         headers: { type: command.type },
       }).then(
-        () => options.metrics.commandsProduced.inc({ type: command.type }),
+        () => {
+          published = true;
+          options.metrics.commandsProduced.inc({ type: command.type });
+        },
         (error: unknown) => {
           abort.abort();
           logger.error({ err: error, commandId: envelope.id, type: command.type }, "could not publish command");

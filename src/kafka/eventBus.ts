@@ -34,9 +34,13 @@ export interface EventBusOptions {
   queueLimit: number;
   /** Observes each room event once per process, before it is handed to its subscribers. */
   onRoomEvent?: (event: RoomEvent) => void;
-  /** Called when the consumer fails for good; the process should exit and be restarted. */
-  onFatal(error: unknown): void;
 }
+
+/**
+ * An event consumer that has not completed a fetch for this long is stuck (every fetch returns
+ * within 250 ms, records or not): it is started again, its subscribers kept.
+ */
+const STALLED_AFTER_MS = 30_000;
 
 /**
  * Our wrapper over graphql-kafkajs-subscriptions' KafkaPubSub on `chat.events`. It fixes
@@ -50,6 +54,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
   const groupId = `${options.groupPrefix}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   let pubsub: KafkaPubSub | null = null;
   let connected = false;
+  let watchdog: NodeJS.Timeout | undefined;
   /** channel -> (KafkaPubSub subscription id, local listeners) */
   const channels = new Map<string, { id: Promise<number>; listeners: Set<(record: unknown) => void> }>();
   const queues = new Set<BoundedQueue<RoomEvent>>();
@@ -159,9 +164,11 @@ export function createEventBus(options: EventBusOptions): EventBus {
         producerConfig: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
       });
       const consumer: Consumer = pubsub["consumer"];
+      let lastFetchAt = Date.now();
+      consumer.on(consumer.events.FETCH, () => (lastFetchAt = Date.now()));
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         logger.error({ err: payload.error, restart: payload.restart }, "event consumer crashed");
-        if (!payload.restart) options.onFatal(payload.error);
+        if (!payload.restart) void restart("the event consumer crashed and kafkajs gave it up");
       });
       consumer.on(consumer.events.DISCONNECT, () => (connected = false));
       consumer.on(consumer.events.CONNECT, () => (connected = true));
@@ -173,27 +180,62 @@ export function createEventBus(options: EventBusOptions): EventBus {
           resolve();
         });
       });
+      const run = () =>
+        consumer.run({
+          autoCommit: false,
+          autoCommitInterval: 1000,
+          eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
+            for (const message of batch.messages) {
+              route(message);
+              resolveOffset(message.offset);
+            }
+            // The committed offset only says where a restart resumes: a commit that fails (the
+            // group's coordinator is moving) must not make kafkajs fetch and route this batch again.
+            await commitOffsetsIfNecessary().catch((error: unknown) =>
+              logger.debug({ err: error }, "could not commit the event consumer's offsets; the next commit will"),
+            );
+            await heartbeat();
+          },
+        });
+      /**
+       * Runs the consumer again in the same group, so it resumes at its last committed offset
+       * (at most a second back: subscribers drop what they saw by seq) and every subscription
+       * stays open: its clients see a pause, not an error. Until it is running again.
+       */
+      let restarting = false;
+      const restart = async (reason: string) => {
+        if (restarting || !pubsub) return;
+        restarting = true;
+        logger.warn({ reason, groupId }, "restarting the event consumer; subscriptions stay open");
+        for (let attempt = 1; pubsub; attempt++) {
+          try {
+            await consumer.disconnect().catch(() => {});
+            await consumer.connect();
+            await run();
+            break;
+          } catch (error) {
+            logger.warn({ err: error, attempt }, "could not restart the event consumer; trying again");
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          }
+        }
+        lastFetchAt = Date.now();
+        restarting = false;
+      };
+      watchdog = setInterval(() => {
+        if (Date.now() - lastFetchAt > STALLED_AFTER_MS)
+          void restart(`no fetch completed for ${STALLED_AFTER_MS / 1000} s`);
+      }, 5000).unref();
       // The producer is for ephemeral events (typing, presence): commands go through the command bus.
       await Promise.all([consumer.connect(), pubsub["producer"].connect()]);
       await consumer.subscribe({ topic: options.topic });
-      await consumer.run({
-        autoCommit: false,
-        autoCommitInterval: 1000,
-        eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
-          for (const message of batch.messages) {
-            route(message);
-            resolveOffset(message.offset);
-          }
-          await commitOffsetsIfNecessary();
-          await heartbeat();
-        },
-      });
+      await run();
       await positioned;
       connected = true;
       logger.info({ topic: options.topic, groupId }, "event bus ready");
     },
 
     async stop() {
+      clearInterval(watchdog);
       for (const queue of queues) void queue.return();
       if (!pubsub) return;
       const consumer = pubsub["consumer"];

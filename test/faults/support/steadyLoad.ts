@@ -12,6 +12,7 @@ export interface Attempt {
   endedAt: number;
   /** Null when the call was answered with the message; else the error code. */
   error: string | null;
+  message?: string;
 }
 
 export class SteadyLoad {
@@ -49,13 +50,14 @@ export class SteadyLoad {
   }
 
   private async sendOne(sender: number, n: number) {
-    const room = this.rooms[sender % this.rooms.length]!;
+    const room = this.rooms[(sender + n * this.options.senders) % this.rooms.length]!; // every room has traffic
     const user = room.members[n % room.members.length]!;
     const clientMessageId = `${this.options.prefix}-${sender}-${n}`;
     for (let attempt = 0; ; attempt++) {
       const urls = this.urls();
       const startedAt = Date.now();
       let error: string;
+      let message: string | undefined;
       try {
         const result = await gql(
           urls[(sender + attempt) % urls.length]!,
@@ -67,17 +69,18 @@ export class SteadyLoad {
           },
           user.token,
         );
-        const message = result.data?.sendMessage;
-        if (message) {
+        const sent = result.data?.sendMessage;
+        if (sent) {
           this.attempts.push({ startedAt, endedAt: Date.now(), error: null });
-          this.acknowledged.set(clientMessageId, { roomId: room.id, id: message.id, seq: message.seq });
+          this.acknowledged.set(clientMessageId, { roomId: room.id, id: sent.id, seq: sent.seq });
           return;
         }
         error = String(result.errors?.[0]?.extensions?.code ?? "UNKNOWN");
+        message = result.errors?.[0]?.message;
       } catch {
         error = "CONNECTION_FAILED";
       }
-      this.attempts.push({ startedAt, endedAt: Date.now(), error });
+      this.attempts.push({ startedAt, endedAt: Date.now(), error, message });
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000))); // client backoff
     }
   }
@@ -131,6 +134,7 @@ export function faultFigures(
     ackGapMs: longestGap(acks, faultAt, options.endedAt),
     deliveryGapMs: Math.max(...subscribers.map((s) => longestGap(s.deliveredAt, faultAt, options.endedAt))),
     failedCalls: attempts.filter((a) => a.error !== null).length,
+    firstFailure: attempts.find((a) => a.error !== null)?.message ?? "",
     slowestCallMs: Math.max(...durations(attempts)),
     callP99InsideMs: percentile(durations(inside), 99),
     callP99OutsideMs: percentile(durations(outside), 99),
