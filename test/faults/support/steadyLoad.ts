@@ -136,6 +136,7 @@ export function faultFigures(
     failedCalls: attempts.filter((a) => a.error !== null).length,
     firstFailure: attempts.find((a) => a.error !== null)?.message ?? "",
     slowestCallMs: Math.max(...durations(attempts)),
+    slowestAnsweredCallMs: Math.max(...durations(attempts.filter((a) => a.error === null))),
     callP99InsideMs: percentile(durations(inside), 99),
     callP99OutsideMs: percentile(durations(outside), 99),
   };
