@@ -124,15 +124,20 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
     const toCreate = Object.values(topics).filter((t) => !existing.has(t));
     if (toCreate.length > 0) {
       // Processes starting together race to create the same topics: losing is fine.
-      await admin.createTopics({
-        waitForLeaders: false,
-        topics: toCreate.map((topic) => ({
-          topic,
-          numPartitions: settings.partitions,
-          replicationFactor: replicas ?? -1,
-          configEntries: minInSync === null ? [] : [{ name: "min.insync.replicas", value: String(minInSync) }],
-        })),
-      });
+      await admin
+        .createTopics({
+          waitForLeaders: false,
+          topics: toCreate.map((topic) => ({
+            topic,
+            numPartitions: settings.partitions,
+            replicationFactor: replicas ?? -1,
+            configEntries: minInSync === null ? [] : [{ name: "min.insync.replicas", value: String(minInSync) }],
+          })),
+        })
+        .catch(async (error: unknown) => {
+          const now = new Set(await admin.listTopics());
+          if (!toCreate.every((t) => now.has(t))) throw error;
+        });
       logger.info({ topics: toCreate, replicas, minInSync }, "created topics");
     }
     const metadata = await waitForLeaders(admin, Object.values(topics));
