@@ -4,8 +4,7 @@
  * every attempt is recorded with its timing, so the figures say how long sends failed or
  * stalled, and how the fault looked to a client.
  */
-import { gql } from "../../support/harness.js";
-import { SEND, type Acknowledged, type ResumingSubscriber, type StreamResult, type StreamRoom } from "./stream.js";
+import { trySend, type Acknowledged, type ResumingSubscriber, type StreamResult, type StreamRoom } from "./stream.js";
 
 export interface Attempt {
   startedAt: number;
@@ -56,31 +55,19 @@ export class SteadyLoad {
     for (let attempt = 0; ; attempt++) {
       const urls = this.urls();
       const startedAt = Date.now();
-      let error: string;
-      let message: string | undefined;
-      try {
-        const result = await gql(
-          urls[(sender + attempt) % urls.length]!,
-          SEND,
-          {
-            r: room.id,
-            b: `message ${clientMessageId}`,
-            c: clientMessageId,
-          },
-          user.token,
-        );
-        const sent = result.data?.sendMessage;
-        if (sent) {
-          this.attempts.push({ startedAt, endedAt: Date.now(), error: null });
-          this.acknowledged.set(clientMessageId, { roomId: room.id, id: sent.id, seq: sent.seq });
-          return;
-        }
-        error = String(result.errors?.[0]?.extensions?.code ?? "UNKNOWN");
-        message = result.errors?.[0]?.message;
-      } catch {
-        error = "CONNECTION_FAILED";
+      const result = await trySend(
+        urls[(sender + attempt) % urls.length]!,
+        room,
+        user,
+        `message ${clientMessageId}`,
+        clientMessageId,
+      );
+      if ("acknowledged" in result) {
+        this.attempts.push({ startedAt, endedAt: Date.now(), error: null });
+        this.acknowledged.set(clientMessageId, result.acknowledged);
+        return;
       }
-      this.attempts.push({ startedAt, endedAt: Date.now(), error, message });
+      this.attempts.push({ startedAt, endedAt: Date.now(), error: result.code, message: result.message });
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000))); // client backoff
     }
   }

@@ -36,7 +36,25 @@ export interface StreamResult {
   failures: Record<string, number>;
 }
 
-export const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { id seq roomId } }`;
+const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { id seq roomId } }`;
+
+/** One sendMessage call: the message as acknowledged, or the error code (and message) it failed with. */
+export async function trySend(
+  url: string,
+  room: StreamRoom,
+  sender: TestUser,
+  body: string,
+  clientMessageId: string,
+): Promise<{ acknowledged: Acknowledged } | { code: string; message?: string }> {
+  try {
+    const result = await gql(url, SEND, { r: room.id, b: body, c: clientMessageId }, sender.token);
+    const message = result.data?.sendMessage;
+    if (message) return { acknowledged: { roomId: room.id, id: message.id, seq: message.seq } };
+    return { code: String(result.errors?.[0]?.extensions?.code ?? "UNKNOWN"), message: result.errors?.[0]?.message };
+  } catch {
+    return { code: "CONNECTION_FAILED" };
+  }
+}
 
 /**
  * Sends `total` messages round-robin over the rooms, `concurrency` at a time, against the
@@ -65,21 +83,14 @@ export async function sendStream(options: {
     const clientMessageId = `${options.prefix ?? "m"}-${i}`;
     for (let attempt = 0; ; attempt++) {
       const urls = options.urls();
-      const url = urls[(i + attempt) % urls.length]!;
-      let code: string;
-      try {
-        const body = `message ${i} `.padEnd(options.bodyLength ?? 0, "x");
-        const result = await gql(url, SEND, { r: room.id, b: body, c: clientMessageId }, sender.token);
-        const message = result.data?.sendMessage;
-        if (message) {
-          acknowledged.set(clientMessageId, { roomId: room.id, id: message.id, seq: message.seq });
-          await options.onAcknowledged?.(acknowledged.size);
-          return;
-        }
-        code = String(result.errors?.[0]?.extensions?.code ?? "UNKNOWN");
-      } catch {
-        code = "CONNECTION_FAILED";
+      const body = `message ${i} `.padEnd(options.bodyLength ?? 0, "x");
+      const result = await trySend(urls[(i + attempt) % urls.length]!, room, sender, body, clientMessageId);
+      if ("acknowledged" in result) {
+        acknowledged.set(clientMessageId, result.acknowledged);
+        await options.onAcknowledged?.(acknowledged.size);
+        return;
       }
+      const { code } = result;
       failures[code] = (failures[code] ?? 0) + 1;
       if (Date.now() > deadline) throw new Error(`message ${clientMessageId} still failing (${code}) at the deadline`);
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000))); // client backoff
