@@ -1,4 +1,4 @@
-import kafkajs, { type AclEntry, type Kafka } from "kafkajs";
+import kafkajs, { type AclEntry, type Admin, type Kafka } from "kafkajs";
 import type { Logger } from "../logger.js";
 import { ensureTopics, type Groups, type Topics, type TopicSettings } from "./client.js";
 
@@ -73,8 +73,34 @@ export async function setUpCluster(
   await admin.connect();
   try {
     await admin.createAcls({ acl });
+    await untilInEffect(admin, acl);
   } finally {
     await admin.disconnect();
   }
   return acl;
+}
+
+/**
+ * Brokers apply ACLs a moment after the controller accepts them: waits (up to 30 s) until a
+ * broker describes every granted entry, so processes started right after setup are allowed in.
+ */
+async function untilInEffect(admin: Admin, acl: AclEntry[]) {
+  const key = (e: AclEntry) =>
+    [e.resourceType, e.resourceName, e.resourcePatternType, e.principal, e.host, e.operation, e.permissionType].join();
+  const wanted = acl.map(key);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { resources } = await admin.describeAcls({
+      resourceType: AclResourceTypes.ANY,
+      resourcePatternType: ResourcePatternTypes.ANY,
+      operation: Op.ANY,
+      permissionType: AclPermissionTypes.ANY,
+    });
+    const described = new Set(
+      resources.flatMap(({ acls, ...resource }) => acls.map((entry) => key({ ...resource, ...entry }))),
+    );
+    if (wanted.every((k) => described.has(k))) return;
+    if (Date.now() > deadline) throw new Error("the granted ACLs are not in effect after 30 s");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

@@ -134,10 +134,7 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
             configEntries: minInSync === null ? [] : [{ name: "min.insync.replicas", value: String(minInSync) }],
           })),
         })
-        .catch(async (error: unknown) => {
-          const now = new Set(await admin.listTopics());
-          if (!toCreate.every((t) => now.has(t))) throw error;
-        });
+        .catch((error: unknown) => untilListed(admin, toCreate, error));
       logger.info({ topics: toCreate, replicas, minInSync }, "created topics");
     }
     const metadata = await waitForLeaders(admin, Object.values(topics));
@@ -152,6 +149,22 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * After a failed creation: the topics may exist but not be listed yet, when another process
+ * just created them or an operator just granted this principal access (brokers apply new
+ * topics and ACLs a moment after the controller accepts them). Waits up to 10 s for them,
+ * else throws the creation's error.
+ */
+async function untilListed(admin: Admin, topics: string[], error: unknown) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const listed = new Set(await admin.listTopics());
+    if (topics.every((t) => listed.has(t))) return;
+    if (Date.now() > deadline) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
