@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: graphqlAlias,
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: [...configDefaults.exclude, "test/faults/**", "test/abuse/**", "test/browser/**"],
+    exclude: [...configDefaults.exclude, "test/unit/**", "test/faults/**", "test/abuse/**", "test/browser/**"],
     globalSetup: ["test/support/globalSetup.ts"],
     // Real broker and database round trips: generous, but a hang still fails.
     testTimeout: 60_000,

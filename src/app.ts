@@ -17,10 +17,10 @@ import {
   type Topics,
 } from "./kafka/client.js";
 import { createCommandBus } from "./kafka/commandBus.js";
-import { startCommandLogPruner } from "./kafka/commandLogPruner.js";
-import { createCommandWorker } from "./kafka/commandWorker.js";
+import { startCommandLogPruner } from "./worker/commandLogPruner.js";
+import { createCommandWorker } from "./worker/commandConsumer.js";
 import { createEventBus } from "./kafka/eventBus.js";
-import { createEventLogConsumer } from "./kafka/eventLogConsumer.js";
+import { createEventLogConsumer } from "./worker/eventLogConsumer.js";
 import { consumerLag } from "./kafka/lag.js";
 import type { Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";

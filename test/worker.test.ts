@@ -8,7 +8,7 @@ import { Kafka, logLevel, Partitioners, type KafkaMessage } from "kafkajs";
 import { expect, it } from "vitest";
 import { messageIdOf } from "../src/features/messages/sendMessages.bulk.js";
 import { topicNames } from "../src/kafka/client.js";
-import { commandFetch } from "../src/kafka/commandWorker.js";
+import { commandFetch } from "../src/worker/commandConsumer.js";
 import { createRoom, gqlOk, signUp, useTestApp, useTestDatabase, type TestUser } from "./support/harness.js";
 
 const t = useTestApp();
@@ -129,7 +129,7 @@ it("decides a run of SendMessage commands like one-at-a-time would", async () =>
 });
 
 it("prunes decided commands older than the retention, and only those", async () => {
-  const { pruneCommandLog } = await import("../src/kafka/commandLogPruner.js");
+  const { pruneCommandLog } = await import("../src/worker/commandLogPruner.js");
   const { drizzle } = await import("drizzle-orm/postgres-js");
   const [old, recent] = [randomUUID(), randomUUID()];
   await db`insert into command_log (command_id, type, outcome, events, applied_at) values

@@ -11,9 +11,32 @@ export function databaseErrorCode(error: unknown): string | null {
   return null;
 }
 
-/** Data exceptions and integrity violations: retrying the same statement cannot succeed. */
-export const isPermanentDatabaseError = (error: unknown): boolean => /^(22|23)/.test(databaseErrorCode(error) ?? "");
+export interface DatabaseFailure {
+  /**
+   * `invalid`: a data exception or integrity violation, the same statement can never succeed;
+   * `unavailable`: a lost or refused connection, or a server shutting down;
+   * `canceled`: the statement hit statement_timeout or was canceled;
+   * `other`: anything else (a deadlock, a serialization failure, a bug).
+   */
+  kind: "invalid" | "unavailable" | "canceled" | "other";
+  /**
+   * Whether the same work may succeed when tried again. Only `invalid` is not: a failure
+   * nobody classified is retried rather than given up on, so a bug stalls a partition
+   * (visible, fixable) instead of dropping its commands.
+   */
+  retriable: boolean;
+  code: string | null;
+}
 
-/** A lost or refused connection, or a server shutting down: retrying later can succeed. */
-export const isDatabaseUnavailable = (error: unknown): boolean =>
-  /^(CONNECTION_|CONNECT_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|08|57P0)/.test(databaseErrorCode(error) ?? "");
+/** The one classifier of driver errors: what failed, and whether trying again can help. */
+export function databaseFailure(error: unknown): DatabaseFailure {
+  const code = databaseErrorCode(error);
+  const kind = /^(22|23)/.test(code ?? "")
+    ? "invalid"
+    : /^(CONNECTION_|CONNECT_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|08|57P0)/.test(code ?? "")
+      ? "unavailable"
+      : code === "57014"
+        ? "canceled"
+        : "other";
+  return { kind, retriable: kind !== "invalid", code };
+}

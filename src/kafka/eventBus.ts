@@ -172,8 +172,10 @@ export function createEventBus(options: EventBusOptions): EventBus {
       });
       consumer.on(consumer.events.DISCONNECT, () => (connected = false));
       consumer.on(consumer.events.CONNECT, () => (connected = true));
-      // A new group starts at the latest offset, resolved on its first fetch: events
-      // published before that are not for us, events after it must not be missed.
+      // Events published before start are not for us, events after it must not be missed:
+      // the group starts with every partition's latest offset committed, so a rejoin while
+      // the coordinator moves resumes there rather than at a newer "latest".
+      await commitLatestOffsets(options.kafka, groupId, options.topic);
       const positioned = new Promise<void>((resolve) => {
         const off = consumer.on(consumer.events.FETCH, () => {
           off();
@@ -326,4 +328,20 @@ export function createEventBus(options: EventBusOptions): EventBus {
       };
     },
   };
+}
+
+/** Commits each partition's end offset for a group that has no members yet. */
+async function commitLatestOffsets(kafka: Kafka, groupId: string, topic: string) {
+  const admin = kafka.admin({ retry: KAFKA_RETRY });
+  await admin.connect();
+  try {
+    const latest = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({
+      groupId,
+      topic,
+      partitions: latest.map(({ partition, offset }) => ({ partition, offset })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -10,7 +10,7 @@ import proxyAddr from "proxy-addr";
 import { InMemoryLRUCache } from "@apollo/utils.keyvaluecache";
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { WebSocketServer } from "ws";
-import { isDatabaseUnavailable } from "../db/errors.js";
+import { databaseFailure } from "../db/errors.js";
 import { webDistDir } from "../paths.js";
 import { AppError, asGraphQLError } from "../errors.js";
 import { createContext, usageKeyOf, type GraphQLContext } from "../graphql/context.js";
@@ -94,7 +94,7 @@ function formatErrorFor(production: boolean, logger: Logger) {
     // Parse and validation errors have no originalError; a resolver's throw does.
     const original = (error as { originalError?: unknown } | null)?.originalError;
     if (!original || original instanceof AppError || (original as Error).name === "GraphQLError") return formatted;
-    if (isDatabaseUnavailable(original)) {
+    if (databaseFailure(original).kind === "unavailable") {
       logger.warn({ err: original, path: formatted.path }, "database unavailable");
       return {
         message: "the database is unavailable; retry shortly",

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { Counts } from "../../collections.js";
 import { anyOf } from "../../db/arrays.js";
 import { rowsOf, type Database } from "../../db/client.js";
-import { databaseErrorCode } from "../../db/errors.js";
+import { databaseFailure } from "../../db/errors.js";
 import { messages, roomMembers, type MessageRow, type UserRow } from "../../db/schema.js";
 import { AppError, badInput } from "../../errors.js";
 import { typedText } from "../../text.js";
@@ -12,8 +12,6 @@ import type { RoomsService } from "../rooms/rooms.service.js";
 
 export const MAX_SEARCH_PAGE = 100;
 const SEARCH_TIMEOUT_MS = 3000;
-/** SQLSTATE of a statement cancelled by statement_timeout. */
-const QUERY_CANCELED = "57014";
 
 const searchInput = z.object({
   query: typedText({ min: 1, max: 200 }),
@@ -106,7 +104,7 @@ export class SearchService {
           .limit(first);
       });
     } catch (error) {
-      if (databaseErrorCode(error) !== QUERY_CANCELED) throw error;
+      if (databaseFailure(error).kind !== "canceled") throw error;
       throw badInput(`the search took longer than ${SEARCH_TIMEOUT_MS} ms; add words, or search one room`, "query");
     }
   }

@@ -2,7 +2,7 @@ import type { Consumer, Kafka } from "kafkajs";
 import { sql } from "drizzle-orm";
 import { unnestAs } from "../db/arrays.js";
 import type { Database } from "../db/client.js";
-import { KAFKA_RETRY } from "./client.js";
+import { KAFKA_RETRY } from "../kafka/client.js";
 import { eventLog } from "../db/schema.js";
 import { EPHEMERAL_EVENT_TYPES, eventHeaders } from "../commands/protocol.js";
 import type { Logger } from "../logger.js";

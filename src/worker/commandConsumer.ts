@@ -1,0 +1,264 @@
+/**
+ * The worker's Kafka adapter: fetches `chat.commands`, hands chunks to the core
+ * (applyCommands.ts), publishes the answers and dead letters, and only then commits the
+ * offsets. A crash anywhere in between redelivers the chunk, which the core answers from
+ * what it recorded: nothing is lost or doubled.
+ */
+import {
+  Partitioners,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  type Message,
+  type Producer,
+} from "kafkajs";
+import type { Database } from "../db/client.js";
+import {
+  eventHeaders,
+  OUTCOMES_CHANNEL,
+  type AnyCommand,
+  channelOf,
+  keyOf,
+  type DomainEvent,
+} from "../commands/protocol.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import { ACKS_ALL, KAFKA_RETRY, type Topics } from "../kafka/client.js";
+import { applyCommands, commandRegistry, type Answer, type Verdict } from "./applyCommands.js";
+import { groupCommit, type Heartbeat } from "./groupCommit.js";
+
+export interface CommandWorkerOptions {
+  kafka: Kafka;
+  topics: Topics;
+  groupId: string;
+  db: Database;
+  commands: readonly AnyCommand[];
+  logger: Logger;
+  /** Kafka consumer session timeout: how soon a dead worker's partitions are reassigned. */
+  sessionTimeoutMs: number;
+  /** Commands applied per database transaction (1: one transaction per command). */
+  transactionSize: number;
+  /** Partitions whose batches this worker applies at the same time. */
+  concurrency: number;
+  /** How long the broker may hold a fetch to gather a larger batch. */
+  fetchWaitMs: number;
+  metrics: Metrics;
+  /** Called when the consumer fails for good; the process should exit and be restarted. */
+  onFatal(error: unknown): void;
+}
+
+export interface CommandWorker {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * How long a fetch after an empty one waits for the first command (Kafka's own default
+ * fetch.max.wait.ms). A rebalance or a stop waits for that fetch, so this bounds them too.
+ */
+const IDLE_FETCH_WAIT_MS = 500;
+
+/**
+ * How the worker fetches commands. While commands flow, a batch gathers on the broker for
+ * `fetchWaitMs`: per-batch costs (a transaction, requests) are what a message costs here, so
+ * fuller batches make each message cheaper. Once a fetch finds nothing, the next waits for
+ * the first command instead (`idleMaxWaitTimeInMs`, kafkajs patched, see patches/): an idle
+ * worker would otherwise ask the broker every fetchWaitMs, 200 requests a second, and the
+ * first command after a pause would wait out the gathering fetch.
+ */
+export function commandFetch(fetchWaitMs: number) {
+  return { maxWaitTimeInMs: fetchWaitMs, minBytes: 64 * 1024, idleMaxWaitTimeInMs: IDLE_FETCH_WAIT_MS };
+}
+
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
+async function waitWithHeartbeats(ms: number, heartbeat: Heartbeat, isRunning: () => boolean) {
+  const until = Date.now() + ms;
+  while (Date.now() < until && isRunning()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500, until - Date.now())));
+    await heartbeat();
+  }
+}
+
+/**
+ * The records that publish an answer on `chat.events`: a success whose result its single
+ * event carries is that event alone, marked `outcome-of`; anything else is an outcome record
+ * followed by the events.
+ */
+function eventRecords({ definition, outcome, events }: Answer, trace: string): Message[] {
+  const record = (event: DomainEvent, headers: Record<string, string> = {}): Message => ({
+    key: keyOf(event),
+    value: JSON.stringify(event),
+    headers: {
+      [eventHeaders.channel]: channelOf(event),
+      [eventHeaders.type]: event.type,
+      [eventHeaders.trace]: trace,
+      ...headers,
+    },
+  });
+  if (outcome.ok && events.length === 1 && definition?.resultOf?.(events[0]!) !== undefined)
+    return [record(events[0]!, { [eventHeaders.outcomeOf]: outcome.commandId })];
+  return [
+    {
+      key: outcome.commandId,
+      value: JSON.stringify(outcome),
+      headers: { [eventHeaders.channel]: OUTCOMES_CHANNEL, [eventHeaders.type]: "Outcome" },
+    },
+    ...events.map((event) => record(event)),
+  ];
+}
+
+/** The dead-letter record of a command that can never be applied: the original, with why. */
+const deadLetterRecord = (record: KafkaMessage, reason: string): Message => ({
+  key: record.key,
+  value: record.value,
+  headers: { ...record.headers, "dlq-reason": reason, "dlq-offset": record.offset },
+});
+
+/**
+ * Offsets applied but not yet committed, per partition. kafkajs commits only when asked
+ * during a batch; a timer commits these once a second, so an idle worker's offsets (and the
+ * lag metric) catch up too. Losing one (a rebalance) only means redelivery.
+ */
+function pendingOffsets(logger: Logger) {
+  const uncommitted = new Map<number, { topic: string; partition: number; offset: string }>();
+  return {
+    applied(topic: string, partition: number, offset: string) {
+      uncommitted.set(partition, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+    },
+    clear: () => uncommitted.clear(),
+    async commit(consumer: Consumer | null) {
+      if (!consumer || uncommitted.size === 0) return;
+      const offsets = [...uncommitted.values()];
+      uncommitted.clear();
+      await consumer.commitOffsets(offsets).catch((error: unknown) => {
+        logger.debug({ err: error }, "could not commit offsets; the partitions' next owner redoes them");
+      });
+    },
+  };
+}
+
+/**
+ * Applies commands from `chat.commands` in chunks of at most `transactionSize`, grouped
+ * across partitions into one transaction and one produce request (groupCommit.ts).
+ */
+export function createCommandWorker(options: CommandWorkerOptions): CommandWorker {
+  const { logger, topics, metrics } = options;
+  const registry = commandRegistry(options.commands);
+  const offsets = pendingOffsets(logger);
+  let consumer: Consumer | null = null;
+  let producer: Producer | null = null;
+  let commitTimer: NodeJS.Timeout | undefined;
+
+  /** Decides a chunk, publishes what it decided; throws when the chunk must be tried again. */
+  async function applyChunk(records: KafkaMessage[], heartbeat: Heartbeat) {
+    const startedAt = Date.now();
+    const decision = await applyCommands(options.db, registry, records, { progress: heartbeat, logger });
+    if (decision.kind === "retry") throw decision.error;
+    await publish(records, decision.verdicts, startedAt);
+    // Counted only once the chunk is committed and published, so retries do not inflate them.
+    metrics.batchSize.observe(records.length);
+    for (const [i, verdict] of decision.verdicts.entries()) {
+      if (verdict.kind === "deadLetter") {
+        metrics.commandsDeadLettered.inc();
+        logger.warn({ offset: records[i]!.offset, reason: verdict.reason }, "command dead-lettered");
+      } else if (verdict.kind !== "replayed") {
+        const type = verdict.answer.definition!.type;
+        metrics.commandsApplied.inc({ type, result: verdict.kind === "applied" ? "ok" : "rejected" });
+      }
+    }
+  }
+
+  async function publish(records: KafkaMessage[], verdicts: Verdict[], startedAt: number) {
+    // When each command was produced, and when this chunk was taken up and committed: the
+    // stages of a message's latency, for the bench and for anyone tracing a slow delivery.
+    const trace = (record: KafkaMessage) => `${record.timestamp},${startedAt},${Date.now()}`;
+    const answers = verdicts.flatMap((v, i) => (v.answer ? eventRecords(v.answer, trace(records[i]!)) : []));
+    const deadLetters = verdicts.flatMap((v, i) =>
+      v.kind === "deadLetter" ? [deadLetterRecord(records[i]!, v.reason)] : [],
+    );
+    await producer!.sendBatch({
+      acks: ACKS_ALL,
+      topicMessages: [
+        { topic: topics.events, messages: answers },
+        { topic: topics.deadLetters, messages: deadLetters },
+      ].filter((t) => t.messages.length > 0),
+    });
+  }
+
+  /**
+   * A partition's batch, chunk by chunk. A failed chunk (database or broker away) is tried
+   * again, so a partition's commands are never skipped or reordered; we only give up when
+   * the partition is taken away or the worker stops, and its next owner redoes the chunk.
+   */
+  const applyGrouped = groupCommit(options.transactionSize, applyChunk);
+  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    for (let start = 0; start < batch.messages.length; start += options.transactionSize) {
+      const chunk = batch.messages.slice(start, start + options.transactionSize);
+      for (let attempt = 1; ; attempt++) {
+        if (!isRunning() || isStale()) return;
+        try {
+          await applyGrouped(chunk, heartbeat);
+          break;
+        } catch (error) {
+          const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
+          logger.warn({ err: error, attempt, delayMs, partition: batch.partition }, "batch failed; retrying");
+          metrics.batchRetries.inc();
+          await waitWithHeartbeats(delayMs, heartbeat, isRunning);
+        }
+      }
+      resolveOffset(chunk.at(-1)!.offset);
+      offsets.applied(batch.topic, batch.partition, chunk.at(-1)!.offset);
+      await heartbeat();
+    }
+  }
+
+  return {
+    async start() {
+      producer = options.kafka.producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+      consumer = options.kafka.consumer({
+        groupId: options.groupId,
+        allowAutoTopicCreation: false,
+        retry: KAFKA_RETRY,
+        ...commandFetch(options.fetchWaitMs),
+        sessionTimeout: options.sessionTimeoutMs,
+        heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3),
+      });
+      // After a rebalance our pending offsets may be for partitions another worker now owns:
+      // drop them (their commands are redelivered, which is idempotent) rather than commit.
+      consumer.on(consumer.events.GROUP_JOIN, () => offsets.clear());
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        logger.error({ err: payload.error, restart: payload.restart }, "command consumer crashed");
+        if (!payload.restart) options.onFatal(payload.error);
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: topics.commands, fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        // Offsets are committed once a second, not after every batch as kafkajs's autoCommit
+        // would (an OffsetCommit request per batch): a crash or a rebalance redelivers at
+        // most that much, and redelivery is idempotent.
+        autoCommit: false,
+        // Partitions hold different rooms, so their batches can be applied side by side.
+        partitionsConsumedConcurrently: options.concurrency,
+        eachBatch,
+      });
+      commitTimer = setInterval(() => void offsets.commit(consumer), 1000);
+      logger.info({ topic: topics.commands, groupId: options.groupId }, "command worker running");
+    },
+
+    async stop() {
+      clearInterval(commitTimer);
+      await offsets.commit(consumer);
+      await consumer?.disconnect();
+      await producer?.disconnect();
+      consumer = producer = null;
+    },
+  };
+}
