@@ -16,9 +16,9 @@ import {
   type Groups,
   type Topics,
 } from "./kafka/client.js";
-import { createCommandBus } from "./kafka/commandBus.js";
+import { KafkaCommandBus } from "./kafka/commandBus.js";
 import { startCommandLogPruner } from "./worker/commandLogPruner.js";
-import { createCommandWorker } from "./worker/commandConsumer.js";
+import { CommandConsumer } from "./worker/commandConsumer.js";
 import { createEventBus } from "./kafka/eventBus.js";
 import { createEventLogConsumer } from "./worker/eventLogConsumer.js";
 import { consumerLag } from "./kafka/lag.js";
@@ -184,7 +184,7 @@ function registerLagGauge({ config, metrics, admin, topics, groups }: Base) {
 
 /** The command worker, the command-log pruner and (unless disabled) the event-log consumer. */
 async function startWorkerRole({ config, logger, onFatal, parts, metrics, database, kafka, topics, groups }: Base) {
-  const worker = createCommandWorker({
+  const worker = new CommandConsumer({
     kafka,
     topics,
     groupId: groups.workers,
@@ -242,10 +242,10 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
       if (!events.connected) throw new Error("event consumer is not connected");
     },
   });
-  const commands = createCommandBus({
+  const commands = new KafkaCommandBus({
     kafka,
     topic: topics.commands,
-    events,
+    answers: events,
     timeoutMs: config.COMMAND_TIMEOUT_MS,
     lingerMs: config.COMMAND_LINGER_MS,
     logger: logger.child({ component: "commands" }),

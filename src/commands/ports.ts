@@ -14,6 +14,9 @@ export interface CommandBus {
   execute<P, R>(command: CommandDefinition<P, R>, payload: P, actorId: string | null): Promise<R>;
 }
 
+/** Where a command bus hears its commands' answers: the event bus, seen by the command bus. */
+export type CommandAnswers = Pick<EventBus, "onAnswer">;
+
 export interface EventBus {
   /** Connects and resolves once the consumer is positioned at the end of the topic. */
   start(): Promise<void>;

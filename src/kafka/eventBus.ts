@@ -15,7 +15,9 @@ import {
   roomChannel,
   roomEvent,
   type CommandAnswer,
+  type PresenceReport,
   type RoomEvent,
+  type RoomEventOf,
   userEvent,
   USERS_CHANNEL,
 } from "../commands/protocol.js";
@@ -42,43 +44,256 @@ export interface EventBusOptions {
  */
 const STALLED_AFTER_MS = 30_000;
 
+type Listener = (record: unknown) => void;
+
 /**
  * Our wrapper over graphql-kafkajs-subscriptions' KafkaPubSub on `chat.events`. It fixes
  * the library's defects for this product: a group id unique to this process (so every API
  * process receives every event, instead of the default `prefix-0` group splitting them),
  * JSON decoded and validated once per record (not per subscriber), bounded queues per
- * subscription, and a stop() that disconnects the consumer and producer it hides.
+ * subscription, a consumer that is started again when it stalls or crashes, and a stop()
+ * that disconnects the consumer and producer it hides.
  */
-export function createEventBus(options: EventBusOptions): EventBus {
-  const { logger } = options;
-  const groupId = `${options.groupPrefix}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  let pubsub: KafkaPubSub | null = null;
-  let connected = false;
-  let watchdog: NodeJS.Timeout | undefined;
+export class KafkaEventBus implements EventBus {
+  private readonly groupId: string;
+  private pubsub: KafkaPubSub | null = null;
+  private isConnected = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastFetchAt = Date.now();
+  private restarting = false;
   /** channel -> (KafkaPubSub subscription id, local listeners) */
-  const channels = new Map<string, { id: Promise<number>; listeners: Set<(record: unknown) => void> }>();
-  const queues = new Set<BoundedQueue<RoomEvent>>();
-  let answers: {
+  private readonly channels = new Map<string, { id: Promise<number>; listeners: Set<Listener> }>();
+  private readonly queues = new Set<BoundedQueue<RoomEvent>>();
+  private answers: {
     awaits: (commandId: string) => boolean;
     listener: (id: string, answer: CommandAnswer) => void;
   } | null = null;
-  let roomFeed: {
-    wants: (roomId: string, type: string) => boolean;
-    listener: (event: RoomEvent) => void;
-  } | null = null;
+  private roomFeed: { wants: (roomId: string, type: string) => boolean; listener: (event: RoomEvent) => void } | null =
+    null;
   /** A record reaches both a channel's listeners and the answer hook: it is decoded once. */
-  const decodedRecords = new WeakMap<KafkaMessage, unknown>();
+  private readonly decodedRecords = new WeakMap<KafkaMessage, unknown>();
 
-  function decode<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
-    if (decodedRecords.has(message)) return decodedRecords.get(message) as T | null;
-    const event = parse(schema, message);
+  constructor(private readonly options: EventBusOptions) {
+    this.groupId = `${options.groupPrefix}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  }
+
+  get connected() {
+    return this.isConnected;
+  }
+
+  get subscriptionCount() {
+    return this.queues.size;
+  }
+
+  async start() {
+    const { kafka, topic, logger } = this.options;
+    // KafkaPubSub.create() would run the consumer with kafkajs's defaults, which commit
+    // offsets after every batch: one more broker request per fetch. We build it and run its
+    // consumer ourselves, committing at most once a second (the group is this process's
+    // own; after a restart it resumes at most a second back, and subscribers drop what they
+    // saw by seq).
+    const build = KafkaPubSub as unknown as new (input: Parameters<typeof KafkaPubSub.create>[0]) => KafkaPubSub;
+    const pubsub = (this.pubsub = new build({
+      kafka,
+      topic,
+      // Idle fetches return after this long; it bounds how long start() waits to be positioned.
+      consumerConfig: {
+        groupId: this.groupId,
+        maxWaitTimeInMs: 250,
+        allowAutoTopicCreation: false,
+        retry: KAFKA_RETRY,
+      },
+      producerConfig: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
+    }));
+    const consumer: Consumer = pubsub["consumer"];
+    this.watch(consumer);
+    // Events published before start are not for us, events after it must not be missed:
+    // the group starts with every partition's latest offset committed, so a rejoin while
+    // the coordinator moves resumes there rather than at a newer "latest".
+    await commitLatestOffsets(kafka, this.groupId, topic);
+    const positioned = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.FETCH, () => {
+        off();
+        resolve();
+      });
+    });
+    // The producer is for ephemeral events (typing, presence): commands go through the command bus.
+    await Promise.all([consumer.connect(), pubsub["producer"].connect()]);
+    await consumer.subscribe({ topic });
+    await this.run(consumer);
+    await positioned;
+    this.isConnected = true;
+    logger.info({ topic, groupId: this.groupId }, "event bus ready");
+  }
+
+  async stop() {
+    clearInterval(this.watchdog);
+    for (const queue of this.queues) void queue.return();
+    if (!this.pubsub) return;
+    const consumer = this.pubsub["consumer"];
+    const producer = this.pubsub["producer"];
+    this.pubsub = null;
+    this.isConnected = false;
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+    // The group only ever belonged to this process: remove it rather than leave it to expire.
+    const admin = this.options.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([this.groupId]);
+    } catch (error) {
+      this.options.logger.debug({ err: error, groupId: this.groupId }, "could not delete event consumer group");
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+
+  subscribeRoom(roomId: string, onOverflow?: () => void) {
+    this.live();
+    const { queueLimit, logger } = this.options;
+    let unlisten = () => {};
+    const queue = new BoundedQueue<RoomEvent>(
+      queueLimit,
+      () => {
+        logger.warn({ roomId, limit: queueLimit }, "subscriber fell too far behind; disconnecting it");
+        onOverflow?.();
+        return new AppError(
+          "SERVICE_UNAVAILABLE",
+          `subscription fell more than ${queueLimit} events behind; subscribe again with afterSeq to resume`,
+        );
+      },
+      () => {
+        this.queues.delete(queue);
+        unlisten();
+      },
+    );
+    this.queues.add(queue);
+    unlisten = this.listen(roomChannel(roomId), roomEvent, (event) => queue.push(event), this.options.onRoomEvent);
+    return queue;
+  }
+
+  onUserChanged(listener: (userId: string) => void) {
+    this.live();
+    return this.listen(USERS_CHANNEL, userEvent, (event) => listener(event.userId));
+  }
+
+  onRoomEvents(wants: (roomId: string, type: string) => boolean, listener: (event: RoomEvent) => void) {
+    this.roomFeed = { wants, listener };
+    return () => void (this.roomFeed = null);
+  }
+
+  onPresence(listener: (report: PresenceReport) => void) {
+    this.live();
+    return this.listen(PRESENCE_CHANNEL, presenceReport, listener);
+  }
+
+  async publish(event: RoomEventOf<"Typing"> | PresenceReport) {
+    const [key, channel] =
+      event.type === "PresenceReport" ? [event.processId, PRESENCE_CHANNEL] : [event.roomId, roomChannel(event.roomId)];
+    await this.live()["producer"].send({
+      topic: this.options.topic,
+      acks: ACKS_ALL,
+      messages: [
+        {
+          key,
+          value: JSON.stringify(event),
+          headers: { [eventHeaders.channel]: channel, [eventHeaders.type]: event.type },
+        },
+      ],
+    });
+  }
+
+  onAnswer(awaits: (commandId: string) => boolean, listener: (commandId: string, answer: CommandAnswer) => void) {
+    this.live();
+    this.answers = { awaits, listener };
+    const unlisten = this.listen(OUTCOMES_CHANNEL, commandOutcome, (outcome) =>
+      listener(outcome.commandId, { outcome }),
+    );
+    return () => {
+      this.answers = null;
+      unlisten();
+    };
+  }
+
+  /** The running pubsub, or SERVICE_UNAVAILABLE before start and after stop. */
+  private live(): KafkaPubSub {
+    if (!this.pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
+    return this.pubsub;
+  }
+
+  /** Tracks the consumer's state, and starts it again when it crashes for good or stalls. */
+  private watch(consumer: Consumer) {
+    const { logger } = this.options;
+    consumer.on(consumer.events.FETCH, () => (this.lastFetchAt = Date.now()));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      logger.error({ err: payload.error, restart: payload.restart }, "event consumer crashed");
+      if (!payload.restart) void this.restart(consumer, "the event consumer crashed and kafkajs gave it up");
+    });
+    consumer.on(consumer.events.DISCONNECT, () => (this.isConnected = false));
+    consumer.on(consumer.events.CONNECT, () => (this.isConnected = true));
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastFetchAt > STALLED_AFTER_MS)
+        void this.restart(consumer, `no fetch completed for ${STALLED_AFTER_MS / 1000} s`);
+    }, 5000).unref();
+  }
+
+  private run(consumer: Consumer) {
+    return consumer.run({
+      autoCommit: false,
+      autoCommitInterval: 1000,
+      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
+        for (const message of batch.messages) {
+          this.route(message);
+          resolveOffset(message.offset);
+        }
+        // The committed offset only says where a restart resumes: a commit that fails (the
+        // group's coordinator is moving) must not make kafkajs fetch and route this batch again.
+        await commitOffsetsIfNecessary().catch((error: unknown) =>
+          this.options.logger.debug(
+            { err: error },
+            "could not commit the event consumer's offsets; the next commit will",
+          ),
+        );
+        await heartbeat();
+      },
+    });
+  }
+
+  /**
+   * Runs the consumer again in the same group, so it resumes at its last committed offset
+   * (at most a second back: subscribers drop what they saw by seq) and every subscription
+   * stays open: its clients see a pause, not an error. Until it is running again.
+   */
+  private async restart(consumer: Consumer, reason: string) {
+    if (this.restarting || !this.pubsub) return;
+    this.restarting = true;
+    const { logger } = this.options;
+    logger.warn({ reason, groupId: this.groupId }, "restarting the event consumer; subscriptions stay open");
+    for (let attempt = 1; this.pubsub; attempt++) {
+      try {
+        await consumer.disconnect().catch(() => {});
+        await consumer.connect();
+        await this.run(consumer);
+        break;
+      } catch (error) {
+        logger.warn({ err: error, attempt }, "could not restart the event consumer; trying again");
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+    this.lastFetchAt = Date.now();
+    this.restarting = false;
+  }
+
+  private decode<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
+    if (this.decodedRecords.has(message)) return this.decodedRecords.get(message) as T | null;
+    const event = this.parse(schema, message);
     if (event !== null && typeof event === "object")
       identifyEvent(event, ...("message" in event && typeof event.message === "object" ? [event.message!] : []));
-    decodedRecords.set(message, event);
+    this.decodedRecords.set(message, event);
     return event;
   }
 
-  function parse<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
+  private parse<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
+    const { logger } = this.options;
     try {
       const parsed = schema.safeParse(JSON.parse(message.value?.toString("utf8") ?? ""));
       if (parsed.success) return parsed.data;
@@ -89,32 +304,32 @@ export function createEventBus(options: EventBusOptions): EventBus {
     return null;
   }
 
-  function listen<T>(
+  private listen<T>(
     channel: string,
     schema: z.ZodType<T>,
     listener: (event: T) => void,
     onDecoded?: (event: T) => void,
-  ): () => void {
-    let entry = channels.get(channel);
+  ) {
+    let entry = this.channels.get(channel);
     if (!entry) {
-      const listeners = new Set<(record: unknown) => void>();
-      const id = pubsub!.subscribe(channel, (message) => {
-        const event = decode(schema, message as KafkaMessage);
+      const listeners = new Set<Listener>();
+      const id = this.live().subscribe(channel, (message) => {
+        const event = this.decode(schema, message as KafkaMessage);
         if (event === null) return;
         onDecoded?.(event);
         for (const l of listeners) l(event);
       });
       entry = { id, listeners };
-      channels.set(channel, entry);
+      this.channels.set(channel, entry);
     }
     const current = entry;
-    const typed = listener as (record: unknown) => void;
+    const typed = listener as Listener;
     current.listeners.add(typed);
     return () => {
       current.listeners.delete(typed);
-      if (current.listeners.size === 0 && channels.get(channel) === current) {
-        channels.delete(channel);
-        void current.id.then((id) => pubsub?.unsubscribe(id));
+      if (current.listeners.size === 0 && this.channels.get(channel) === current) {
+        this.channels.delete(channel);
+        void current.id.then((id) => this.pubsub?.unsubscribe(id));
       }
     };
   }
@@ -125,223 +340,48 @@ export function createEventBus(options: EventBusOptions): EventBus {
    * room, and outcome records (keyed by command id) of other processes are passed over
    * undecoded.
    */
-  function route(message: KafkaMessage) {
+  private route(message: KafkaMessage) {
     const channel = message.headers?.[eventHeaders.channel]?.toString();
-    if (!channel || !pubsub) return;
+    if (!channel || !this.pubsub) return;
+    const { answers, roomFeed } = this;
     const commandId = message.headers?.[eventHeaders.outcomeOf]?.toString();
     if (commandId && answers?.awaits(commandId)) {
-      const event = decode(roomEvent, message);
+      const event = this.decode(roomEvent, message);
       if (event) answers.listener(commandId, { event });
     }
     if (channel === OUTCOMES_CHANNEL && !answers?.awaits(message.key?.toString() ?? "")) return;
     if (roomFeed && channel.startsWith(ROOM_CHANNEL_PREFIX)) {
       const roomId = channel.slice(ROOM_CHANNEL_PREFIX.length);
       if (roomFeed.wants(roomId, message.headers?.[eventHeaders.type]?.toString() ?? "")) {
-        const event = decode(roomEvent, message);
+        const event = this.decode(roomEvent, message);
         if (event) roomFeed.listener(event);
       }
     }
-    pubsub["onMessage"](channel, message);
+    this.pubsub["onMessage"](channel, message);
   }
-
-  return {
-    get connected() {
-      return connected;
-    },
-
-    async start() {
-      // KafkaPubSub.create() would run the consumer with kafkajs's defaults, which commit
-      // offsets after every batch: one more broker request per fetch. We build it and run its
-      // consumer ourselves, committing at most once a second (the group is this process's
-      // own; after a kafkajs restart it resumes at most a second back, and subscribers drop
-      // what they saw by seq).
-      const build = KafkaPubSub as unknown as new (input: Parameters<typeof KafkaPubSub.create>[0]) => KafkaPubSub;
-      pubsub = new build({
-        kafka: options.kafka,
-        topic: options.topic,
-        // Idle fetches return after this long; it bounds how long start() waits to be positioned.
-        consumerConfig: { groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false, retry: KAFKA_RETRY },
-        producerConfig: { allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner },
-      });
-      const consumer: Consumer = pubsub["consumer"];
-      let lastFetchAt = Date.now();
-      consumer.on(consumer.events.FETCH, () => (lastFetchAt = Date.now()));
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        logger.error({ err: payload.error, restart: payload.restart }, "event consumer crashed");
-        if (!payload.restart) void restart("the event consumer crashed and kafkajs gave it up");
-      });
-      consumer.on(consumer.events.DISCONNECT, () => (connected = false));
-      consumer.on(consumer.events.CONNECT, () => (connected = true));
-      // Events published before start are not for us, events after it must not be missed:
-      // the group starts with every partition's latest offset committed, so a rejoin while
-      // the coordinator moves resumes there rather than at a newer "latest".
-      await commitLatestOffsets(options.kafka, groupId, options.topic);
-      const positioned = new Promise<void>((resolve) => {
-        const off = consumer.on(consumer.events.FETCH, () => {
-          off();
-          resolve();
-        });
-      });
-      const run = () =>
-        consumer.run({
-          autoCommit: false,
-          autoCommitInterval: 1000,
-          eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat }) => {
-            for (const message of batch.messages) {
-              route(message);
-              resolveOffset(message.offset);
-            }
-            // The committed offset only says where a restart resumes: a commit that fails (the
-            // group's coordinator is moving) must not make kafkajs fetch and route this batch again.
-            await commitOffsetsIfNecessary().catch((error: unknown) =>
-              logger.debug({ err: error }, "could not commit the event consumer's offsets; the next commit will"),
-            );
-            await heartbeat();
-          },
-        });
-      /**
-       * Runs the consumer again in the same group, so it resumes at its last committed offset
-       * (at most a second back: subscribers drop what they saw by seq) and every subscription
-       * stays open: its clients see a pause, not an error. Until it is running again.
-       */
-      let restarting = false;
-      const restart = async (reason: string) => {
-        if (restarting || !pubsub) return;
-        restarting = true;
-        logger.warn({ reason, groupId }, "restarting the event consumer; subscriptions stay open");
-        for (let attempt = 1; pubsub; attempt++) {
-          try {
-            await consumer.disconnect().catch(() => {});
-            await consumer.connect();
-            await run();
-            break;
-          } catch (error) {
-            logger.warn({ err: error, attempt }, "could not restart the event consumer; trying again");
-            await new Promise((resolve) => setTimeout(resolve, 1000));
-          }
-        }
-        lastFetchAt = Date.now();
-        restarting = false;
-      };
-      watchdog = setInterval(() => {
-        if (Date.now() - lastFetchAt > STALLED_AFTER_MS)
-          void restart(`no fetch completed for ${STALLED_AFTER_MS / 1000} s`);
-      }, 5000).unref();
-      // The producer is for ephemeral events (typing, presence): commands go through the command bus.
-      await Promise.all([consumer.connect(), pubsub["producer"].connect()]);
-      await consumer.subscribe({ topic: options.topic });
-      await run();
-      await positioned;
-      connected = true;
-      logger.info({ topic: options.topic, groupId }, "event bus ready");
-    },
-
-    async stop() {
-      clearInterval(watchdog);
-      for (const queue of queues) void queue.return();
-      if (!pubsub) return;
-      const consumer = pubsub["consumer"];
-      const producer = pubsub["producer"];
-      pubsub = null;
-      connected = false;
-      await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
-      // The group only ever belonged to this process: remove it rather than leave it to expire.
-      const admin = options.kafka.admin();
-      try {
-        await admin.connect();
-        await admin.deleteGroups([groupId]);
-      } catch (error) {
-        logger.debug({ err: error, groupId }, "could not delete event consumer group");
-      } finally {
-        await admin.disconnect().catch(() => {});
-      }
-    },
-
-    get subscriptionCount() {
-      return queues.size;
-    },
-
-    subscribeRoom(roomId, onOverflow) {
-      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
-      let unlisten = () => {};
-      const queue = new BoundedQueue<RoomEvent>(
-        options.queueLimit,
-        () => {
-          logger.warn({ roomId, limit: options.queueLimit }, "subscriber fell too far behind; disconnecting it");
-          onOverflow?.();
-          return new AppError(
-            "SERVICE_UNAVAILABLE",
-            `subscription fell more than ${options.queueLimit} events behind; subscribe again with afterSeq to resume`,
-          );
-        },
-        () => {
-          queues.delete(queue);
-          unlisten();
-        },
-      );
-      queues.add(queue);
-      unlisten = listen(roomChannel(roomId), roomEvent, (event) => queue.push(event), options.onRoomEvent);
-      return queue;
-    },
-
-    onUserChanged(listener) {
-      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
-      return listen(USERS_CHANNEL, userEvent, (event) => listener(event.userId));
-    },
-
-    onRoomEvents(wants, listener) {
-      roomFeed = { wants, listener };
-      return () => void (roomFeed = null);
-    },
-
-    onPresence(listener) {
-      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
-      return listen(PRESENCE_CHANNEL, presenceReport, listener);
-    },
-
-    async publish(event) {
-      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
-      const [key, channel] =
-        event.type === "PresenceReport"
-          ? [event.processId, PRESENCE_CHANNEL]
-          : [event.roomId, roomChannel(event.roomId)];
-      await pubsub["producer"].send({
-        topic: options.topic,
-        acks: ACKS_ALL,
-        messages: [
-          {
-            key,
-            value: JSON.stringify(event),
-            headers: { [eventHeaders.channel]: channel, [eventHeaders.type]: event.type },
-          },
-        ],
-      });
-    },
-
-    onAnswer(awaits, listener) {
-      if (!pubsub) throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected");
-      answers = { awaits, listener };
-      const unlisten = listen(OUTCOMES_CHANNEL, commandOutcome, (outcome) => listener(outcome.commandId, { outcome }));
-      return () => {
-        answers = null;
-        unlisten();
-      };
-    },
-  };
 }
 
-/** Commits each partition's end offset for a group that has no members yet. */
+export const createEventBus = (options: EventBusOptions): EventBus => new KafkaEventBus(options);
+
+/**
+ * Commits each partition's end offset for a group that has no members yet. A partition
+ * whose leader is still being elected (a topic just created, a broker just lost) is asked
+ * again with fresh metadata (kafkajs's fetchTopicOffsets gives up on that at once).
+ */
 async function commitLatestOffsets(kafka: Kafka, groupId: string, topic: string) {
-  const admin = kafka.admin({ retry: KAFKA_RETRY });
-  await admin.connect();
-  try {
-    const latest = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: latest.map(({ partition, offset }) => ({ partition, offset })),
-    });
-  } finally {
-    await admin.disconnect();
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 1; ; attempt++) {
+    const admin = kafka.admin({ retry: KAFKA_RETRY });
+    try {
+      await admin.connect();
+      const latest = await admin.fetchTopicOffsets(topic);
+      const partitions = latest.map(({ partition, offset }) => ({ partition, offset }));
+      return await admin.setOffsets({ groupId, topic, partitions });
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, 1000)));
   }
 }

@@ -42,29 +42,6 @@ export const errorBody = ({ code, message }: BeforeGraphQLError) => ({ errors: [
  * content types or encodings, a declared length over the limit) returns false and goes to Express.
  */
 export function graphqlPostHandler<Context extends BaseContext>(options: GraphQLPostOptions<Context>) {
-  const { apollo, logger } = options;
-  const answer = (res: ServerResponse, error: BeforeGraphQLError) => {
-    res.statusCode = error.status;
-    res.setHeader("content-type", "application/json; charset=utf-8");
-    res.end(JSON.stringify(errorBody(error)));
-  };
-
-  async function execute(req: IncomingMessage, res: ServerResponse, body: unknown, search: string) {
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers))
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
-    const clientAddress = proxyAddr(req, options.trustProxy);
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: "POST", headers, search, body },
-      context: () => options.context(req, clientAddress),
-    });
-    for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === "complete") return void res.end(response.body.string);
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
-  }
-
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? "";
     const query = url.indexOf("?");
@@ -76,34 +53,69 @@ export function graphqlPostHandler<Context extends BaseContext>(options: GraphQL
     if (declared === "0" || Number(declared) > BODY_LIMIT_BYTES) return false;
 
     res.setHeader("access-control-allow-origin", "*"); // cors() with its defaults, as on the Express route
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("error", () => {}); // the client went away mid-body: there is no one to answer
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= BODY_LIMIT_BYTES) chunks.push(chunk);
-    });
-    req.on("end", () => {
-      // Past the limit the rest is read and dropped, as Express's parser does, then refused.
-      if (size > BODY_LIMIT_BYTES) return answer(res, beforeGraphQL.tooLarge);
-      const text = Buffer.concat(chunks, size).toString("utf8");
-      let body: unknown = {};
-      try {
-        // body-parser's strict mode: an object or an array, and an empty body is {}.
-        if (text !== "") {
-          if (!/^[\x20\x09\x0a\x0d]*[[{]/.test(text)) throw new SyntaxError("not an object or array");
-          if (nestsDeeperThan(text)) return answer(res, beforeGraphQL.tooDeep);
-          body = JSON.parse(text);
-        }
-      } catch {
-        return answer(res, beforeGraphQL.badJson);
-      }
-      execute(req, res, body, query === -1 ? "" : url.slice(query)).catch((error: unknown) => {
-        logger.error({ err: error }, "unexpected error before GraphQL");
+    readBody(req, res, (body) =>
+      execute(options, req, res, body, query === -1 ? "" : url.slice(query)).catch((error: unknown) => {
+        options.logger.error({ err: error }, "unexpected error before GraphQL");
         if (!res.headersSent) answer(res, beforeGraphQL.internal);
         else res.destroy();
-      });
-    });
+      }),
+    );
     return true;
   };
+}
+
+function answer(res: ServerResponse, error: BeforeGraphQLError) {
+  res.statusCode = error.status;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.end(JSON.stringify(errorBody(error)));
+}
+
+/** Reads and parses the body as body-parser's strict mode would, answering its errors itself. */
+function readBody(req: IncomingMessage, res: ServerResponse, then: (body: unknown) => void) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on("error", () => {}); // the client went away mid-body: there is no one to answer
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= BODY_LIMIT_BYTES) chunks.push(chunk);
+  });
+  req.on("end", () => {
+    // Past the limit the rest is read and dropped, as Express's parser does, then refused.
+    if (size > BODY_LIMIT_BYTES) return answer(res, beforeGraphQL.tooLarge);
+    const text = Buffer.concat(chunks, size).toString("utf8");
+    let body: unknown = {};
+    try {
+      // body-parser's strict mode: an object or an array, and an empty body is {}.
+      if (text !== "") {
+        if (!/^[\x20\x09\x0a\x0d]*[[{]/.test(text)) throw new SyntaxError("not an object or array");
+        if (nestsDeeperThan(text)) return answer(res, beforeGraphQL.tooDeep);
+        body = JSON.parse(text);
+      }
+    } catch {
+      return answer(res, beforeGraphQL.badJson);
+    }
+    then(body);
+  });
+}
+
+async function execute<Context extends BaseContext>(
+  options: GraphQLPostOptions<Context>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  search: string,
+) {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers))
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
+  const clientAddress = proxyAddr(req, options.trustProxy);
+  const response = await options.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: "POST", headers, search, body },
+    context: () => options.context(req, clientAddress),
+  });
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === "complete") return void res.end(response.body.string);
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
 }

@@ -8,8 +8,9 @@ import cors from "cors";
 import express from "express";
 import proxyAddr from "proxy-addr";
 import { InMemoryLRUCache } from "@apollo/utils.keyvaluecache";
+import type { Context, ServerOptions, SubscribePayload } from "graphql-ws";
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import { databaseFailure } from "../db/errors.js";
 import { webDistDir } from "../paths.js";
 import { AppError, asGraphQLError } from "../errors.js";
@@ -25,9 +26,9 @@ import {
 } from "./graphqlPost.js";
 import { BYTES_PER_POINT, type UsageBudget } from "../usageBudget.js";
 import { budgetsPlugin } from "./budgetsPlugin.js";
-import { createOperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
+import { createOperationLimits, type OperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
 import { createOperationPreparer } from "./prepareOperation.js";
-import { serveGraphQLWs } from "./graphqlWs.js";
+import { serveGraphQLWs, type WsExtra } from "./graphqlWs.js";
 import { nestsDeeperThan } from "./jsonDepth.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
 import { SocketSessions } from "./socketSessions.js";
@@ -225,102 +226,146 @@ function opsRoutes(readiness: ReadinessCheck[], metrics: Metrics): express.Route
   return router;
 }
 
+/** What the GraphQL transports share, built once per endpoint. */
+interface Endpoint {
+  options: GraphQLEndpointOptions;
+  limits: OperationLimits;
+  formatError: ReturnType<typeof formatErrorFor>;
+  sessions: SocketSessions;
+  onLimit(limit: string): void;
+  logger: Logger;
+  metrics: Metrics;
+}
+
 async function mountGraphQL(
   app: express.Express,
   httpServer: Server,
-  {
-    schema,
-    services,
-    production,
-    trustProxy,
-    limits: limitsConfig,
-    budgets,
-    connectionLimits,
-    connectionListeners,
-  }: GraphQLEndpointOptions,
+  options: GraphQLEndpointOptions,
   logger: Logger,
   metrics: Metrics,
 ) {
-  const formatError = formatErrorFor(production, logger);
-  if (trustProxy !== undefined) app.set("trust proxy", trustProxy);
-  const limits = createOperationLimits(schema, limitsConfig);
-  const prepareOperation = createOperationPreparer(schema, limits, { production });
+  if (options.trustProxy !== undefined) app.set("trust proxy", options.trustProxy);
   const onLimit = (limit: string) => metrics.connectionLimitsHit.inc({ limit });
-  const sessions = new SocketSessions(services.users, { ...connectionLimits, onLimit }, connectionListeners);
-
+  const endpoint: Endpoint = {
+    options,
+    limits: createOperationLimits(options.schema, options.limits),
+    formatError: formatErrorFor(options.production, logger),
+    sessions: new SocketSessions(
+      options.services.users,
+      { ...options.connectionLimits, onLimit },
+      options.connectionListeners,
+    ),
+    onLimit,
+    logger,
+    metrics,
+  };
   // 1 MB is far above any valid operation (a message body is at most 4000 characters).
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: 1_000_000 });
-  const wsCleanup = serveGraphQLWs(
-    {
-      schema,
-      onConnect: async (ctx) => {
-        const userId = await sessions.open(ctx.extra.socket, ctx.connectionParams?.authorization);
-        if (userId) ctx.extra.signedIn(userId);
-      },
-      onSubscribe: async (ctx, _id, payload) => {
-        // graphql-ws has already entered this subscription in ctx.subscriptions.
-        if (Object.keys(ctx.subscriptions).length > connectionLimits.maxSubscriptionsPerSocket) {
-          onLimit("subscriptions_per_socket");
-          const limit = connectionLimits.maxSubscriptionsPerSocket;
-          return [
-            new GraphQLError(`too many subscriptions on this connection (limit ${limit}); complete some first`, {
-              extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit },
-            }),
-          ];
-        }
-        const prepared = prepareOperation(payload);
-        if (Array.isArray(prepared)) return prepared;
-        try {
-          await budgets.usage.spendOrRefuse(
-            usageKeyOf(ctx.extra.userId, ctx.extra.remoteAddress),
-            "points",
-            prepared.cost,
-          );
-        } catch (error) {
-          if (error instanceof AppError) return [asGraphQLError(error)];
-          throw error;
-        }
-        return prepared.args;
-      },
-      subscribe: createSharedSubscribe(schema, {
-        maxEventBytes: budgets.maxEventBytes,
-        charge(context, bytes) {
-          budgets.usage.spend(context.usageKey, "points", bytes / BYTES_PER_POINT);
-          const refused = budgets.usage.refusal(context.usageKey);
-          if (refused) throw refused;
-        },
-      }),
-      // Runs once per subscription; resolvers refresh loaders per event.
-      context: (ctx) =>
-        createContext(services, ctx.connectionParams?.authorization, {
-          clientAddress: ctx.extra.remoteAddress,
-          onSlowConsumer: () => {
-            metrics.slowSubscribersClosed.inc();
-            const socket = ctx.extra.socket;
-            socket.close(SLOW_CONSUMER_CLOSE_CODE, "subscription fell too far behind; resubscribe with afterSeq");
-            // A client that is not reading will not answer the close handshake either.
-            setTimeout(() => socket.terminate(), 1000).unref();
-          },
-        }),
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!("errors" in result) || !result.errors) return;
-        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
-      },
+  const wsCleanup = serveGraphQLWs(graphqlWsOptions(endpoint), wsServer, logger, {
+    maxUnauthenticatedPerAddress: options.connectionLimits.maxUnauthenticatedPerAddress,
+    clientAddress: (request) => proxyAddr(request, app.get("trust proxy fn")),
+    onLimit,
+  });
+  const apollo = await startApollo(endpoint, httpServer);
+  const httpContext = mountGraphQLHttp(app, apollo, endpoint);
+  return {
+    graphqlPost: graphqlPostHandler({ apollo, context: httpContext, trustProxy: app.get("trust proxy fn"), logger }),
+    connections: () => wsServer.clients.size,
+    async stop() {
+      // Close WebSockets first (1001 Going Away: clients reconnect elsewhere), then drain HTTP.
+      endpoint.sessions.stop();
+      await wsCleanup.dispose();
+      for (const client of wsServer.clients) client.terminate();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      await apollo.stop();
     },
-    wsServer,
-    logger,
-    {
-      maxUnauthenticatedPerAddress: connectionLimits.maxUnauthenticatedPerAddress,
-      clientAddress: (request) => proxyAddr(request, app.get("trust proxy fn")),
-      onLimit,
-    },
-  );
+  };
+}
 
-  const apollo = new ApolloServer<GraphQLContext>({
+/** graphql-ws's hooks: sign-in per socket, limits and budgets per subscription, shared execution. */
+function graphqlWsOptions({
+  options,
+  limits,
+  formatError,
+  sessions,
+  onLimit,
+  metrics,
+}: Endpoint): ServerOptions<Record<string, unknown>, WsExtra> {
+  const { schema, services, budgets } = options;
+  const prepareOperation = createOperationPreparer(schema, limits, { production: options.production });
+  return {
     schema,
+    onConnect: async (ctx) => {
+      const userId = await sessions.open(ctx.extra.socket, ctx.connectionParams?.authorization);
+      if (userId) ctx.extra.signedIn(userId);
+    },
+    onSubscribe: (ctx, _id, payload) => admitSubscription(ctx, payload, prepareOperation, { options, onLimit }),
+    subscribe: createSharedSubscribe(schema, {
+      maxEventBytes: budgets.maxEventBytes,
+      charge(context, bytes) {
+        budgets.usage.spend(context.usageKey, "points", bytes / BYTES_PER_POINT);
+        const refused = budgets.usage.refusal(context.usageKey);
+        if (refused) throw refused;
+      },
+    }),
+    // Runs once per subscription; resolvers refresh loaders per event.
+    context: (ctx) =>
+      createContext(services, ctx.connectionParams?.authorization, {
+        clientAddress: ctx.extra.remoteAddress,
+        onSlowConsumer: () => closeSlowConsumer(ctx.extra.socket, metrics),
+      }),
+    onNext: (_ctx, _id, _payload, _args, result) => {
+      if (!("errors" in result) || !result.errors) return;
+      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+    },
+  };
+}
+
+/**
+ * A subscription within the socket's limit, valid, and within the user's budget: its
+ * execution arguments, or the errors that refuse it.
+ */
+async function admitSubscription(
+  ctx: Context<Record<string, unknown>, WsExtra>,
+  payload: SubscribePayload,
+  prepareOperation: ReturnType<typeof createOperationPreparer>,
+  { options, onLimit }: Pick<Endpoint, "options" | "onLimit">,
+) {
+  const { maxSubscriptionsPerSocket: limit } = options.connectionLimits;
+  // graphql-ws has already entered this subscription in ctx.subscriptions.
+  if (Object.keys(ctx.subscriptions).length > limit) {
+    onLimit("subscriptions_per_socket");
+    return [
+      new GraphQLError(`too many subscriptions on this connection (limit ${limit}); complete some first`, {
+        extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit },
+      }),
+    ];
+  }
+  const prepared = prepareOperation(payload);
+  if (Array.isArray(prepared)) return prepared;
+  try {
+    const key = usageKeyOf(ctx.extra.userId, ctx.extra.remoteAddress);
+    await options.budgets.usage.spendOrRefuse(key, "points", prepared.cost);
+  } catch (error) {
+    if (error instanceof AppError) return [asGraphQLError(error)];
+    throw error;
+  }
+  return prepared.args;
+}
+
+function closeSlowConsumer(socket: WebSocket, metrics: Metrics) {
+  metrics.slowSubscribersClosed.inc();
+  socket.close(SLOW_CONSUMER_CLOSE_CODE, "subscription fell too far behind; resubscribe with afterSeq");
+  // A client that is not reading will not answer the close handshake either.
+  setTimeout(() => socket.terminate(), 1000).unref();
+}
+
+async function startApollo({ options, limits, formatError }: Endpoint, httpServer: Server) {
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: options.schema,
     formatError,
-    includeStacktraceInErrorResponses: !production,
-    hideSchemaDetailsFromClientErrors: production,
+    includeStacktraceInErrorResponses: !options.production,
+    hideSchemaDetailsFromClientErrors: options.production,
     parseOptions: limits.parseOptions,
     // main.ts owns shutdown; Apollo's own signal handlers would race it and re-raise the signal.
     stopOnTerminationSignals: false,
@@ -328,14 +373,19 @@ async function mountGraphQL(
     documentStore: new InMemoryLRUCache<DocumentNode>({ maxSize: 4 * 1024 * 1024 }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      budgetsPlugin(limits, budgets.usage, budgets.maxConcurrentQueries),
+      budgetsPlugin(limits, options.budgets.usage, options.budgets.maxConcurrentQueries),
       // Its per-field hook wraps every resolver of every request to compute HTTP cache hints,
       // which authenticated POSTs of a chat API never use.
       ApolloServerPluginCacheControlDisabled(),
     ],
   });
   await apollo.start();
-  // Both HTTP paths (Express's route, graphqlPost.ts) build a request's context the same way.
+  return apollo;
+}
+
+/** POST /graphql through Express; returns how a request's context is built (graphqlPost.ts builds it the same way). */
+function mountGraphQLHttp(app: express.Express, apollo: ApolloServer<GraphQLContext>, { options, logger }: Endpoint) {
+  const { services, budgets } = options;
   const httpContext = (req: IncomingMessage, clientAddress: string | undefined) =>
     createContext(services, req.headers.authorization, { clientAddress, maxResponseBytes: budgets.maxResponseBytes });
   app.use(
@@ -350,22 +400,5 @@ async function mountGraphQL(
     expressMiddleware(apollo, { context: ({ req }) => httpContext(req, req.ip ?? req.socket.remoteAddress) }),
   );
   app.use(jsonErrors(logger));
-
-  return {
-    graphqlPost: graphqlPostHandler({
-      apollo,
-      context: httpContext,
-      trustProxy: app.get("trust proxy fn"),
-      logger,
-    }),
-    connections: () => wsServer.clients.size,
-    async stop() {
-      // Close WebSockets first (1001 Going Away: clients reconnect elsewhere), then drain HTTP.
-      sessions.stop();
-      await wsCleanup.dispose();
-      for (const client of wsServer.clients) client.terminate();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-      await apollo.stop();
-    },
-  };
+  return httpContext;
 }

@@ -76,37 +76,6 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
   /** Verdicts on operations whose cost no variable changes: most (sendMessage among them) are checked once. */
   const fixed = new WeakMap<DocumentNode, Map<string, OperationVerdict>>();
 
-  function costVerdict(
-    document: DocumentNode,
-    operationName: string | undefined,
-    variables: Record<string, unknown>,
-  ): OperationVerdict | null {
-    let cost: number;
-    try {
-      cost = getComplexity({
-        schema,
-        query: document,
-        operationName,
-        variables,
-        // `@complexity(value: n)` in the SDL: a field that can be large (a message body) costs its size.
-        estimators: [listSizeEstimator, directiveEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-        maxQueryNodes: MAX_COUNTED_FIELDS,
-      });
-    } catch (error) {
-      if (/maximum allowed number of nodes/.test((error as Error).message))
-        return {
-          errors: [
-            limitError(`operation selects more than ${MAX_COUNTED_FIELDS} fields, counting fragments where used`),
-          ],
-          cost: 0,
-        };
-      return null; // variables that do not fit the operation: execution reports them as usual
-    }
-    if (cost <= config.maxCost) return { errors: [], cost };
-    const message = `operation cost ${cost} exceeds the limit of ${config.maxCost}; ask for fewer or smaller lists`;
-    return { errors: [limitError(message, { limit: config.maxCost, cost })], cost };
-  }
-
   return {
     parseOptions: { maxTokens: config.maxTokens },
 
@@ -126,7 +95,7 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
       const verdict =
         sizeErrors.length > 0
           ? { errors: sizeErrors, cost: 0 }
-          : costVerdict(document, operationName ?? undefined, variables ?? {});
+          : costVerdict(schema, config.maxCost, { document, operationName: operationName ?? undefined, variables });
       if (!verdict) return { errors: [], cost: 0 };
       if (!variablesShapeCost(document)) {
         if (!fixed.has(document)) fixed.set(document, new Map());
@@ -135,6 +104,35 @@ export function createOperationLimits(schema: GraphQLSchema, config: OperationLi
       return verdict;
     },
   };
+}
+
+/** The operation's cost with these variables, and the error past the limit; null when the variables do not fit it. */
+function costVerdict(
+  schema: GraphQLSchema,
+  maxCost: number,
+  operation: { document: DocumentNode; operationName?: string; variables?: Record<string, unknown> | null },
+): OperationVerdict | null {
+  let cost: number;
+  try {
+    cost = getComplexity({
+      schema,
+      query: operation.document,
+      operationName: operation.operationName,
+      variables: operation.variables ?? {},
+      // `@complexity(value: n)` in the SDL: a field that can be large (a message body) costs its size.
+      estimators: [listSizeEstimator, directiveEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+      maxQueryNodes: MAX_COUNTED_FIELDS,
+    });
+  } catch (error) {
+    if (/maximum allowed number of nodes/.test((error as Error).message)) {
+      const message = `operation selects more than ${MAX_COUNTED_FIELDS} fields, counting fragments where used`;
+      return { errors: [limitError(message)], cost: 0 };
+    }
+    return null; // variables that do not fit the operation: execution reports them as usual
+  }
+  if (cost <= maxCost) return { errors: [], cost };
+  const message = `operation cost ${cost} exceeds the limit of ${maxCost}; ask for fewer or smaller lists`;
+  return { errors: [limitError(message, { limit: maxCost, cost })], cost };
 }
 
 /**

@@ -96,6 +96,43 @@ function selectionShape(
 }
 
 /**
+ * Selection shapes interned by a digest, not their text: an untrusted client's selection (up
+ * to a document's size) is not kept after its subscription ends, only 32 bytes of its hash.
+ */
+class ShapeIds {
+  private readonly ids = new Map<string, string>();
+  private next = 0;
+  constructor(private readonly limit: number) {}
+
+  idOf(shape: string) {
+    const digest = createHash("sha256").update(shape).digest("base64");
+    let id = this.ids.get(digest);
+    if (id === undefined) {
+      // Bounded; ids are never reused, so a cleared shape only gets a new id (less sharing).
+      if (this.ids.size >= this.limit) this.ids.clear();
+      id = String(this.next++);
+      this.ids.set(digest, id);
+    }
+    return id;
+  }
+}
+
+/** One execution with its own byte budget; past it, the one error instead of what was built. */
+function executeWithin(maxEventBytes: number, args: ExecutionArgs, payload: unknown): Result {
+  const budget = new ResponseBudget(maxEventBytes);
+  // A subscription's executions never overlap (each waits for the one before), so its
+  // context can carry the current one's budget.
+  (args.contextValue as GraphQLContext).responseBudget = budget;
+  const counted = (result: ExecutionResult) => {
+    const answer = budget.exceeded ? tooLargeResult(budget) : result;
+    sizes.set(answer, budget.used);
+    return answer;
+  };
+  const result = execute({ ...args, rootValue: payload });
+  return result instanceof Promise ? result.then(counted) : counted(result);
+}
+
+/**
  * A `subscribe` for graphql-ws that executes a subscription's selection once per event and
  * shape, instead of once per subscriber: subscribers of a room asking for the same fields
  * (the usual case: one client app, thousands of users) share one execution result. The
@@ -106,35 +143,8 @@ export function createSharedSubscribe(schema: GraphQLSchema, options: SharedSubs
   const cacheSize = options.cacheSize ?? 5000;
   const perViewer = viewerDependentFields(schema);
   const results = new ResultCache(cacheSize, options.cacheBytes ?? 16 * 1024 * 1024);
-  // Shapes are interned by a digest, not their text: an untrusted client's selection (up to a
-  // document's size) is not kept after its subscription ends, only 32 bytes of its hash.
-  const shapeIds = new Map<string, string>();
-  let nextShapeId = 0;
-  const internShape = (shape: string) => {
-    const digest = createHash("sha256").update(shape).digest("base64");
-    let id = shapeIds.get(digest);
-    if (id === undefined) {
-      // Bounded; ids are never reused, so a cleared shape only gets a new id (less sharing).
-      if (shapeIds.size >= cacheSize) shapeIds.clear();
-      id = String(nextShapeId++);
-      shapeIds.set(digest, id);
-    }
-    return id;
-  };
-  /** One execution with its own byte budget; past it, the one error instead of what was built. */
-  const executeCounted = (args: ExecutionArgs, payload: unknown): Result => {
-    const budget = new ResponseBudget(options.maxEventBytes);
-    // A subscription's executions never overlap (each waits for the one before), so its
-    // context can carry the current one's budget.
-    (args.contextValue as GraphQLContext).responseBudget = budget;
-    const counted = (result: ExecutionResult) => {
-      const answer = budget.exceeded ? tooLargeResult(budget) : result;
-      sizes.set(answer, budget.used);
-      return answer;
-    };
-    const result = execute({ ...args, rootValue: payload });
-    return result instanceof Promise ? result.then(counted) : counted(result);
-  };
+  const shapes = new ShapeIds(cacheSize);
+  const executeCounted = (args: ExecutionArgs, payload: unknown) => executeWithin(options.maxEventBytes, args, payload);
 
   return async function subscribe(args: ExecutionArgs) {
     const source = await createSourceEventStream(args);
@@ -144,7 +154,7 @@ export function createSharedSubscribe(schema: GraphQLSchema, options: SharedSubs
     const variables = args.variableValues ?? {};
     // Interned to a short id once per subscription: the per-event key stays small to hash.
     const prefix = shape
-      ? internShape(
+      ? shapes.idOf(
           `${shape.key}|${JSON.stringify(shape.variables.map((v) => variables[v]))}|${shape.viewerDependent ? context.viewer?.id : "*"}`,
         )
       : null;

@@ -25,7 +25,7 @@ import {
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { ACKS_ALL, KAFKA_RETRY, type Topics } from "../kafka/client.js";
-import { applyCommands, commandRegistry, type Answer, type Verdict } from "./applyCommands.js";
+import { applyCommands, commandRegistry, type Answer, type CommandRegistry, type Verdict } from "./applyCommands.js";
 import { groupCommit, type Heartbeat } from "./groupCommit.js";
 
 export interface CommandWorkerOptions {
@@ -144,23 +144,130 @@ function pendingOffsets(logger: Logger) {
  * Applies commands from `chat.commands` in chunks of at most `transactionSize`, grouped
  * across partitions into one transaction and one produce request (groupCommit.ts).
  */
-export function createCommandWorker(options: CommandWorkerOptions): CommandWorker {
-  const { logger, topics, metrics } = options;
-  const registry = commandRegistry(options.commands);
-  const offsets = pendingOffsets(logger);
-  let consumer: Consumer | null = null;
-  let producer: Producer | null = null;
-  let commitTimer: NodeJS.Timeout | undefined;
+export class CommandConsumer implements CommandWorker {
+  private readonly registry: CommandRegistry;
+  private readonly offsets: ReturnType<typeof pendingOffsets>;
+  private readonly applyGrouped: (records: KafkaMessage[], heartbeat: Heartbeat) => Promise<void>;
+  private consumer: Consumer | null = null;
+  private producer: Producer | null = null;
+  private commitTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: CommandWorkerOptions) {
+    this.registry = commandRegistry(options.commands);
+    this.offsets = pendingOffsets(options.logger);
+    this.applyGrouped = groupCommit(options.transactionSize, (records, heartbeat) =>
+      this.applyChunk(records, heartbeat),
+    );
+  }
+
+  async start() {
+    const { kafka, topics, logger } = this.options;
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await this.producer.connect();
+    const consumer = (this.consumer = kafka.consumer({
+      groupId: this.options.groupId,
+      allowAutoTopicCreation: false,
+      retry: KAFKA_RETRY,
+      ...commandFetch(this.options.fetchWaitMs),
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: Math.floor(this.options.sessionTimeoutMs / 3),
+    }));
+    // After a rebalance our pending offsets may be for partitions another worker now owns:
+    // drop them (their commands are redelivered, which is idempotent) rather than commit.
+    consumer.on(consumer.events.GROUP_JOIN, () => this.offsets.clear());
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      logger.error({ err: payload.error, restart: payload.restart }, "command consumer crashed");
+      if (!payload.restart) this.options.onFatal(payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.commands, fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      // Offsets are committed once a second, not after every batch as kafkajs's autoCommit
+      // would (an OffsetCommit request per batch): a crash or a rebalance redelivers at
+      // most that much, and redelivery is idempotent.
+      autoCommit: false,
+      // Partitions hold different rooms, so their batches can be applied side by side.
+      partitionsConsumedConcurrently: this.options.concurrency,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+    this.commitTimer = setInterval(() => void this.offsets.commit(this.consumer), 1000);
+    logger.info({ topic: topics.commands, groupId: this.options.groupId }, "command worker running");
+  }
+
+  async stop() {
+    clearInterval(this.commitTimer);
+    await this.offsets.commit(this.consumer);
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    this.consumer = this.producer = null;
+  }
+
+  /**
+   * A partition's batch, chunk by chunk. A failed chunk (database or broker away) is tried
+   * again, so a partition's commands are never skipped or reordered; we only give up when
+   * the partition is taken away or the worker stops, and its next owner redoes the chunk.
+   */
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    const size = this.options.transactionSize;
+    for (let start = 0; start < batch.messages.length; start += size) {
+      const chunk = batch.messages.slice(start, start + size);
+      for (let attempt = 1; ; attempt++) {
+        if (!isRunning() || isStale()) return;
+        try {
+          await this.applyGrouped(chunk, heartbeat);
+          break;
+        } catch (error) {
+          const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
+          this.options.logger.warn(
+            { err: error, attempt, delayMs, partition: batch.partition },
+            "batch failed; retrying",
+          );
+          this.options.metrics.batchRetries.inc();
+          await waitWithHeartbeats(delayMs, heartbeat, isRunning);
+        }
+      }
+      resolveOffset(chunk.at(-1)!.offset);
+      this.offsets.applied(batch.topic, batch.partition, chunk.at(-1)!.offset);
+      await heartbeat();
+    }
+  }
 
   /** Decides a chunk, publishes what it decided; throws when the chunk must be tried again. */
-  async function applyChunk(records: KafkaMessage[], heartbeat: Heartbeat) {
+  private async applyChunk(records: KafkaMessage[], heartbeat: Heartbeat) {
+    const { db, logger } = this.options;
     const startedAt = Date.now();
-    const decision = await applyCommands(options.db, registry, records, { progress: heartbeat, logger });
+    const decision = await applyCommands(db, this.registry, records, { progress: heartbeat, logger });
     if (decision.kind === "retry") throw decision.error;
-    await publish(records, decision.verdicts, startedAt);
-    // Counted only once the chunk is committed and published, so retries do not inflate them.
+    await this.publish(records, decision.verdicts, startedAt);
+    this.count(records, decision.verdicts);
+  }
+
+  private async publish(records: KafkaMessage[], verdicts: Verdict[], startedAt: number) {
+    // When each command was produced, and when this chunk was taken up and committed: the
+    // stages of a message's latency, for the bench and for anyone tracing a slow delivery.
+    const trace = (record: KafkaMessage) => `${record.timestamp},${startedAt},${Date.now()}`;
+    const answers = verdicts.flatMap((v, i) => (v.answer ? eventRecords(v.answer, trace(records[i]!)) : []));
+    const deadLetters = verdicts.flatMap((v, i) =>
+      v.kind === "deadLetter" ? [deadLetterRecord(records[i]!, v.reason)] : [],
+    );
+    await this.producer!.sendBatch({
+      acks: ACKS_ALL,
+      topicMessages: [
+        { topic: this.options.topics.events, messages: answers },
+        { topic: this.options.topics.deadLetters, messages: deadLetters },
+      ].filter((t) => t.messages.length > 0),
+    });
+  }
+
+  /** Counted only once the chunk is committed and published, so retries do not inflate them. */
+  private count(records: KafkaMessage[], verdicts: Verdict[]) {
+    const { metrics, logger } = this.options;
     metrics.batchSize.observe(records.length);
-    for (const [i, verdict] of decision.verdicts.entries()) {
+    for (const [i, verdict] of verdicts.entries()) {
       if (verdict.kind === "deadLetter") {
         metrics.commandsDeadLettered.inc();
         logger.warn({ offset: records[i]!.offset, reason: verdict.reason }, "command dead-lettered");
@@ -170,95 +277,4 @@ export function createCommandWorker(options: CommandWorkerOptions): CommandWorke
       }
     }
   }
-
-  async function publish(records: KafkaMessage[], verdicts: Verdict[], startedAt: number) {
-    // When each command was produced, and when this chunk was taken up and committed: the
-    // stages of a message's latency, for the bench and for anyone tracing a slow delivery.
-    const trace = (record: KafkaMessage) => `${record.timestamp},${startedAt},${Date.now()}`;
-    const answers = verdicts.flatMap((v, i) => (v.answer ? eventRecords(v.answer, trace(records[i]!)) : []));
-    const deadLetters = verdicts.flatMap((v, i) =>
-      v.kind === "deadLetter" ? [deadLetterRecord(records[i]!, v.reason)] : [],
-    );
-    await producer!.sendBatch({
-      acks: ACKS_ALL,
-      topicMessages: [
-        { topic: topics.events, messages: answers },
-        { topic: topics.deadLetters, messages: deadLetters },
-      ].filter((t) => t.messages.length > 0),
-    });
-  }
-
-  /**
-   * A partition's batch, chunk by chunk. A failed chunk (database or broker away) is tried
-   * again, so a partition's commands are never skipped or reordered; we only give up when
-   * the partition is taken away or the worker stops, and its next owner redoes the chunk.
-   */
-  const applyGrouped = groupCommit(options.transactionSize, applyChunk);
-  async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
-    for (let start = 0; start < batch.messages.length; start += options.transactionSize) {
-      const chunk = batch.messages.slice(start, start + options.transactionSize);
-      for (let attempt = 1; ; attempt++) {
-        if (!isRunning() || isStale()) return;
-        try {
-          await applyGrouped(chunk, heartbeat);
-          break;
-        } catch (error) {
-          const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
-          logger.warn({ err: error, attempt, delayMs, partition: batch.partition }, "batch failed; retrying");
-          metrics.batchRetries.inc();
-          await waitWithHeartbeats(delayMs, heartbeat, isRunning);
-        }
-      }
-      resolveOffset(chunk.at(-1)!.offset);
-      offsets.applied(batch.topic, batch.partition, chunk.at(-1)!.offset);
-      await heartbeat();
-    }
-  }
-
-  return {
-    async start() {
-      producer = options.kafka.producer({
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      await producer.connect();
-      consumer = options.kafka.consumer({
-        groupId: options.groupId,
-        allowAutoTopicCreation: false,
-        retry: KAFKA_RETRY,
-        ...commandFetch(options.fetchWaitMs),
-        sessionTimeout: options.sessionTimeoutMs,
-        heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3),
-      });
-      // After a rebalance our pending offsets may be for partitions another worker now owns:
-      // drop them (their commands are redelivered, which is idempotent) rather than commit.
-      consumer.on(consumer.events.GROUP_JOIN, () => offsets.clear());
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        logger.error({ err: payload.error, restart: payload.restart }, "command consumer crashed");
-        if (!payload.restart) options.onFatal(payload.error);
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topics.commands, fromBeginning: true });
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        // Offsets are committed once a second, not after every batch as kafkajs's autoCommit
-        // would (an OffsetCommit request per batch): a crash or a rebalance redelivers at
-        // most that much, and redelivery is idempotent.
-        autoCommit: false,
-        // Partitions hold different rooms, so their batches can be applied side by side.
-        partitionsConsumedConcurrently: options.concurrency,
-        eachBatch,
-      });
-      commitTimer = setInterval(() => void offsets.commit(consumer), 1000);
-      logger.info({ topic: topics.commands, groupId: options.groupId }, "command worker running");
-    },
-
-    async stop() {
-      clearInterval(commitTimer);
-      await offsets.commit(consumer);
-      await consumer?.disconnect();
-      await producer?.disconnect();
-      consumer = producer = null;
-    },
-  };
 }

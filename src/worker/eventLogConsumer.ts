@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from "kafkajs";
+import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { sql } from "drizzle-orm";
 import { unnestAs } from "../db/arrays.js";
 import type { Database } from "../db/client.js";
@@ -48,45 +48,9 @@ export function createEventLogConsumer(options: EventLogConsumerOptions) {
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
       await consumer.run({
         eachBatch: async ({ batch }) => {
-          // A message's copy is its row; ephemeral events (typing, presence) are stored nowhere.
-          const logged = batch.messages.filter((m) => {
-            const type = m.headers?.[eventHeaders.type]?.toString() ?? "";
-            return type !== "MessageAdded" && !EPHEMERAL_EVENT_TYPES.has(type);
-          });
-          if (logged.length === 0) return;
-          const rows = logged.map((m) => {
-            const text = m.value?.toString("utf8") ?? "";
-            let payload: unknown;
-            try {
-              payload = JSON.parse(text);
-            } catch {
-              payload = { malformed: text.slice(0, 10_000) };
-            }
-            return {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: BigInt(m.offset),
-              channel: m.headers?.[eventHeaders.channel]?.toString() ?? null,
-              payload,
-              producedAt: new Date(Number(m.timestamp)),
-            };
-          });
-          // Throwing leaves the offsets where they were: kafkajs retries, then restarts us. One
-          // statement text for any batch length (src/db/arrays.ts says why).
-          // (jsonb, bigint and timestamptz travel as text arrays, which postgres.js serializes.)
-          const input = unnestAs("e", rows, {
-            topic: ["text", (r) => r.topic],
-            partition: ["int", (r) => r.partition],
-            log_offset: ["text", (r) => r.offset.toString()],
-            channel: ["text", (r) => r.channel],
-            payload: ["text", (r) => JSON.stringify(r.payload)],
-            produced_at: ["text", (r) => r.producedAt.toISOString()],
-          });
-          await options.db.execute(sql`
-            insert into ${eventLog} (topic, partition, "offset", channel, payload, produced_at)
-            select topic, partition, log_offset::bigint, channel, payload::jsonb, produced_at::timestamptz
-            from ${input} on conflict do nothing`);
-          options.metrics.eventsLogged.inc(rows.length);
+          // Throwing leaves the offsets where they were: kafkajs retries, then restarts us.
+          const logged = await appendToEventLog(options.db, batch.topic, batch.partition, batch.messages);
+          options.metrics.eventsLogged.inc(logged);
         },
       });
       logger.info({ topic: options.topic, groupId: options.groupId }, "event-log consumer running");
@@ -97,4 +61,39 @@ export function createEventLogConsumer(options: EventLogConsumerOptions) {
       consumer = null;
     },
   };
+}
+
+/** Appends a batch's records to `event_log` (a redelivered one adds nothing); how many it logged. */
+async function appendToEventLog(db: Database, topic: string, partition: number, records: KafkaMessage[]) {
+  // A message's copy is its row; ephemeral events (typing, presence) are stored nowhere.
+  const logged = records.filter((m) => {
+    const type = m.headers?.[eventHeaders.type]?.toString() ?? "";
+    return type !== "MessageAdded" && !EPHEMERAL_EVENT_TYPES.has(type);
+  });
+  if (logged.length === 0) return 0;
+  // One statement text for any batch length (src/db/arrays.ts says why). jsonb, bigint and
+  // timestamptz travel as text arrays, which postgres.js serializes.
+  const input = unnestAs("e", logged, {
+    topic: ["text", () => topic],
+    partition: ["int", () => partition],
+    log_offset: ["text", (m) => m.offset],
+    channel: ["text", (m) => m.headers?.[eventHeaders.channel]?.toString() ?? null],
+    payload: ["text", (m) => JSON.stringify(payloadOf(m))],
+    produced_at: ["text", (m) => new Date(Number(m.timestamp)).toISOString()],
+  });
+  await db.execute(sql`
+    insert into ${eventLog} (topic, partition, "offset", channel, payload, produced_at)
+    select topic, partition, log_offset::bigint, channel, payload::jsonb, produced_at::timestamptz
+    from ${input} on conflict do nothing`);
+  return logged.length;
+}
+
+/** The record's JSON, or what it held when it is not JSON (the log keeps everything). */
+function payloadOf(record: KafkaMessage): unknown {
+  const text = record.value?.toString("utf8") ?? "";
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { malformed: text.slice(0, 10_000) };
+  }
 }

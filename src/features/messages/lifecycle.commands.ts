@@ -3,9 +3,8 @@ import { z } from "zod";
 import { defineCommand, messageRecord, type RoomEvent } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
 import { messages, reactions, savedMessages, type MessageRow } from "../../db/schema.js";
-import { forbidden, notFound } from "../../errors.js";
 import { requireMember } from "../rooms/membership.js";
-import { messageBody } from "./messages.rules.js";
+import { checkChangeable, checkLive, messageBody } from "./messages.rules.js";
 
 /**
  * The message, locked for this transaction, if the actor belongs to its room and it is not
@@ -19,14 +18,13 @@ export async function liveMessage(tx: Transaction, roomId: string, messageId: st
     .from(messages)
     .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)))
     .for("update");
-  if (!message || message.deletedAt) throw notFound(`no message with id ${messageId}`);
-  return message;
+  return checkLive(message, messageId);
 }
 
 /** As liveMessage, and the actor sent it: only a sender changes a message. */
 async function ownMessage(tx: Transaction, roomId: string, messageId: string, actorId: string) {
   const message = await liveMessage(tx, roomId, messageId, actorId);
-  if (message.senderId !== actorId) throw forbidden("only its sender can change a message");
+  checkChangeable(message, actorId);
   return message;
 }
 

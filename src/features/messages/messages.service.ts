@@ -6,14 +6,14 @@ import { messages, rooms, type MessageRow, type UserRow } from "../../db/schema.
 import { groupBy } from "../../collections.js";
 import type { CommandBus } from "../../commands/ports.js";
 import type { EventBus } from "../../commands/ports.js";
-import { AppError, forbidden, notFound } from "../../errors.js";
+import { AppError } from "../../errors.js";
 import { parseInput, requireId } from "../../validation.js";
 import { roomEventStream } from "../rooms/roomEvents.js";
 import { deleteMessageCommand, editMessageCommand } from "./lifecycle.commands.js";
 import { MessageStream } from "./messageStream.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import { sendMessageCommand } from "./messages.commands.js";
-import { clientMessageId, messageBody } from "./messages.rules.js";
+import { checkChangeable, checkLive, clientMessageId, messageBody } from "./messages.rules.js";
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -159,15 +159,15 @@ export class MessagesService {
    * the API's early answer before a command about it (the worker decides again).
    */
   async live(viewer: UserRow, messageId: string): Promise<MessageRow> {
-    const [message] = await this.byIds([requireId(messageId, "message")]);
-    if (!message || message.deletedAt) throw notFound(`no message with id ${messageId}`);
+    const [found] = await this.byIds([requireId(messageId, "message")]);
+    const message = checkLive(found, messageId);
     await this.rooms.requireMembership(viewer, message.roomId);
     return message;
   }
 
   private async ownMessage(viewer: UserRow, messageId: string): Promise<MessageRow> {
     const message = await this.live(viewer, messageId);
-    if (message.senderId !== viewer.id) throw forbidden("only its sender can change a message");
+    checkChangeable(message, viewer.id);
     return message;
   }
 

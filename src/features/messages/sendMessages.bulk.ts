@@ -4,7 +4,7 @@ import { rowsOf, type Transaction } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
 import { derivedUuid } from "../../commands/derivedId.js";
 import type { CommandEnvelope, ManyResult } from "../../commands/protocol.js";
-import { forbidden, notFound } from "../../errors.js";
+import { membershipError } from "../rooms/rooms.rules.js";
 
 export interface SendMessagePayload {
   roomId: string;
@@ -58,19 +58,44 @@ export async function sendMessages(
     else firstInRun.set(id, i);
   });
   const unique = [...firstInRun.values()];
-
-  const input = unnestAs(
-    "i",
+  const rows = await storeRun(
+    tx,
     unique.map((i, position) => ({ command: commands[i]!, id: messageIds[i]!, ord: position + 1 })),
-    {
-      id: ["uuid", (r) => r.id],
-      room_id: ["uuid", (r) => r.command.payload.roomId],
-      sender_id: ["uuid", (r) => r.command.actorId],
-      body: ["text", (r) => r.command.payload.body],
-      client_message_id: ["text", (r) => r.command.payload.clientMessageId],
-      ord: ["int", (r) => r.ord],
-    },
   );
+
+  const results: Array<ManyResult<MessageRow>> = new Array(commands.length);
+  for (const row of rows) {
+    const i = unique[row.ord - 1]!;
+    const { roomId } = commands[i]!.payload;
+    const refused = membershipError(roomId, row.room_found, row.member);
+    if (refused) results[i] = { ok: false, error: refused };
+    else if (row.id === null) throw new Error(`room ${roomId} went away while its messages were stored; retrying`);
+    else {
+      const message = messageRowOf(row);
+      const event = { type: "MessageAdded" as const, roomId, message, issuedAt: commands[i]!.issuedAt };
+      results[i] = { ok: true, applied: { result: message, events: [event] } };
+    }
+  }
+  for (const [i, first] of retryOf) {
+    const answer = results[first]!;
+    results[i] = answer.ok ? { ok: true, applied: { result: answer.applied.result } } : answer;
+  }
+  return results;
+}
+
+/** The statement: one row per new message, in the run's order (`ord`), with its checks. */
+async function storeRun(
+  tx: Transaction,
+  run: Array<{ command: CommandEnvelope<SendMessagePayload>; id: string; ord: number }>,
+): Promise<Decided[]> {
+  const input = unnestAs("i", run, {
+    id: ["uuid", (r) => r.id],
+    room_id: ["uuid", (r) => r.command.payload.roomId],
+    sender_id: ["uuid", (r) => r.command.actorId],
+    body: ["text", (r) => r.command.payload.body],
+    client_message_id: ["text", (r) => r.command.payload.clientMessageId],
+    ord: ["int", (r) => r.ord],
+  });
   const result = await tx.execute(sql`
     with checked as (
       select i.*, r.id is not null as room_found, m.user_id is not null as member
@@ -95,26 +120,7 @@ export async function sendMessages(
       s.client_message_id, s.created_at
     from checked c left join stored s on s.id = c.id
     order by c.ord`);
-  const rows = rowsOf<Decided>(result);
-
-  const results: Array<ManyResult<MessageRow>> = new Array(commands.length);
-  for (const row of rows) {
-    const i = unique[row.ord - 1]!;
-    const { roomId } = commands[i]!.payload;
-    if (!row.room_found) results[i] = { ok: false, error: notFound(`no room with id ${roomId}`) };
-    else if (!row.member) results[i] = { ok: false, error: forbidden(`you are not a member of room ${roomId}`) };
-    else if (row.id === null) throw new Error(`room ${roomId} went away while its messages were stored; retrying`);
-    else {
-      const message = messageRowOf(row);
-      const event = { type: "MessageAdded" as const, roomId, message, issuedAt: commands[i]!.issuedAt };
-      results[i] = { ok: true, applied: { result: message, events: [event] } };
-    }
-  }
-  for (const [i, first] of retryOf) {
-    const answer = results[first]!;
-    results[i] = answer.ok ? { ok: true, applied: { result: answer.applied.result } } : answer;
-  }
-  return results;
+  return rowsOf<Decided>(result);
 }
 
 const messageRowOf = (row: Decided): MessageRow => ({

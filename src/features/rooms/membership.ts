@@ -2,7 +2,7 @@ import { and, eq, notExists } from "drizzle-orm";
 import { anyOf } from "../../db/arrays.js";
 import type { Database, Transaction } from "../../db/client.js";
 import { roomMembers, rooms, type RoomRow } from "../../db/schema.js";
-import { forbidden, notFound } from "../../errors.js";
+import { membershipError } from "./rooms.rules.js";
 
 /**
  * The room, if it exists and the user belongs to it; NOT_FOUND or FORBIDDEN otherwise. Run
@@ -14,9 +14,9 @@ export async function requireMember(db: Database | Transaction, roomId: string, 
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
     .where(eq(rooms.id, roomId));
-  if (!row) throw notFound(`no room with id ${roomId}`);
-  if (!row.memberId) throw forbidden(`you are not a member of room ${roomId}`);
-  return row.room;
+  const refused = membershipError(roomId, row !== undefined, Boolean(row?.memberId));
+  if (refused) throw refused;
+  return row!.room;
 }
 
 /**
@@ -32,7 +32,8 @@ export async function requireMemberLocked(tx: Transaction, roomId: string, userI
     .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
     .for("key share");
   const room = await requireMember(tx, roomId, userId);
-  if (!locked) throw forbidden(`you are not a member of room ${roomId}`);
+  const refused = membershipError(roomId, true, locked !== undefined);
+  if (refused) throw refused;
   return room;
 }
 

@@ -3,11 +3,11 @@ import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
 import { friendships, messages, roomMembers, rooms, savedMessages, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
-import { badInput, forbidden, notFound } from "../../errors.js";
+import { forbidden, notFound } from "../../errors.js";
 import type { Transaction } from "../../db/client.js";
 import { openDirectRoomCommand } from "./directRooms.js";
 import { deleteEmptyRooms, requireMember } from "./membership.js";
-import { MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
+import { checkReadPosition, checkRemoveMember, MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
 
 /** A member leaves: their membership and the messages they saved from this room go. */
 async function removeMembership(tx: Transaction, roomId: string, userId: string): Promise<boolean> {
@@ -84,9 +84,7 @@ export const removeMemberCommand = defineCommand({
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }) {
     const room = await requireMember(tx, payload.roomId, actorId!);
-    if (room.creatorId !== actorId) throw forbidden("only the room's creator can remove members");
-    if (room.isDirect) throw forbidden("nobody is removed from a direct room; leave it instead");
-    if (payload.userId === actorId) throw badInput("you cannot remove yourself; use leaveRoom", "userId");
+    checkRemoveMember(room, actorId!, payload.userId);
     if (!(await removeMembership(tx, payload.roomId, payload.userId)))
       throw notFound(`user ${payload.userId} is not a member of room ${payload.roomId}`);
     return {
@@ -103,9 +101,7 @@ export const markReadCommand = defineCommand({
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }) {
     const room = await requireMember(tx, payload.roomId, actorId!);
-    if (payload.seq > room.lastSeq) {
-      throw badInput(`seq ${payload.seq} is beyond the room's last message (seq ${room.lastSeq})`, "seq");
-    }
+    checkReadPosition(room, payload.seq);
     // Read positions only move forward: a late or repeated markRead with a lower seq is a no-op.
     const [member] = await tx
       .update(roomMembers)

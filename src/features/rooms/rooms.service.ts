@@ -4,14 +4,14 @@ import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { messages, roomMembers, rooms, type MessageRow, type RoomRow, type UserRow } from "../../db/schema.js";
-import { badInput, forbidden, notFound } from "../../errors.js";
+import { badInput } from "../../errors.js";
 import type { CommandBus } from "../../commands/ports.js";
 import { groupBy } from "../../collections.js";
 import { parseInput, requireId } from "../../validation.js";
 import { directRoomId, openDirectRoomCommand } from "./directRooms.js";
 import { requireMember } from "./membership.js";
 import { createRoomCommand, leaveRoomCommand, markReadCommand, removeMemberCommand } from "./rooms.commands.js";
-import { MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
+import { checkReadPosition, checkRemoveMember, MAX_ROOM_MEMBERS, membershipError, roomName } from "./rooms.rules.js";
 
 export const MAX_ROOMS_PAGE = 500;
 
@@ -103,8 +103,7 @@ export class RoomsService {
   async removeMember(viewer: UserRow, input: { roomId: string; userId: string }): Promise<RoomRow> {
     const room = await this.requireMembership(viewer, input.roomId);
     const userId = requireId(input.userId, "user");
-    if (room.creatorId !== viewer.id) throw forbidden("only the room's creator can remove members");
-    if (room.isDirect) throw forbidden("nobody is removed from a direct room; leave it instead");
+    checkRemoveMember(room, viewer.id, userId);
     await this.commands.execute(removeMemberCommand, { roomId: room.id, userId }, viewer.id);
     return room;
   }
@@ -112,6 +111,7 @@ export class RoomsService {
   async markRead(viewer: UserRow, input: { roomId: string; seq: number }): Promise<RoomRow> {
     const { seq } = parseInput(markReadInput, input);
     const room = await this.requireMembership(viewer, input.roomId);
+    checkReadPosition(room, seq);
     await this.commands.execute(markReadCommand, { roomId: room.id, seq }, viewer.id);
     return room;
   }
@@ -138,9 +138,9 @@ export class RoomsService {
   async withMembership(viewer: UserRow, id: string): Promise<{ room: RoomRow; membership: Membership }> {
     requireId(id, "room");
     const [row] = await this.roomWithMembership.execute({ viewerId: viewer.id, roomId: id });
-    if (!row) throw notFound(`no room with id ${id}`);
-    if (!row.memberId) throw forbidden(`you are not a member of room ${id}`);
-    return { room: row.room, membership: { roomId: id, lastReadSeq: row.lastReadSeq } };
+    const refused = membershipError(id, row !== undefined, Boolean(row?.memberId));
+    if (refused) throw refused;
+    return { room: row!.room, membership: { roomId: id, lastReadSeq: row!.lastReadSeq } };
   }
 
   async byIds(ids: readonly string[]): Promise<RoomRow[]> {
