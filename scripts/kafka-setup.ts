@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { loadConfig, ConfigError } from "../src/config/env.js";
 import { setUpCluster } from "../src/kafka/acls.js";
 import { createKafka, groupNames, kafkaSecurity, topicNames, topicSettings } from "../src/kafka/client.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger } from "../src/shared/logger.js";
 
 const usage = "usage: npm run kafka:setup -- --api User:<api principal> --worker User:<worker principal>";
 

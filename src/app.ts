@@ -3,9 +3,10 @@ import { createTokenService } from "./auth/tokens.js";
 import type { EventBus } from "./commands/ports.js";
 import type { Config } from "./config/env.js";
 import { openDatabase, type DatabaseHandle } from "./db/client.js";
-import { allCommands, features } from "./features/index.js";
-import { buildSchema } from "./graphql/schema.js";
-import { createServices } from "./graphql/services.js";
+import { allCommands, deletionHooks, features } from "./features/index.js";
+import { buildSchema } from "./api/schema.js";
+import { createServices } from "./api/services.js";
+import type { Services } from "./features/module.js";
 import {
   createKafka,
   ensureTopics,
@@ -16,17 +17,18 @@ import {
   type Groups,
   type Topics,
 } from "./kafka/client.js";
-import { KafkaCommandBus } from "./kafka/commandBus.js";
+import { KafkaCommandBus } from "./api/commandBus.js";
 import { startCommandLogPruner } from "./worker/commandLogPruner.js";
+import { CommandRegistry } from "./worker/applyCommands.js";
 import { CommandConsumer } from "./worker/commandConsumer.js";
-import { createEventBus } from "./kafka/eventBus.js";
+import { createEventBus } from "./api/eventBus.js";
 import { createEventLogConsumer } from "./worker/eventLogConsumer.js";
 import { consumerLag } from "./kafka/lag.js";
-import type { Logger } from "./logger.js";
-import { createMetrics, type Metrics } from "./metrics.js";
-import { createRateLimits } from "./rateLimits.js";
-import { UsageBudget } from "./usageBudget.js";
-import { startHttpServer, type GraphQLEndpointOptions, type ReadinessCheck } from "./server/httpServer.js";
+import type { Logger } from "./shared/logger.js";
+import { createMetrics, type Metrics } from "./shared/metrics.js";
+import { createRateLimits } from "./graphql/rateLimits.js";
+import { UsageBudget } from "./api/usageBudget.js";
+import { startHttpServer, type GraphQLEndpointOptions, type ReadinessCheck } from "./api/httpServer.js";
 
 /** Which parts this process runs: both in one process for development, or one role each. */
 export type Role = "all" | "api" | "worker";
@@ -189,7 +191,7 @@ async function startWorkerRole({ config, logger, onFatal, parts, metrics, databa
     topics,
     groupId: groups.workers,
     db: database.db,
-    commands: allCommands,
+    commands: new CommandRegistry(allCommands, { hooks: deletionHooks }),
     logger: logger.child({ component: "worker" }),
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     transactionSize: config.WORKER_TRANSACTION_SIZE,
@@ -222,7 +224,42 @@ async function startWorkerRole({ config, logger, onFatal, parts, metrics, databa
 
 /** The event bus, the command bus and the services behind the GraphQL endpoint. */
 async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
-  const { config, logger, parts, metrics, database, kafka, topics, groups } = base;
+  const { config, logger, parts, database } = base;
+  const { events, commands } = await startBuses(base, readiness);
+  const services = createServices({
+    config,
+    logger,
+    db: database.db,
+    commands,
+    events,
+    tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
+    rateLimits: createRateLimits(database.db, {
+      logInPerAddressAndUsername: config.RATE_LIMIT_LOGIN_PER_ADDRESS_AND_USERNAME,
+      logInPerAddress: config.RATE_LIMIT_LOGIN_PER_ADDRESS,
+      signUpPerAddress: config.RATE_LIMIT_SIGNUP_PER_ADDRESS,
+      messagesPerUser: config.RATE_LIMIT_MESSAGES_PER_USER,
+      mutationsPerUser: config.RATE_LIMIT_MUTATIONS_PER_USER,
+      typingPerUser: config.RATE_LIMIT_TYPING_PER_USER,
+    }),
+  });
+  const usage = new UsageBudget(
+    database.db,
+    { pointsPerMinute: config.BUDGET_POINTS_PER_MINUTE, timeMsPerMinute: config.BUDGET_QUERY_MS_PER_MINUTE },
+    logger,
+  );
+  parts.add("usage budget", async () => usage.stop());
+  for (const feature of features) {
+    const { stop } = feature;
+    if (stop) parts.add(`${feature.name} feature`, () => stop(services));
+  }
+  return { graphql: endpointOptions(config, services, usage), events };
+}
+
+/** The event bus (every event, for subscriptions and answers) and the command bus on top of it. */
+async function startBuses(
+  { config, logger, parts, metrics, kafka, topics, groups }: Base,
+  readiness: ReadinessCheck[],
+) {
   const events: EventBus = createEventBus({
     kafka,
     topic: topics.events,
@@ -253,33 +290,11 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
   });
   await commands.start();
   parts.add("command bus", () => commands.stop());
-  const services = createServices({
-    config,
-    logger,
-    db: database.db,
-    commands,
-    events,
-    tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
-    rateLimits: createRateLimits(database.db, {
-      logInPerAddressAndUsername: config.RATE_LIMIT_LOGIN_PER_ADDRESS_AND_USERNAME,
-      logInPerAddress: config.RATE_LIMIT_LOGIN_PER_ADDRESS,
-      signUpPerAddress: config.RATE_LIMIT_SIGNUP_PER_ADDRESS,
-      messagesPerUser: config.RATE_LIMIT_MESSAGES_PER_USER,
-      mutationsPerUser: config.RATE_LIMIT_MUTATIONS_PER_USER,
-      typingPerUser: config.RATE_LIMIT_TYPING_PER_USER,
-    }),
-  });
-  const usage = new UsageBudget(
-    database.db,
-    { pointsPerMinute: config.BUDGET_POINTS_PER_MINUTE, timeMsPerMinute: config.BUDGET_QUERY_MS_PER_MINUTE },
-    logger,
-  );
-  parts.add("usage budget", async () => usage.stop());
-  for (const feature of features) {
-    const { stop } = feature;
-    if (stop) parts.add(`${feature.name} feature`, () => stop(services));
-  }
-  const graphql: GraphQLEndpointOptions = {
+  return { events, commands };
+}
+
+function endpointOptions(config: Config, services: Services, usage: UsageBudget): GraphQLEndpointOptions {
+  return {
     schema: buildSchema(),
     services,
     connectionListeners: features.flatMap((f) => f.connections?.(services) ?? []),
@@ -306,5 +321,4 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
       maxUnauthenticatedPerAddress: config.WS_MAX_UNAUTHENTICATED_PER_ADDRESS,
     },
   };
-  return { graphql, events };
 }

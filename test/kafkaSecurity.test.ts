@@ -15,7 +15,7 @@ import { removeInstance, start, stop } from "../scripts/local-kafka.js";
 import { startApp, type App } from "../src/app.js";
 import { loadConfig } from "../src/config/env.js";
 import { createKafka, kafkaSecurity, topicNames } from "../src/kafka/client.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger } from "../src/shared/logger.js";
 import { createRoom, gqlOk, signUp, TestSubscription, testConfig, uniqueName, wsClient } from "./support/harness.js";
 
 const users = {

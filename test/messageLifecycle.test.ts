@@ -1,7 +1,7 @@
 /** Messages have a life: edit, delete, reactions, direct rooms and search, over real HTTP and WebSockets. */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startApp, type App } from "../src/app.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger } from "../src/shared/logger.js";
 import {
   befriend,
   createRoom,

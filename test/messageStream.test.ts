@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { RoomEvent } from "../src/commands/protocol.js";
 import { openDatabase, type DatabaseHandle } from "../src/db/client.js";
 import { messages as messagesTable, type MessageRow } from "../src/db/schema.js";
-import { AppError } from "../src/errors.js";
+import { AppError } from "../src/shared/errors.js";
 import { MessageStream } from "../src/features/messages/messageStream.js";
-import { BoundedQueue } from "../src/boundedQueue.js";
-import { createLogger } from "../src/logger.js";
+import { BoundedQueue } from "../src/shared/boundedQueue.js";
+import { createLogger } from "../src/shared/logger.js";
 import { createRoom, signUp, useTestApp, useTestDatabase } from "./support/harness.js";
 
 const t = useTestApp();

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type App } from "../src/app.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger } from "../src/shared/logger.js";
 import {
   createRoom,
   gqlOk,

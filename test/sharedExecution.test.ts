@@ -7,8 +7,8 @@ import { parse, type ExecutionResult } from "graphql";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { expect, it } from "vitest";
 import { identifyEvent } from "../src/commands/eventIdentity.js";
-import { buildSchema } from "../src/graphql/schema.js";
-import { createSharedSubscribe, viewerDependentFields } from "../src/server/sharedExecution.js";
+import { buildSchema } from "../src/api/schema.js";
+import { createSharedSubscribe, viewerDependentFields } from "../src/api/sharedExecution.js";
 import { befriend, createRoom, gqlOk, signUp, TestSubscription, useTestApp, wsClient } from "./support/harness.js";
 
 const t = useTestApp();

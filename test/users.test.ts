@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { waitUntil } from "../scripts/app-process.js";
 import { startApp } from "../src/app.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger } from "../src/shared/logger.js";
 import {
   createRoom,
   errorCode,

@@ -8,9 +8,10 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { openDatabase, rowsOf, type DatabaseHandle } from "../../src/db/client.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/shared/logger.js";
 import type { CommandEnvelope } from "../../src/commands/protocol.js";
 import { sendMessageCommand } from "../../src/features/messages/messages.commands.js";
+import { deletionHooks } from "../../src/features/index.js";
 import { sendMessages, type SendMessagePayload } from "../../src/features/messages/sendMessages.bulk.js";
 import { cpuMeter } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
@@ -67,7 +68,9 @@ async function pass(handle: DatabaseHandle, batches: ReturnType<typeof shapes>, 
     await handle.db.transaction(async (tx) => {
       await sendMessageCommand.findApplied!(tx, commands);
       if (fastPath) await sendMessages(tx, commands);
-      else for (const c of commands) await tx.transaction((savepoint) => sendMessageCommand.apply(savepoint, c));
+      else
+        for (const c of commands)
+          await tx.transaction((savepoint) => sendMessageCommand.apply(savepoint, c, { hooks: deletionHooks }));
     });
   }
   const used = process.cpuUsage(node);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Transaction } from "../db/client.js";
-import { errorCodes, type AppError, type ErrorCode } from "../errors.js";
+import { errorCodes, type AppError, type ErrorCode } from "../shared/errors.js";
 
 /** A command as it travels on `chat.commands`. */
 export const commandEnvelope = z.object({
@@ -129,6 +129,23 @@ export const eventHeaders = { channel: "channel", type: "type", outcomeOf: "outc
 /** What answers a waiting command: its outcome record, or the event that carries its result. */
 export type CommandAnswer = { outcome: CommandOutcome } | { event: RoomEvent };
 
+/**
+ * What features do to their own rows when an account or a message is deleted, called by the
+ * command that deletes, in its transaction: the deleting feature need not know which others
+ * keep rows about it (each feature declares its hooks in its index.ts).
+ */
+export interface DeletionHooks {
+  /** After the account's row is gone (memberships went with it); `roomIds`: the rooms it was in. */
+  accountDeleted(tx: Transaction, userId: string, roomIds: string[]): Promise<void>;
+  /** Before the message becomes a tombstone. */
+  messageDeleted(tx: Transaction, messageId: string): Promise<void>;
+}
+
+/** What a handler is given besides its transaction and command. */
+export interface HandlerContext {
+  hooks: DeletionHooks;
+}
+
 /** What a handler produced: the result returned to the caller and the events to publish. */
 export interface Applied<R> {
   result: R;
@@ -146,7 +163,7 @@ export interface CommandDefinition<P, R> {
   result: z.ZodType<R>;
   /** Kafka key: commands with the same key are applied in order (room id, user id). */
   key(payload: P, actorId: string | null): string;
-  apply(tx: Transaction, command: CommandEnvelope<P>): Promise<Applied<z.input<z.ZodType<R>>>>;
+  apply(tx: Transaction, command: CommandEnvelope<P>, context: HandlerContext): Promise<Applied<z.input<z.ZodType<R>>>>;
   /**
    * Optional fast path for a run of consecutive commands of this type in one batch: the same
    * effects as calling `apply` for each in order, with a few multi-row statements instead of

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import type { Logger } from "../logger.js";
-import { migrationsDir as migrationsFolder } from "../paths.js";
+import type { Logger } from "../shared/logger.js";
+import { migrationsDir as migrationsFolder } from "../shared/paths.js";
 import * as schema from "./schema.js";
 
 export type Schema = typeof schema;

@@ -6,14 +6,14 @@
 import { friendsFeature } from "./friends/index.js";
 import { liveFeature } from "./live/index.js";
 import { messagesFeature } from "./messages/index.js";
-import type { FeatureModule } from "./module.js";
+import { deletionHooksOf, inDependencyOrder, type FeatureModule } from "./module.js";
 import { reactionsFeature } from "./reactions/index.js";
 import { roomsFeature } from "./rooms/index.js";
 import { savedFeature } from "./saved/index.js";
 import { searchFeature } from "./search/index.js";
 import { usersFeature } from "./users/index.js";
 
-export const features: readonly FeatureModule[] = [
+export const features: readonly FeatureModule[] = inDependencyOrder([
   usersFeature,
   friendsFeature,
   roomsFeature,
@@ -22,7 +22,10 @@ export const features: readonly FeatureModule[] = [
   reactionsFeature,
   searchFeature,
   liveFeature,
-];
+]);
 
 /** Every command type the workers apply. */
 export const allCommands = features.flatMap((f) => f.commands);
+
+/** What each feature does to its rows when an account or a message is deleted. */
+export const deletionHooks = deletionHooksOf(features);

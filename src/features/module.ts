@@ -1,11 +1,11 @@
 import type { TokenService } from "../auth/tokens.js";
 import type { CommandBus, EventBus } from "../commands/ports.js";
-import type { AnyCommand } from "../commands/protocol.js";
+import type { AnyCommand, DeletionHooks } from "../commands/protocol.js";
 import type { Config } from "../config/env.js";
 import type { Database } from "../db/client.js";
 import type { Resolvers } from "../graphql/generated/resolvers.js";
-import type { Logger } from "../logger.js";
-import type { RateLimits } from "../rateLimits.js";
+import type { Logger } from "../shared/logger.js";
+import type { RateLimits } from "../graphql/rateLimits.js";
 
 /** What every feature's services are built from (the API role's parts). */
 export interface ServiceDeps {
@@ -39,6 +39,14 @@ export interface FeatureModule {
   resolvers: Resolvers;
   commands: readonly AnyCommand[];
   /**
+   * Features whose services or rows this one uses: they must be listed before it (checked
+   * when the list is built, see `inDependencyOrder`).
+   */
+  requires?: readonly string[];
+  /** What becomes of this feature's rows when an account or a message is deleted. */
+  onAccountDeleted?: DeletionHooks["accountDeleted"];
+  onMessageDeleted?: DeletionHooks["messageDeleted"];
+  /**
    * Adds the feature's services to `services`. Features are built in list order, so a
    * service may take those of the features listed before its own.
    */
@@ -55,3 +63,31 @@ export interface ConnectionListener {
 }
 
 export const defineFeature = (feature: FeatureModule) => feature;
+
+/**
+ * The feature list as given, once every feature's `requires` is listed before it: services
+ * are built in this order, so a later one can take an earlier one's (a wrong order would
+ * otherwise show up as an undefined service at run time).
+ */
+export function inDependencyOrder(features: readonly FeatureModule[]): readonly FeatureModule[] {
+  const seen = new Set<string>();
+  for (const feature of features) {
+    const missing = (feature.requires ?? []).filter((name) => !seen.has(name));
+    if (missing.length > 0)
+      throw new Error(`feature ${feature.name} requires ${missing.join(", ")}, which must be listed before it`);
+    seen.add(feature.name);
+  }
+  return features;
+}
+
+/** Every feature's deletion hooks, called in list order. */
+export function deletionHooksOf(features: readonly FeatureModule[]): DeletionHooks {
+  return {
+    async accountDeleted(tx, userId, roomIds) {
+      for (const f of features) await f.onAccountDeleted?.(tx, userId, roomIds);
+    },
+    async messageDeleted(tx, messageId) {
+      for (const f of features) await f.onMessageDeleted?.(tx, messageId);
+    },
+  };
+}

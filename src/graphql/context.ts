@@ -1,9 +1,9 @@
 import type { UserRow } from "../db/schema.js";
 import type { Session } from "../features/users/users.service.js";
-import { AppError, unauthenticated } from "../errors.js";
-import { ResponseBudget } from "../server/responseBudget.js";
+import { AppError, unauthenticated } from "../shared/errors.js";
+import { ResponseBudget } from "./responseBudget.js";
 import { Loaders } from "./loaders.js";
-import type { Services } from "./services.js";
+import type { Services } from "../features/module.js";
 
 export interface GraphQLContext {
   services: Services;

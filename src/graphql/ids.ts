@@ -1,7 +1,7 @@
 import { getNamedType, type GraphQLSchema } from "graphql";
 import { MapperKind, mapSchema } from "@graphql-tools/utils";
 
-import { isUuid } from "../validation.js";
+import { isUuid } from "../shared/validation.js";
 
 /**
  * Every id in the API is a UUID, and PostgreSQL reads one in any case: without one spelling,

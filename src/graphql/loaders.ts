@@ -2,7 +2,7 @@ import DataLoader from "dataloader";
 import type { MessageRow, RoomRow, UserRow } from "../db/schema.js";
 import type { PageRequest } from "../features/messages/messages.service.js";
 import type { Membership } from "../features/rooms/rooms.service.js";
-import type { Services } from "./services.js";
+import type { Services } from "../features/module.js";
 
 const byKey = <K, V>(keys: readonly K[], map: Map<K, V>, fallback: V) => keys.map((k) => map.get(k) ?? fallback);
 const byId = <T extends { id: string }>(ids: readonly string[], rows: T[]) =>

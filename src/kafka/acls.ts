@@ -1,5 +1,5 @@
 import kafkajs, { type AclEntry, type Admin, type Kafka } from "kafkajs";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import { ensureTopics, type Groups, type Topics, type TopicSettings } from "./client.js";
 
 // Node's ESM loader does not find these names in kafkajs's CommonJS exports (vitest's does).

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import kafkajs, { Kafka, logLevel, type Admin, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
 import type { Config } from "../config/env.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 
 // Node's ESM loader does not find this name in kafkajs's CommonJS exports (vitest's does).
 const { ConfigResourceTypes } = kafkajs;

@@ -15,14 +15,23 @@ import {
   type CommandEnvelope,
   type CommandOutcome,
   type DomainEvent,
+  type HandlerContext,
 } from "../commands/protocol.js";
-import { AppError, type ErrorCode } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { AppError, type ErrorCode } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
 
-/** Command definitions by type. */
-export type CommandRegistry = ReadonlyMap<string, AnyCommand>;
-export const commandRegistry = (commands: readonly AnyCommand[]): CommandRegistry =>
-  new Map(commands.map((c) => [c.type, c]));
+/** Command definitions by type, and what their handlers are given. */
+export class CommandRegistry {
+  private readonly byType: ReadonlyMap<string, AnyCommand>;
+  constructor(
+    commands: readonly AnyCommand[],
+    readonly context: HandlerContext,
+  ) {
+    this.byType = new Map(commands.map((c) => [c.type, c]));
+  }
+  get = (type: string) => this.byType.get(type);
+  definitions = () => this.byType.values();
+}
 
 /** A record as fetched: only its bytes matter here. */
 export interface CommandRecord {
@@ -111,7 +120,7 @@ async function findDecided(tx: Transaction, registry: CommandRegistry, decoded: 
   const decided = new Map<string, Answer>();
   if (commands.length === 0) return decided;
   // The lookups are independent: issued together, they share a round trip to the database.
-  const selfRecorded = [...registry.values()].flatMap((definition) => {
+  const selfRecorded = [...registry.definitions()].flatMap((definition) => {
     const own = commands.filter((c) => c.type === definition.type);
     return definition.findApplied && own.length > 0
       ? [definition.findApplied(tx, own).then((applied) => ({ definition, applied }))]
@@ -194,7 +203,9 @@ class Chunk {
 
   private async applyOne(index: number, definition: AnyCommand, command: CommandEnvelope) {
     try {
-      const applied = await this.tx.transaction((savepoint) => definition.apply(savepoint, command));
+      const applied = await this.tx.transaction((savepoint) =>
+        definition.apply(savepoint, command, this.registry.context),
+      );
       this.decide(
         index,
         definition,

@@ -14,18 +14,11 @@ import {
   type Producer,
 } from "kafkajs";
 import type { Database } from "../db/client.js";
-import {
-  eventHeaders,
-  OUTCOMES_CHANNEL,
-  type AnyCommand,
-  channelOf,
-  keyOf,
-  type DomainEvent,
-} from "../commands/protocol.js";
-import type { Logger } from "../logger.js";
-import type { Metrics } from "../metrics.js";
+import { eventHeaders, OUTCOMES_CHANNEL, channelOf, keyOf, type DomainEvent } from "../commands/protocol.js";
+import type { Logger } from "../shared/logger.js";
+import type { Metrics } from "../shared/metrics.js";
 import { ACKS_ALL, KAFKA_RETRY, type Topics } from "../kafka/client.js";
-import { applyCommands, commandRegistry, type Answer, type CommandRegistry, type Verdict } from "./applyCommands.js";
+import { applyCommands, type Answer, type CommandRegistry, type Verdict } from "./applyCommands.js";
 import { groupCommit, type Heartbeat } from "./groupCommit.js";
 
 export interface CommandWorkerOptions {
@@ -33,7 +26,8 @@ export interface CommandWorkerOptions {
   topics: Topics;
   groupId: string;
   db: Database;
-  commands: readonly AnyCommand[];
+  /** The command types this worker applies, and what their handlers are given. */
+  commands: CommandRegistry;
   logger: Logger;
   /** Kafka consumer session timeout: how soon a dead worker's partitions are reassigned. */
   sessionTimeoutMs: number;
@@ -145,7 +139,6 @@ function pendingOffsets(logger: Logger) {
  * across partitions into one transaction and one produce request (groupCommit.ts).
  */
 export class CommandConsumer implements CommandWorker {
-  private readonly registry: CommandRegistry;
   private readonly offsets: ReturnType<typeof pendingOffsets>;
   private readonly applyGrouped: (records: KafkaMessage[], heartbeat: Heartbeat) => Promise<void>;
   private consumer: Consumer | null = null;
@@ -153,7 +146,6 @@ export class CommandConsumer implements CommandWorker {
   private commitTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: CommandWorkerOptions) {
-    this.registry = commandRegistry(options.commands);
     this.offsets = pendingOffsets(options.logger);
     this.applyGrouped = groupCommit(options.transactionSize, (records, heartbeat) =>
       this.applyChunk(records, heartbeat),
@@ -240,7 +232,7 @@ export class CommandConsumer implements CommandWorker {
   private async applyChunk(records: KafkaMessage[], heartbeat: Heartbeat) {
     const { db, logger } = this.options;
     const startedAt = Date.now();
-    const decision = await applyCommands(db, this.registry, records, { progress: heartbeat, logger });
+    const decision = await applyCommands(db, this.options.commands, records, { progress: heartbeat, logger });
     if (decision.kind === "retry") throw decision.error;
     await this.publish(records, decision.verdicts, startedAt);
     this.count(records, decision.verdicts);

@@ -1,7 +1,7 @@
 import { and, inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { commandLog } from "../db/schema.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 
 /**
  * Deletes command_log entries older than the retention, a batch at a time. The retention

@@ -5,8 +5,8 @@ import type { Database } from "../db/client.js";
 import { KAFKA_RETRY } from "../kafka/client.js";
 import { eventLog } from "../db/schema.js";
 import { EPHEMERAL_EVENT_TYPES, eventHeaders } from "../commands/protocol.js";
-import type { Logger } from "../logger.js";
-import type { Metrics } from "../metrics.js";
+import type { Logger } from "../shared/logger.js";
+import type { Metrics } from "../shared/metrics.js";
 
 export interface EventLogConsumerOptions {
   kafka: Kafka;

@@ -7,7 +7,7 @@ import WebSocket from "ws";
 import { startApp, type App, type Role } from "../../src/app.js";
 import { loadConfig, type Config } from "../../src/config/env.js";
 import { topicNames } from "../../src/kafka/client.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/shared/logger.js";
 
 export interface GraphQLResponse<T = Record<string, any>> {
   data?: T | null;

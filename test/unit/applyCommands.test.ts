@@ -8,8 +8,8 @@ import { z } from "zod";
 import { defineCommand, type AnyCommand } from "../../src/commands/protocol.js";
 import type { Database } from "../../src/db/client.js";
 import { commandLog, messages } from "../../src/db/schema.js";
-import { allCommands } from "../../src/features/index.js";
-import { applyCommands, commandRegistry } from "../../src/worker/applyCommands.js";
+import { allCommands, deletionHooks } from "../../src/features/index.js";
+import { applyCommands, CommandRegistry } from "../../src/worker/applyCommands.js";
 import { commandRecord, memoryDatabase, Worker } from "./support/commands.js";
 
 let db: Database;
@@ -148,7 +148,7 @@ const claim = (type: string, withFastPath: boolean): AnyCommand =>
 
 describe("database failures", () => {
   it("isolates a command the database refuses on the fast path: it alone is dead-lettered", async () => {
-    const registry = commandRegistry([claim("Claim", true)]);
+    const registry = new CommandRegistry([claim("Claim", true)], { hooks: deletionHooks });
     const [taken, fresh] = [crypto.randomUUID(), crypto.randomUUID()];
     await db.insert(commandLog).values({ commandId: taken, type: "Claim", outcome: {}, events: [] });
     const records = [fresh, taken].map((key) => commandRecord("Claim", { key }, null));
@@ -170,7 +170,7 @@ describe("database failures", () => {
         throw Object.assign(new Error("terminating connection"), { code: "57P01" });
       },
     });
-    const registry = commandRegistry([...allCommands, flaky]);
+    const registry = new CommandRegistry([...allCommands, flaky], { hooks: deletionHooks });
     const alice = await worker.signUp();
     const roomId = await worker.room(alice);
     const decision = await applyCommands(db, registry, [

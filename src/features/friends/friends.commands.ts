@@ -3,7 +3,7 @@ import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
 import { friendships, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
-import { badInput, notFound } from "../../errors.js";
+import { badInput, notFound } from "../../shared/errors.js";
 
 export const MAX_FRIENDS_PER_CALL = 100;
 

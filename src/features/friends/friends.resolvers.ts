@@ -1,5 +1,5 @@
 import type { UserRow } from "../../db/schema.js";
-import { forbidden } from "../../errors.js";
+import { forbidden } from "../../shared/errors.js";
 import type { GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 

@@ -3,8 +3,8 @@ import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { friendships, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../commands/ports.js";
-import { groupBy } from "../../collections.js";
-import { parseInput, requireId } from "../../validation.js";
+import { groupBy } from "../../shared/collections.js";
+import { parseInput, requireId } from "../../shared/validation.js";
 import { addFriendsCommand, MAX_FRIENDS_PER_CALL, removeFriendCommand } from "./friends.commands.js";
 
 const addInput = z.object({

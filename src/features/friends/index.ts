@@ -14,6 +14,7 @@ export const friendsFeature = defineFeature({
   schemaFile: "friends.graphql",
   resolvers: friendsResolvers,
   commands: friendCommands,
+  requires: ["users"],
   addServices: (deps, services) => {
     services.friends = new FriendsService(deps.db, deps.commands);
   },

@@ -1,7 +1,7 @@
-import { BoundedQueue } from "../../boundedQueue.js";
+import { BoundedQueue } from "../../shared/boundedQueue.js";
 import type { EventBus } from "../../commands/ports.js";
 import type { RoomEvent, TypingRecord } from "../../commands/protocol.js";
-import { AppError } from "../../errors.js";
+import { AppError } from "../../shared/errors.js";
 import type { FriendsService } from "../friends/friends.service.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import type { PresenceChange } from "./presence.js";

@@ -23,6 +23,7 @@ export const liveFeature = defineFeature({
   schemaFile: "live.graphql",
   resolvers: liveResolvers,
   commands: liveCommands,
+  requires: ["users", "friends", "rooms"],
   addServices: ({ events, commands, config, logger }, services) => {
     const presence = new Presence(
       events,

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { ExpiringMap } from "../../collections.js";
+import { ExpiringMap } from "../../shared/collections.js";
 import type { CommandBus, EventBus } from "../../commands/ports.js";
 import type { PresenceReport } from "../../commands/protocol.js";
-import type { Logger } from "../../logger.js";
+import type { Logger } from "../../shared/logger.js";
 import { recordLastSeenCommand } from "./live.commands.js";
 
 /** A user came online or went offline, across all API processes. */

@@ -1,9 +1,9 @@
-import { ExpiringMap } from "../../collections.js";
+import { ExpiringMap } from "../../shared/collections.js";
 import type { EventBus } from "../../commands/ports.js";
 import { TYPING_TTL_MS, type TypingRecord } from "../../commands/protocol.js";
 import type { UserRow } from "../../db/schema.js";
-import type { AppError } from "../../errors.js";
-import { requireId } from "../../validation.js";
+import type { AppError } from "../../shared/errors.js";
+import { requireId } from "../../shared/validation.js";
 import { roomEventStream } from "../rooms/roomEvents.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 

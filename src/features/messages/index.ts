@@ -15,6 +15,7 @@ export const messagesFeature = defineFeature({
   schemaFile: "messages.graphql",
   resolvers: messagesResolvers,
   commands: [...messageCommands, editMessageCommand, deleteMessageCommand],
+  requires: ["users", "rooms"],
   addServices: (deps, services) => {
     services.messages = new MessagesService(
       deps.db,

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { defineCommand, messageRecord, type RoomEvent } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
-import { messages, reactions, savedMessages, type MessageRow } from "../../db/schema.js";
+import { messages, type MessageRow } from "../../db/schema.js";
 import { requireMember } from "../rooms/membership.js";
 import { checkChangeable, checkLive, messageBody } from "./messages.rules.js";
 
@@ -56,12 +56,11 @@ export const deleteMessageCommand = defineCommand({
   payload: z.object({ roomId: z.uuid(), messageId: z.uuid() }),
   result: messageRecord,
   key: (p) => p.roomId,
-  async apply(tx, { payload, actorId }) {
+  async apply(tx, { payload, actorId }, { hooks }) {
     await ownMessage(tx, payload.roomId, payload.messageId, actorId!);
-    // A tombstone: the text is gone for everyone, with its reactions and saved copies; the
-    // row stays so the room's seq has no gap.
-    await tx.delete(reactions).where(eq(reactions.messageId, payload.messageId));
-    await tx.delete(savedMessages).where(eq(savedMessages.messageId, payload.messageId));
+    // A tombstone: the text is gone for everyone, with what other features keep about it
+    // (reactions, saved copies); the row stays so the room's seq has no gap.
+    await hooks.messageDeleted(tx, payload.messageId);
     const [message] = await tx
       .update(messages)
       .set({ body: "", deletedAt: new Date() })

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, lt } from "drizzle-orm";
 import type { RoomEvent } from "../../commands/protocol.js";
 import type { Database } from "../../db/client.js";
 import { messages, type MessageRow } from "../../db/schema.js";
-import { AppError, forbidden } from "../../errors.js";
+import { AppError, forbidden } from "../../shared/errors.js";
 
 /** Messages per database read while replaying stored messages. */
 const REPLAY_PAGE_SIZE = 100;

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
 import { messages, rooms, type MessageRow } from "../../db/schema.js";
 import { defineCommand, messageRecord, type Applied } from "../../commands/protocol.js";
-import { notFound } from "../../errors.js";
+import { notFound } from "../../shared/errors.js";
 import { requireMember } from "../rooms/membership.js";
 import { clientMessageId, messageBody } from "./messages.rules.js";
 import { messageIdOf, sendMessages } from "./sendMessages.bulk.js";

@@ -1,7 +1,7 @@
 import type { MessageRow } from "../../db/schema.js";
 import { freshPerEvent, type GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
-import { notFound } from "../../errors.js";
+import { notFound } from "../../shared/errors.js";
 import { readableRoom, requireMyMembership, vouched } from "../rooms/rooms.resolvers.js";
 import { userOrDeleted } from "../users/users.resolvers.js";
 

@@ -1,5 +1,5 @@
-import { forbidden, notFound } from "../../errors.js";
-import { typedText } from "../../text.js";
+import { forbidden, notFound } from "../../shared/errors.js";
+import { typedText } from "../../shared/text.js";
 
 /** A message's text, for the API's arguments and the workers' payloads alike. */
 export const MAX_BODY_LENGTH = 4000;

@@ -1,3 +1,5 @@
+import { eq } from "drizzle-orm";
+import { reactions } from "../../db/schema.js";
 import { defineFeature } from "../module.js";
 import { reactionCommands } from "./reactions.commands.js";
 import { reactionsResolvers } from "./reactions.resolvers.js";
@@ -14,6 +16,10 @@ export const reactionsFeature = defineFeature({
   schemaFile: "reactions.graphql",
   resolvers: reactionsResolvers,
   commands: reactionCommands,
+  requires: ["messages"],
+  // A deleted message keeps no reactions.
+  onMessageDeleted: async (tx, messageId) =>
+    void (await tx.delete(reactions).where(eq(reactions.messageId, messageId))),
   addServices: (deps, services) => {
     services.reactions = new ReactionsService(deps.db, deps.commands, services.messages);
   },

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
 import { reactions } from "../../db/schema.js";
-import { badInput } from "../../errors.js";
+import { badInput } from "../../shared/errors.js";
 import { liveMessage } from "../messages/lifecycle.commands.js";
 import { emoji } from "./reactions.rules.js";
 

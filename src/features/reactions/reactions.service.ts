@@ -4,7 +4,7 @@ import type { CommandBus } from "../../commands/ports.js";
 import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { reactions, type MessageRow, type UserRow } from "../../db/schema.js";
-import { parseInput } from "../../validation.js";
+import { parseInput } from "../../shared/validation.js";
 import type { MessagesService } from "../messages/messages.service.js";
 import { reactCommand, unreactCommand } from "./reactions.commands.js";
 import { emoji } from "./reactions.rules.js";

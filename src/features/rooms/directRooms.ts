@@ -4,7 +4,7 @@ import { derivedUuid } from "../../commands/derivedId.js";
 import { defineCommand, type RoomEvent } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
 import { friendships, roomMembers, rooms, users } from "../../db/schema.js";
-import { forbidden, notFound } from "../../errors.js";
+import { forbidden, notFound } from "../../shared/errors.js";
 
 /**
  * The one 1:1 room of two users: its id is derived from the pair, so both sides (and two API

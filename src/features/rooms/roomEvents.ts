@@ -1,6 +1,6 @@
-import { BoundedQueue } from "../../boundedQueue.js";
+import { BoundedQueue } from "../../shared/boundedQueue.js";
 import type { RoomEvent } from "../../commands/protocol.js";
-import { AppError, forbidden } from "../../errors.js";
+import { AppError, forbidden } from "../../shared/errors.js";
 
 /**
  * One subscriber's stream of a room's live events: `onEvent` pushes what the subscriber gets

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
 import { friendships, messages, roomMembers, rooms, savedMessages, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
-import { forbidden, notFound } from "../../errors.js";
+import { forbidden, notFound } from "../../shared/errors.js";
 import type { Transaction } from "../../db/client.js";
 import { openDirectRoomCommand } from "./directRooms.js";
 import { deleteEmptyRooms, requireMember } from "./membership.js";

@@ -1,5 +1,5 @@
-import { badInput, forbidden, notFound, type AppError } from "../../errors.js";
-import { typedText } from "../../text.js";
+import { badInput, forbidden, notFound, type AppError } from "../../shared/errors.js";
+import { typedText } from "../../shared/text.js";
 
 /** A room's name, for the API's arguments and the workers' payloads alike. */
 export const roomName = typedText({ min: 1, max: 100 });

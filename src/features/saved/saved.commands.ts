@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { messages, savedMessages } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
-import { notFound } from "../../errors.js";
+import { notFound } from "../../shared/errors.js";
 import { requireMemberLocked } from "../rooms/membership.js";
 
 export const saveMessageCommand = defineCommand({

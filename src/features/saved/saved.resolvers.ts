@@ -1,4 +1,4 @@
-import { notFound } from "../../errors.js";
+import { notFound } from "../../shared/errors.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { encodeCursor } from "./saved.service.js";
 

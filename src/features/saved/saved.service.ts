@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, roomMembers, savedMessages, type SavedMessageRow, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../commands/ports.js";
-import { parseInput, requireId } from "../../validation.js";
+import { parseInput, requireId } from "../../shared/validation.js";
 import { saveMessageCommand, unsaveMessageCommand } from "./saved.commands.js";
 
 export const MAX_SAVED_PAGE = 100;

@@ -24,6 +24,7 @@ export const searchFeature = defineFeature({
   schemaFile: "search.graphql",
   resolvers: searchResolvers,
   commands: [],
+  requires: ["rooms"],
   addServices: (deps, services) => {
     services.search = new SearchService(deps.db, services.rooms, {
       perUser: deps.config.SEARCH_MAX_CONCURRENT_PER_USER,

@@ -1,13 +1,13 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import { Counts } from "../../collections.js";
+import { Counts } from "../../shared/collections.js";
 import { anyOf } from "../../db/arrays.js";
 import { rowsOf, type Database } from "../../db/client.js";
 import { databaseFailure } from "../../db/errors.js";
 import { messages, roomMembers, type MessageRow, type UserRow } from "../../db/schema.js";
-import { AppError, badInput } from "../../errors.js";
-import { typedText } from "../../text.js";
-import { parseInput, requireId } from "../../validation.js";
+import { AppError, badInput } from "../../shared/errors.js";
+import { typedText } from "../../shared/text.js";
+import { parseInput, requireId } from "../../shared/validation.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 
 export const MAX_SEARCH_PAGE = 100;

@@ -3,8 +3,7 @@ import { z } from "zod";
 import type { Transaction } from "../../db/client.js";
 import { revokedSessions, roomMembers, users } from "../../db/schema.js";
 import { defineCommand, type UserEvent } from "../../commands/protocol.js";
-import { badInput, unauthenticated } from "../../errors.js";
-import { deleteEmptyRooms } from "../rooms/membership.js";
+import { badInput, unauthenticated } from "../../shared/errors.js";
 import { displayName, email, statusMessage, username } from "./users.rules.js";
 
 /** Tells every API process to forget what it cached of the user (their session above all). */
@@ -128,7 +127,7 @@ export const deleteAccountCommand = defineCommand({
   payload: z.object({ userId: z.uuid() }),
   result: z.object({ deleted: z.literal(true) }),
   key: (p) => p.userId,
-  async apply(tx, { payload }) {
+  async apply(tx, { payload }, { hooks }) {
     const memberships = await tx
       .select({ roomId: roomMembers.roomId })
       .from(roomMembers)
@@ -138,7 +137,7 @@ export const deleteAccountCommand = defineCommand({
     const deleted = await tx.delete(users).where(eq(users.id, payload.userId)).returning({ id: users.id });
     if (deleted.length === 0) throw unauthenticated("this account no longer exists");
     const roomIds = memberships.map((m) => m.roomId);
-    await deleteEmptyRooms(tx, roomIds);
+    await hooks.accountDeleted(tx, payload.userId, roomIds);
     return {
       result: { deleted: true },
       events: [

@@ -1,5 +1,5 @@
-import { requireId } from "../../validation.js";
-import { notFound } from "../../errors.js";
+import { requireId } from "../../shared/validation.js";
+import { notFound } from "../../shared/errors.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import type { UserRow } from "../../db/schema.js";
 import type { GraphQLContext } from "../../graphql/context.js";

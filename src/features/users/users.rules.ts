@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { typedText } from "../../text.js";
+import { typedText } from "../../shared/text.js";
 
 /**
  * What a user's fields may hold, written once: the API checks arguments with these and the

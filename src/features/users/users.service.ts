@@ -6,11 +6,11 @@ import type { TokenService } from "../../auth/tokens.js";
 import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { revokedSessions, users, type UserRow } from "../../db/schema.js";
-import { ExpiringMap } from "../../collections.js";
-import { unauthenticated } from "../../errors.js";
+import { ExpiringMap } from "../../shared/collections.js";
+import { unauthenticated } from "../../shared/errors.js";
 import type { CommandBus } from "../../commands/ports.js";
 import type { EventBus } from "../../commands/ports.js";
-import { parseInput } from "../../validation.js";
+import { parseInput } from "../../shared/validation.js";
 import {
   deleteAccountCommand,
   logInCommand,

@@ -6,13 +6,12 @@ import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import type { AnyCommand } from "../../../src/commands/protocol.js";
 import { openDatabase, type Database } from "../../../src/db/client.js";
-import { allCommands } from "../../../src/features/index.js";
-import { createLogger } from "../../../src/logger.js";
+import { allCommands, deletionHooks } from "../../../src/features/index.js";
+import { createLogger } from "../../../src/shared/logger.js";
 import {
   applyCommands,
-  commandRegistry,
   type Answer,
-  type CommandRegistry,
+  CommandRegistry,
   type CommandRecord,
   type Verdict,
 } from "../../../src/worker/applyCommands.js";
@@ -36,7 +35,7 @@ export class Worker {
     readonly db: Database,
     commands: readonly AnyCommand[] = allCommands,
   ) {
-    this.registry = commandRegistry(commands);
+    this.registry = new CommandRegistry(commands, { hooks: deletionHooks });
   }
 
   async apply(...records: CommandRecord[]): Promise<Verdict[]> {

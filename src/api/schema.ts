@@ -4,11 +4,11 @@ import { makeExecutableSchema } from "@graphql-tools/schema";
 import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
 import { features } from "../features/index.js";
-import { schemaDir } from "../paths.js";
-import type { Resolvers } from "./generated/resolvers.js";
-import { withCanonicalIds } from "./ids.js";
-import { withRateLimits } from "./rateLimited.js";
-import { withResponseBudget } from "../server/responseBudget.js";
+import { schemaDir } from "../shared/paths.js";
+import type { Resolvers } from "../graphql/generated/resolvers.js";
+import { withCanonicalIds } from "../graphql/ids.js";
+import { withRateLimits } from "../graphql/rateLimited.js";
+import { withResponseBudget } from "../graphql/responseBudget.js";
 
 /** What every feature's SDL may use (scalars, directives). */
 export const COMMON_SCHEMA_FILE = "common.graphql";

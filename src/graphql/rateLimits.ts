@@ -1,7 +1,7 @@
 import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import type { Database } from "./db/client.js";
-import { rateLimits } from "./db/schema.js";
-import { AppError } from "./errors.js";
+import type { Database } from "../db/client.js";
+import { rateLimits } from "../db/schema.js";
+import { AppError } from "../shared/errors.js";
 
 export interface RateLimitsConfig {
   /**

@@ -16,9 +16,9 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import { eventIdentity } from "../commands/eventIdentity.js";
-import { AppError, asGraphQLError } from "../errors.js";
+import { AppError, asGraphQLError } from "../shared/errors.js";
 import type { GraphQLContext } from "../graphql/context.js";
-import { ResponseBudget, tooLargeResult } from "./responseBudget.js";
+import { ResponseBudget, tooLargeResult } from "../graphql/responseBudget.js";
 
 /**
  * Fields whose value depends on who asks, as the SDL declares them (`@perViewer`): a

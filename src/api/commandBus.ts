@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { Partitioners, type Kafka, type Message, type Producer } from "kafkajs";
 import type { CommandAnswers, CommandBus } from "../commands/ports.js";
 import type { CommandAnswer, CommandDefinition, CommandEnvelope } from "../commands/protocol.js";
-import { AppError } from "../errors.js";
-import type { Logger } from "../logger.js";
-import type { Metrics } from "../metrics.js";
-import { ACKS_ALL } from "./client.js";
+import { AppError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import type { Metrics } from "../shared/metrics.js";
+import { ACKS_ALL } from "../kafka/client.js";
 
 export interface CommandBusOptions {
   kafka: Kafka;

@@ -1,8 +1,8 @@
 import { RateLimiterDrizzle, RateLimiterMemory } from "rate-limiter-flexible";
-import type { Database } from "./db/client.js";
-import { rateLimits } from "./db/schema.js";
-import { AppError } from "./errors.js";
-import type { Logger } from "./logger.js";
+import type { Database } from "../db/client.js";
+import { rateLimits } from "../db/schema.js";
+import { AppError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
 
 export interface UsageBudgetConfig {
   /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import proxyAddr from "proxy-addr";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
 
 /** A JSON body without a charset, or in UTF-8: anything else is Express's to answer. */

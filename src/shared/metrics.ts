@@ -10,6 +10,26 @@ export function createMetrics() {
   const registers = [registry];
   return {
     registry,
+    ...commandMetrics(registers),
+    ...deliveryMetrics(registers),
+    /** Set by whoever can measure it (see registerGauges in app.ts). */
+    gauge(name: string, help: string, labelNames: string[], collect: (gauge: Gauge) => void | Promise<void>) {
+      return new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          await collect(this);
+        },
+      });
+    },
+  };
+}
+
+/** From the API's command bus and the workers. */
+function commandMetrics(registers: Registry[]) {
+  return {
     commandsProduced: new Counter({
       name: "chat_commands_produced_total",
       help: "Commands published to chat.commands by the API.",
@@ -49,6 +69,12 @@ export function createMetrics() {
       help: "Events appended to the event_log table by the event-log consumer.",
       registers,
     }),
+  };
+}
+
+/** From the API's subscriptions and WebSockets. */
+function deliveryMetrics(registers: Registry[]) {
+  return {
     deliveryLatency: new Histogram({
       name: "chat_message_delivery_seconds",
       help: "Time from a sendMessage call until its event reaches an API process that has subscribers to the room (observed once per event, not per subscriber).",
@@ -66,18 +92,6 @@ export function createMetrics() {
       labelNames: ["limit"],
       registers,
     }),
-    /** Set by whoever can measure it (see registerGauges in app.ts). */
-    gauge(name: string, help: string, labelNames: string[], collect: (gauge: Gauge) => void | Promise<void>) {
-      return new Gauge({
-        name,
-        help,
-        labelNames,
-        registers,
-        async collect() {
-          await collect(this);
-        },
-      });
-    },
   };
 }
 

@@ -1,11 +1,11 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { GraphQLError } from "graphql";
-import { Counts } from "../collections.js";
-import { AppError, asGraphQLError } from "../errors.js";
+import { Counts } from "../shared/collections.js";
+import { AppError, asGraphQLError } from "../shared/errors.js";
 import type { GraphQLContext } from "../graphql/context.js";
-import { BYTES_PER_POINT, type UsageBudget } from "../usageBudget.js";
+import { BYTES_PER_POINT, type UsageBudget } from "./usageBudget.js";
 import type { OperationLimits } from "./operationLimits.js";
-import { tooLarge } from "./responseBudget.js";
+import { tooLarge } from "../graphql/responseBudget.js";
 
 /**
  * What an HTTP operation may cost, checked before it runs and counted after:

@@ -2,8 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
-import { Counts } from "../collections.js";
-import type { Logger } from "../logger.js";
+import { Counts } from "../shared/collections.js";
+import type { Logger } from "../shared/logger.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
 
 /**

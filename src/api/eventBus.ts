@@ -3,8 +3,8 @@ import { hostname } from "node:os";
 import { KafkaPubSub } from "graphql-kafkajs-subscriptions";
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage } from "kafkajs";
 import type { z } from "zod";
-import { AppError } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { AppError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
 import {
   commandOutcome,
   eventHeaders,
@@ -23,8 +23,8 @@ import {
 } from "../commands/protocol.js";
 import { identifyEvent } from "../commands/eventIdentity.js";
 import type { EventBus } from "../commands/ports.js";
-import { BoundedQueue } from "../boundedQueue.js";
-import { ACKS_ALL, KAFKA_RETRY } from "./client.js";
+import { BoundedQueue } from "../shared/boundedQueue.js";
+import { ACKS_ALL, KAFKA_RETRY } from "../kafka/client.js";
 
 export interface EventBusOptions {
   kafka: Kafka;

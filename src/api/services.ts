@@ -1,8 +1,6 @@
 import { features } from "../features/index.js";
 import type { ServiceDeps, Services } from "../features/module.js";
 
-export type { Services } from "../features/module.js";
-
 /** Every feature's services, built in the order features are listed. */
 export function createServices(deps: ServiceDeps): Services {
   const services = { rateLimits: deps.rateLimits } as Services;

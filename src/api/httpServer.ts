@@ -12,11 +12,11 @@ import type { Context, ServerOptions, SubscribePayload } from "graphql-ws";
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { WebSocketServer, type WebSocket } from "ws";
 import { databaseFailure } from "../db/errors.js";
-import { webDistDir } from "../paths.js";
-import { AppError, asGraphQLError } from "../errors.js";
+import { webDistDir } from "../shared/paths.js";
+import { AppError, asGraphQLError } from "../shared/errors.js";
 import { createContext, usageKeyOf, type GraphQLContext } from "../graphql/context.js";
 import type { ConnectionListener } from "../features/module.js";
-import type { Services } from "../graphql/services.js";
+import type { Services } from "../features/module.js";
 import {
   beforeGraphQL,
   BODY_LIMIT_BYTES,
@@ -24,7 +24,7 @@ import {
   graphqlPostHandler,
   type BeforeGraphQLError,
 } from "./graphqlPost.js";
-import { BYTES_PER_POINT, type UsageBudget } from "../usageBudget.js";
+import { BYTES_PER_POINT, type UsageBudget } from "./usageBudget.js";
 import { budgetsPlugin } from "./budgetsPlugin.js";
 import { createOperationLimits, type OperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
 import { createOperationPreparer } from "./prepareOperation.js";
@@ -32,8 +32,8 @@ import { serveGraphQLWs, type WsExtra } from "./graphqlWs.js";
 import { nestsDeeperThan } from "./jsonDepth.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
 import { SocketSessions } from "./socketSessions.js";
-import type { Logger } from "../logger.js";
-import type { Metrics } from "../metrics.js";
+import type { Logger } from "../shared/logger.js";
+import type { Metrics } from "../shared/metrics.js";
 
 export interface ReadinessCheck {
   name: string;
