@@ -3,10 +3,10 @@ import { createTokenService } from "./auth/tokens.js";
 import type { EventBus } from "./commands/ports.js";
 import type { Config } from "./config/env.js";
 import { openDatabase, type DatabaseHandle } from "./db/client.js";
-import { allCommands, deletionHooks, features } from "./features/index.js";
+import { allCommands, deletionHooks } from "./features/index.js";
 import { buildSchema } from "./api/schema.js";
-import { createServices } from "./api/services.js";
-import type { Services } from "./features/module.js";
+import { createServices, loadApiFeatures } from "./api/services.js";
+import type { ApiFeature, Services } from "./features/module.js";
 import {
   createKafka,
   ensureTopics,
@@ -226,33 +226,37 @@ async function startWorkerRole({ config, logger, onFatal, parts, metrics, databa
 async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
   const { config, logger, parts, database } = base;
   const { events, commands } = await startBuses(base, readiness);
-  const services = createServices({
-    config,
-    logger,
-    db: database.db,
-    commands,
-    events,
-    tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
-    rateLimits: createRateLimits(database.db, {
-      logInPerAddressAndUsername: config.RATE_LIMIT_LOGIN_PER_ADDRESS_AND_USERNAME,
-      logInPerAddress: config.RATE_LIMIT_LOGIN_PER_ADDRESS,
-      signUpPerAddress: config.RATE_LIMIT_SIGNUP_PER_ADDRESS,
-      messagesPerUser: config.RATE_LIMIT_MESSAGES_PER_USER,
-      mutationsPerUser: config.RATE_LIMIT_MUTATIONS_PER_USER,
-      typingPerUser: config.RATE_LIMIT_TYPING_PER_USER,
-    }),
-  });
+  const apiFeatures = await loadApiFeatures();
+  const services = createServices(
+    {
+      config,
+      logger,
+      db: database.db,
+      commands,
+      events,
+      tokens: createTokenService(config.JWT_SECRET, config.TOKEN_TTL),
+      rateLimits: createRateLimits(database.db, {
+        logInPerAddressAndUsername: config.RATE_LIMIT_LOGIN_PER_ADDRESS_AND_USERNAME,
+        logInPerAddress: config.RATE_LIMIT_LOGIN_PER_ADDRESS,
+        signUpPerAddress: config.RATE_LIMIT_SIGNUP_PER_ADDRESS,
+        messagesPerUser: config.RATE_LIMIT_MESSAGES_PER_USER,
+        mutationsPerUser: config.RATE_LIMIT_MUTATIONS_PER_USER,
+        typingPerUser: config.RATE_LIMIT_TYPING_PER_USER,
+      }),
+    },
+    apiFeatures,
+  );
   const usage = new UsageBudget(
     database.db,
     { pointsPerMinute: config.BUDGET_POINTS_PER_MINUTE, timeMsPerMinute: config.BUDGET_QUERY_MS_PER_MINUTE },
     logger,
   );
   parts.add("usage budget", async () => usage.stop());
-  for (const feature of features) {
+  for (const feature of apiFeatures) {
     const { stop } = feature;
     if (stop) parts.add(`${feature.name} feature`, () => stop(services));
   }
-  return { graphql: endpointOptions(config, services, usage), events };
+  return { graphql: endpointOptions(config, services, usage, apiFeatures), events };
 }
 
 /** The event bus (every event, for subscriptions and answers) and the command bus on top of it. */
@@ -293,11 +297,16 @@ async function startBuses(
   return { events, commands };
 }
 
-function endpointOptions(config: Config, services: Services, usage: UsageBudget): GraphQLEndpointOptions {
+function endpointOptions(
+  config: Config,
+  services: Services,
+  usage: UsageBudget,
+  apiFeatures: readonly ApiFeature[],
+): GraphQLEndpointOptions {
   return {
-    schema: buildSchema(),
+    schema: buildSchema(apiFeatures),
     services,
-    connectionListeners: features.flatMap((f) => f.connections?.(services) ?? []),
+    connectionListeners: apiFeatures.flatMap((f) => f.connections?.(services) ?? []),
     production: config.NODE_ENV === "production",
     trustProxy: config.TRUST_PROXY,
     limits: {

@@ -1,5 +1,5 @@
 /**
- * Shared execution (one execution per event and selection, see src/server/sharedExecution.ts)
+ * Shared execution (one execution per event and selection, see src/api/sharedExecution.ts)
  * must never hand one user's view to another, nor serve an earlier event's result for a
  * later event about the same entity.
  */
@@ -8,13 +8,14 @@ import { makeExecutableSchema } from "@graphql-tools/schema";
 import { expect, it } from "vitest";
 import { identifyEvent } from "../src/commands/eventIdentity.js";
 import { buildSchema } from "../src/api/schema.js";
+import { loadApiFeatures } from "../src/api/services.js";
 import { createSharedSubscribe, viewerDependentFields } from "../src/api/sharedExecution.js";
 import { befriend, createRoom, gqlOk, signUp, TestSubscription, useTestApp, wsClient } from "./support/harness.js";
 
 const t = useTestApp();
 
-it("reads the fields that depend on the viewer from the SDL's @perViewer", () => {
-  const fields = viewerDependentFields(buildSchema());
+it("reads the fields that depend on the viewer from the SDL's @perViewer", async () => {
+  const fields = viewerDependentFields(buildSchema(await loadApiFeatures()));
   for (const field of ["User.lastLoginAt", "User.friends", "Room.unreadCount", "Room.lastReadSeq", "Room.messages"])
     expect(fields).toContain(field);
   expect(fields).not.toContain("Message.body");

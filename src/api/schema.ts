@@ -3,7 +3,7 @@ import path from "node:path";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
-import { features } from "../features/index.js";
+import type { ApiFeature } from "../features/module.js";
 import { schemaDir } from "../shared/paths.js";
 import type { Resolvers } from "../graphql/generated/resolvers.js";
 import { withCanonicalIds } from "../graphql/ids.js";
@@ -14,15 +14,18 @@ import { withResponseBudget } from "../graphql/responseBudget.js";
 export const COMMON_SCHEMA_FILE = "common.graphql";
 
 /** The SDL: the common file and each feature's own, from schema/. */
-export function loadTypeDefs(): string[] {
+export function loadTypeDefs(features: readonly Pick<ApiFeature, "schemaFile">[]): string[] {
   return [COMMON_SCHEMA_FILE, ...features.map((f) => f.schemaFile)].map((file) =>
     readFileSync(path.join(schemaDir, file), "utf8"),
   );
 }
 
-export function buildSchema(): GraphQLSchema {
+export function buildSchema(features: readonly ApiFeature[]): GraphQLSchema {
   const resolvers: Resolvers[] = [{ DateTime: DateTimeResolver }, ...features.map((f) => f.resolvers)];
   return withResponseBudget(
-    withRateLimits(withCanonicalIds(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers }))),
+    withRateLimits(
+      withCanonicalIds(makeExecutableSchema({ typeDefs: loadTypeDefs(features), resolvers })),
+      Object.assign({}, ...features.map((f) => f.rateLimits ?? {})),
+    ),
   );
 }

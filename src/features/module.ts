@@ -4,6 +4,7 @@ import type { AnyCommand, DeletionHooks } from "../commands/protocol.js";
 import type { Config } from "../config/env.js";
 import type { Database } from "../db/client.js";
 import type { Resolvers } from "../graphql/generated/resolvers.js";
+import type { RateLimitClass } from "../graphql/rateLimited.js";
 import type { Logger } from "../shared/logger.js";
 import type { RateLimits } from "../graphql/rateLimits.js";
 
@@ -29,14 +30,14 @@ export interface Services {
 
 /**
  * One feature, registered once (in the spirit of GraphQL Hive's `createModule`): its SDL file
- * in schema/, its resolvers, the commands its workers apply, and its services. app.ts reads
- * the list in features/index.ts and nothing else of a feature.
+ * in schema/, the commands its workers apply, what it does when an account or a message is
+ * deleted, and its API part. app.ts reads the list in features/index.ts and nothing else of
+ * a feature.
  */
 export interface FeatureModule {
   name: string;
   /** The feature's SDL file in schema/ (the public contract lives there, one file per domain). */
   schemaFile: string;
-  resolvers: Resolvers;
   commands: readonly AnyCommand[];
   /**
    * Features whose services or rows this one uses: they must be listed before it (checked
@@ -46,6 +47,15 @@ export interface FeatureModule {
   /** What becomes of this feature's rows when an account or a message is deleted. */
   onAccountDeleted?: DeletionHooks["accountDeleted"];
   onMessageDeleted?: DeletionHooks["messageDeleted"];
+  /** The API's part, loaded by API processes only: a worker never loads resolvers or services. */
+  api(): Promise<FeatureApi>;
+}
+
+/** What a feature adds to an API process. */
+export interface FeatureApi {
+  resolvers: Resolvers;
+  /** The rate limits of this feature's mutations, by field name (default: `mutationsPerUser`). */
+  rateLimits?: Readonly<Record<string, RateLimitClass>>;
   /**
    * Adds the feature's services to `services`. Features are built in list order, so a
    * service may take those of the features listed before its own.
@@ -56,6 +66,9 @@ export interface FeatureModule {
   /** Told when a user's authenticated WebSocket opens and closes on this process (presence). */
   connections?(services: Services): ConnectionListener;
 }
+
+/** A feature with its API part loaded. */
+export type ApiFeature = FeatureApi & { name: string; schemaFile: string };
 
 export interface ConnectionListener {
   opened(userId: string): void;

@@ -1,39 +1,40 @@
 import { MapperKind, mapSchema } from "@graphql-tools/utils";
 import type { GraphQLSchema } from "graphql";
 import type { GraphQLContext } from "./context.js";
+import type { LimitName } from "./rateLimits.js";
 
-/** Which limit each mutation counts against, and by what key; undefined: not limited. */
-function limitOf(field: string, args: Record<string, unknown>, ctx: GraphQLContext) {
-  switch (field) {
-    case "logIn":
-      return [
-        {
-          limit: "logInPerAddressAndUsername",
-          key: `${ctx.clientAddress}|${String(args.username).trim().toLowerCase()}`,
-        },
-        { limit: "logInPerAddress", key: ctx.clientAddress },
-      ] as const;
-    case "signUp":
-      return [{ limit: "signUpPerAddress", key: ctx.clientAddress }] as const;
-    case "sendMessage":
-      return ctx.viewer ? ([{ limit: "messagesPerUser", key: ctx.viewer.id }] as const) : [];
-    case "setTyping": // clients call it per keystroke; repeats cost a map lookup (features/live/typing.ts)
-      return ctx.viewer ? ([{ limit: "typingPerUser", key: ctx.viewer.id }] as const) : [];
-    default:
-      return ctx.viewer ? ([{ limit: "mutationsPerUser", key: ctx.viewer.id }] as const) : [];
-  }
-}
+/** The rate limits one call of a mutation counts against, each with the key it counts by. */
+export type RateLimitClass = (
+  args: Record<string, unknown>,
+  ctx: GraphQLContext,
+) => ReadonlyArray<{ limit: LimitName; key: string }>;
 
-/** Every mutation counts against its rate limits (see src/rateLimits.ts) before its resolver runs. */
-export function withRateLimits(schema: GraphQLSchema): GraphQLSchema {
+/** A mutation no feature classed: one of the signed-in user's mutations (signed-out calls are refused by the resolver). */
+const perUser: RateLimitClass = (_args, ctx) => (ctx.viewer ? [{ limit: "mutationsPerUser", key: ctx.viewer.id }] : []);
+
+/** Limits per signed-in user: a feature's class for its busiest mutations (sendMessage, setTyping). */
+export const signedInLimit =
+  (limit: LimitName): RateLimitClass =>
+  (_args, ctx) =>
+    ctx.viewer ? [{ limit, key: ctx.viewer.id }] : [];
+
+/**
+ * Every mutation counts against its rate limits (see rateLimits.ts) before its resolver runs:
+ * the class its feature declares for it (FeatureModule.rateLimits), else one per user.
+ */
+export function withRateLimits(
+  schema: GraphQLSchema,
+  classes: Readonly<Record<string, RateLimitClass>>,
+): GraphQLSchema {
   return mapSchema(schema, {
     [MapperKind.MUTATION_ROOT_FIELD]: (field, fieldName) => {
       const { resolve } = field;
       if (!resolve) return field;
+      const limitsOf = classes[fieldName] ?? perUser;
       return {
         ...field,
         resolve: async (source, args, ctx: GraphQLContext, info) => {
-          for (const { limit, key } of limitOf(fieldName, args, ctx)) await ctx.services.rateLimits.consume(limit, key);
+          for (const { limit, key } of limitsOf(args, ctx)) await ctx.services.rateLimits.consume(limit, key);
           return resolve(source, args, ctx, info);
         },
       };

@@ -93,6 +93,18 @@ it("has no import cycle between the folders of src/ (and between features)", () 
   expect(cycles).toEqual([]);
 });
 
+it("loads no resolver at start: a feature's API part is imported only by API processes", () => {
+  const loaded = new Set<string>();
+  const load = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    for (const target of runtimeImports(file)) load(target);
+  };
+  load(path.join(SRC, "main.ts"));
+  expect(loaded.has(path.join(SRC, "worker/applyCommands.ts"))).toBe(true); // the walk reached the features' handlers
+  expect([...loaded].filter((file) => /\.resolvers\.ts$|\/features\/[^/]+\/api\.ts$/.test(file))).toEqual([]);
+});
+
 it("keeps the worker's core free of Kafka", () => {
   const core = readFileSync(path.join(SRC, "worker/applyCommands.ts"), "utf8");
   expect(core).not.toMatch(/from "kafkajs"|\.\.\/kafka\//);

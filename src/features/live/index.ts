@@ -1,16 +1,6 @@
 import { defineFeature } from "../module.js";
-import { Feeds } from "./feeds.js";
+import type { LiveService } from "./api.js";
 import { liveCommands } from "./live.commands.js";
-import { liveResolvers } from "./live.resolvers.js";
-import { Presence } from "./presence.js";
-import { Typing } from "./typing.js";
-
-/** The live layer a chat client needs besides messages: a per-user feed, typing, presence, read receipts. */
-export interface LiveService {
-  feeds: Feeds;
-  typing: Typing;
-  presence: Presence;
-}
 
 declare module "../module.js" {
   interface Services {
@@ -21,26 +11,7 @@ declare module "../module.js" {
 export const liveFeature = defineFeature({
   name: "live",
   schemaFile: "live.graphql",
-  resolvers: liveResolvers,
   commands: liveCommands,
   requires: ["users", "friends", "rooms"],
-  addServices: ({ events, commands, config, logger }, services) => {
-    const presence = new Presence(
-      events,
-      commands,
-      { heartbeatMs: config.PRESENCE_HEARTBEAT_MS, timeoutMs: config.PRESENCE_TIMEOUT_MS },
-      logger.child({ component: "presence" }),
-    );
-    const feeds = new Feeds(events, services.rooms, services.friends, config.SUBSCRIPTION_QUEUE_LIMIT);
-    presence.onChange((change) => {
-      feeds.announce(change).catch((error) => logger.warn({ err: error }, "could not announce a presence change"));
-    });
-    presence.start();
-    services.live = { feeds, presence, typing: new Typing(events, services.rooms, config.SUBSCRIPTION_QUEUE_LIMIT) };
-  },
-  stop: (services) => services.live.presence.stop(),
-  connections: (services) => ({
-    opened: (userId) => services.live.presence.connected(userId),
-    closed: (userId) => services.live.presence.disconnected(userId),
-  }),
+  api: () => import("./api.js").then((m) => m.api),
 });

@@ -1,8 +1,7 @@
 import { defineFeature } from "../module.js";
 import { deleteMessageCommand, editMessageCommand } from "./lifecycle.commands.js";
 import { messageCommands } from "./messages.commands.js";
-import { messagesResolvers } from "./messages.resolvers.js";
-import { MessagesService } from "./messages.service.js";
+import type { MessagesService } from "./messages.service.js";
 
 declare module "../module.js" {
   interface Services {
@@ -13,16 +12,7 @@ declare module "../module.js" {
 export const messagesFeature = defineFeature({
   name: "messages",
   schemaFile: "messages.graphql",
-  resolvers: messagesResolvers,
   commands: [...messageCommands, editMessageCommand, deleteMessageCommand],
   requires: ["users", "rooms"],
-  addServices: (deps, services) => {
-    services.messages = new MessagesService(
-      deps.db,
-      deps.commands,
-      deps.events,
-      services.rooms,
-      deps.config.SUBSCRIPTION_QUEUE_LIMIT,
-    );
-  },
+  api: () => import("./api.js").then((m) => m.api),
 });

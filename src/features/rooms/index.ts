@@ -1,8 +1,7 @@
 import { defineFeature } from "../module.js";
 import { deleteEmptyRooms } from "./membership.js";
 import { roomCommands } from "./rooms.commands.js";
-import { roomsResolvers } from "./rooms.resolvers.js";
-import { RoomsService } from "./rooms.service.js";
+import type { RoomsService } from "./rooms.service.js";
 
 declare module "../module.js" {
   interface Services {
@@ -13,12 +12,9 @@ declare module "../module.js" {
 export const roomsFeature = defineFeature({
   name: "rooms",
   schemaFile: "rooms.graphql",
-  resolvers: roomsResolvers,
   commands: roomCommands,
   requires: ["users"],
   // Rooms nobody belongs to any more go, with their history.
   onAccountDeleted: (tx, _userId, roomIds) => deleteEmptyRooms(tx, roomIds),
-  addServices: (deps, services) => {
-    services.rooms = new RoomsService(deps.db, deps.commands);
-  },
+  api: () => import("./api.js").then((m) => m.api),
 });

@@ -1,6 +1,5 @@
-import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { defineFeature } from "../module.js";
-import { SearchService } from "./search.service.js";
+import type { SearchService } from "./search.service.js";
 
 declare module "../module.js" {
   interface Services {
@@ -8,28 +7,11 @@ declare module "../module.js" {
   }
 }
 
-const searchResolvers: Resolvers = {
-  Query: {
-    searchMessages: async (_, { query, roomId, first, after }, ctx) => {
-      const hits = await ctx.services.search.search(ctx.requireViewer(), { query, roomId, first: first ?? 20, after });
-      // The search read only the viewer's rooms.
-      for (const hit of hits) ctx.loaders.vouchMembership(hit.roomId);
-      return hits;
-    },
-  },
-};
-
+/** Full-text search of the viewer's rooms: a read-only feature, no commands. */
 export const searchFeature = defineFeature({
   name: "search",
   schemaFile: "search.graphql",
-  resolvers: searchResolvers,
   commands: [],
   requires: ["rooms"],
-  addServices: (deps, services) => {
-    services.search = new SearchService(deps.db, services.rooms, {
-      perUser: deps.config.SEARCH_MAX_CONCURRENT_PER_USER,
-      // The rest of the pool stays free for everyone's other reads.
-      perProcess: Math.max(1, Math.floor(deps.config.DATABASE_POOL_SIZE / 4)),
-    });
-  },
+  api: () => import("./api.js").then((m) => m.api),
 });

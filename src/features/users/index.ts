@@ -1,7 +1,6 @@
 import { defineFeature } from "../module.js";
 import { userCommands } from "./users.commands.js";
-import { usersResolvers } from "./users.resolvers.js";
-import { UsersService } from "./users.service.js";
+import type { UsersService } from "./users.service.js";
 
 declare module "../module.js" {
   interface Services {
@@ -12,9 +11,6 @@ declare module "../module.js" {
 export const usersFeature = defineFeature({
   name: "users",
   schemaFile: "users.graphql",
-  resolvers: usersResolvers,
   commands: userCommands,
-  addServices: (deps, services) => {
-    services.users = new UsersService(deps.db, deps.commands, deps.tokens, deps.events);
-  },
+  api: () => import("./api.js").then((m) => m.api),
 });

@@ -1,0 +1,18 @@
+import { signedInLimit } from "../../graphql/rateLimited.js";
+import type { FeatureApi } from "../module.js";
+import { messagesResolvers } from "./messages.resolvers.js";
+import { MessagesService } from "./messages.service.js";
+
+export const api: FeatureApi = {
+  resolvers: messagesResolvers,
+  rateLimits: { sendMessage: signedInLimit("messagesPerUser") },
+  addServices: (deps, services) => {
+    services.messages = new MessagesService(
+      deps.db,
+      deps.commands,
+      deps.events,
+      services.rooms,
+      deps.config.SUBSCRIPTION_QUEUE_LIMIT,
+    );
+  },
+};
