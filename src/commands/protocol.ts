@@ -35,12 +35,15 @@ export const roomEvent = z.discriminatedUnion("type", [
     /** When the sendMessage command was issued, for the delivery-latency metric. */
     issuedAt: z.iso.datetime().optional(),
   }),
-  /** A stored message changed: edited, deleted (a tombstone: empty body, seq kept) or its reactions. */
+  /**
+   * A stored message changed. `change` is named by the feature that changed it: "edited",
+   * "deleted" (a tombstone: empty body, seq kept), "reactions", ...
+   */
   z.object({
     type: z.literal("MessageUpdated"),
     roomId: z.uuid(),
     message: messageRecord,
-    change: z.enum(["edited", "deleted", "reactions"]),
+    change: z.string().min(1).max(64),
   }),
   /** The user left, was removed (`removedBy`), or deleted their account: their subscriptions to the room end. */
   z.object({ type: z.literal("MemberLeft"), roomId: z.uuid(), userId: z.uuid(), removedBy: z.uuid().optional() }),

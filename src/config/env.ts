@@ -22,6 +22,7 @@ const brokerList = z
   .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, "each broker must look like host:port")).min(1));
 
 const envSchema = z.object({
+  /** `production` masks unexpected errors and requires a strong `JWT_SECRET`. @default development */
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   /** HTTP and WebSocket port. @default 4000 */
   PORT: z.coerce.number({ error: "must be a port number" }).int().min(0).max(65535).default(4000),
@@ -38,9 +39,9 @@ const envSchema = z.object({
     .optional(),
   /** Where embedded PGlite keeps its files; `memory://` keeps nothing. @default .data/pglite */
   PGLITE_DIR: z.string().min(1).default(".data/pglite"),
-  /** @default 10 */
+  /** Database connections per process. @default 10 */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  /** @default 127.0.0.1:9092 */
+  /** Comma-separated `host:port` list of seed brokers; give several for a cluster. @default 127.0.0.1:9092 */
   KAFKA_BROKERS: brokerList.default(["127.0.0.1:9092"]),
   /**
    * SASL mechanism for every Kafka connection of this process: `scram-sha-256`, `scram-sha-512`
@@ -49,6 +50,7 @@ const envSchema = z.object({
   KAFKA_SASL_MECHANISM: z.enum(["scram-sha-256", "scram-sha-512", "plain"]).optional(),
   /** This process's Kafka principal; give the api and the worker principals of their own (see docs/security.md). */
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  /** The password of KAFKA_SASL_USERNAME. */
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   /** Speak TLS to the brokers. @default false, or true when KAFKA_SSL_CA_FILE is set */
   KAFKA_SSL: z
@@ -57,9 +59,9 @@ const envSchema = z.object({
     .optional(),
   /** PEM file of the certificate authority that signed the brokers' certificates (else the system's). Implies KAFKA_SSL. */
   KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
-  /** @default chat */
+  /** The kafkajs client id (in broker logs and quotas). @default chat */
   KAFKA_CLIENT_ID: z.string().min(1).default("chat"),
-  /** Prepended to every topic name, so that several deployments or test runs share a cluster. */
+  /** Prepended to every topic and group name, so that several deployments or test runs share a cluster. @default empty */
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]*$/, "may contain only letters, digits, '.', '_' and '-'")
@@ -189,7 +191,10 @@ const envSchema = z.object({
     .string()
     .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
     .optional(),
-  /** HS256 key for session tokens; required (32+ characters) in production. */
+  /**
+   * HS256 key for session tokens; required (32+ characters, not a published one) in production.
+   * @default a development secret published in this repository, accepted on a loopback HOST only
+   */
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Session token lifetime, as jose understands it (`7d`, `12h`), at most 30 days. @default 7d */
   TOKEN_TTL: z
@@ -200,7 +205,7 @@ const envSchema = z.object({
       return !match || Number(match[1]) * TTL_UNIT_SECONDS[match[2]!]! <= MAX_TOKEN_TTL_SECONDS; // no match: the regex reports it
     }, "must be at most 30 days")
     .default("7d"),
-  /** @default info */
+  /** pino's level for the JSON log lines on stdout. @default info */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

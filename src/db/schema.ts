@@ -158,6 +158,22 @@ export const reactions = pgTable(
   (t) => [primaryKey({ columns: [t.messageId, t.emoji, t.userId] }), index("reactions_user_idx").on(t.userId)],
 );
 
+/** Pinned messages (features/pins): at most 50 per room, each pinned once; a message's deletion unpins it. */
+export const pinnedMessages = pgTable(
+  "pinned_messages",
+  {
+    messageId: uuid("message_id")
+      .primaryKey()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    pinnedBy: uuid("pinned_by").references(() => users.id, { onDelete: "set null" }),
+    pinnedAt: createdAt("pinned_at"),
+  },
+  (t) => [index("pinned_messages_room_idx").on(t.roomId, t.pinnedAt)],
+);
+
 /**
  * Every command the workers have decided, with its outcome and events, written in the same
  * transaction as its effects. A redelivered command is answered from here, unchanged.

@@ -6,6 +6,7 @@
 import { friendsFeature } from "./friends/index.js";
 import { liveFeature } from "./live/index.js";
 import { messagesFeature } from "./messages/index.js";
+import { pinsFeature } from "./pins/index.js";
 import { deletionHooksOf, inDependencyOrder, type FeatureModule } from "./module.js";
 import { reactionsFeature } from "./reactions/index.js";
 import { roomsFeature } from "./rooms/index.js";
@@ -20,6 +21,7 @@ export const features: readonly FeatureModule[] = inDependencyOrder([
   messagesFeature,
   savedFeature,
   reactionsFeature,
+  pinsFeature,
   searchFeature,
   liveFeature,
 ]);

@@ -69,10 +69,10 @@ export type MessageAddedEvent = {
   unreadCount: Scalars['Int']['output'];
 };
 
-/** A message in one of your rooms was edited, deleted or reacted to. */
+/** A message in one of your rooms changed: edited, deleted, reacted to, ... */
 export type MessageUpdatedEvent = {
   __typename?: 'MessageUpdatedEvent';
-  /** edited, deleted or reactions */
+  /** What changed, named by the feature that changed it: edited, deleted, reactions, ... */
   change: Scalars['String']['output'];
   message: Message;
   room?: Maybe<Room>;
@@ -111,6 +111,11 @@ export type Mutation = {
   logOutEverywhere: Scalars['Boolean']['output'];
   /** Moves your read position forward to seq (a lower seq changes nothing). */
   markRead: Room;
+  /**
+   * Pins a message of a room you belong to, for every member (at most 50 per room); pinning it
+   * again changes nothing. Members see the pin as a `messageUpdated` with change "pinned".
+   */
+  pinMessage: Message;
   /** Reacts to a message of a room you belong to; reacting again with the same emoji changes nothing. */
   react: Message;
   /** True if the user was on your friend list. */
@@ -131,6 +136,8 @@ export type Mutation = {
    * password: 8+ characters; displayName: 1-64 characters; email: optional (a contact address: several accounts may share one, so signing up tells nobody which are registered).
    */
   signUp: AuthPayload;
+  /** Unpins a message (change "unpinned"); unpinning one that is not pinned changes nothing. */
+  unpinMessage: Message;
   /** Takes your reaction back (nothing happens if you had none). */
   unreact: Message;
   /** True if the message was saved. */
@@ -184,6 +191,11 @@ export type MutationMarkReadArgs = {
 };
 
 
+export type MutationPinMessageArgs = {
+  messageId: Scalars['ID']['input'];
+};
+
+
 export type MutationReactArgs = {
   emoji: Scalars['String']['input'];
   messageId: Scalars['ID']['input'];
@@ -224,6 +236,11 @@ export type MutationSignUpArgs = {
   email?: InputMaybe<Scalars['String']['input']>;
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
+};
+
+
+export type MutationUnpinMessageArgs = {
+  messageId: Scalars['ID']['input'];
 };
 
 
@@ -350,6 +367,8 @@ export type Room = {
   /** The newest `last` messages (at most 100) before `beforeSeq`, oldest first. */
   messages: Array<Message>;
   name: Scalars['String']['output'];
+  /** The room's pinned messages, newest pin first (at most 50). A deleted message is unpinned. */
+  pinnedMessages: Array<Message>;
   /** Every member's read position (members only). */
   readPositions: Array<ReadPosition>;
   /** Messages from others after your last read position. */
@@ -384,7 +403,7 @@ export type Subscription = {
   /** Stored messages with seq > afterSeq first (when given), then new messages as they are stored. */
   messageAdded: Message;
   /**
-   * The room's messages as they change: edited, deleted, or their reactions. Live only: after
+   * The room's messages as they change: edited, deleted, their reactions, ... Live only: after
    * being away, re-read the pages you show with `room.messages`, which returns current state.
    */
   messageUpdated: Message;
@@ -655,6 +674,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   logOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logOutEverywhere?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   markRead?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationMarkReadArgs, 'roomId' | 'seq'>>;
+  pinMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationPinMessageArgs, 'messageId'>>;
   react?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationReactArgs, 'emoji' | 'messageId'>>;
   removeFriend?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveFriendArgs, 'userId'>>;
   removeMember?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'roomId' | 'userId'>>;
@@ -662,6 +682,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'body' | 'roomId'>>;
   setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'roomId' | 'typing'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'displayName' | 'password' | 'username'>>;
+  unpinMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationUnpinMessageArgs, 'messageId'>>;
   unreact?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationUnreactArgs, 'emoji' | 'messageId'>>;
   unsaveMessage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnsaveMessageArgs, 'messageId'>>;
   updateStatusMessage?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateStatusMessageArgs, 'statusMessage'>>;
@@ -716,6 +737,7 @@ export type RoomResolvers<ContextType = GraphQLContext, ParentType extends Resol
   members?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   messages?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType, RequireFields<RoomMessagesArgs, 'last'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pinnedMessages?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType>;
   readPositions?: Resolver<Array<ResolversTypes['ReadPosition']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
