@@ -3,23 +3,15 @@
  * answers, what becomes a dead letter and when the whole chunk must be retried.
  */
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineCommand, type AnyCommand } from "../../src/commands/protocol.js";
-import type { Database } from "../../src/db/client.js";
 import { commandLog, messages } from "../../src/db/schema.js";
 import { allCommands, deletionHooks } from "../../src/features/index.js";
 import { applyCommands, CommandRegistry } from "../../src/worker/applyCommands.js";
-import { commandRecord, memoryDatabase, Worker } from "./support/commands.js";
+import { commandRecord, useWorker, type Worker } from "./support/commands.js";
 
-let db: Database;
-let close: () => Promise<void>;
-let worker: Worker;
-beforeAll(async () => {
-  ({ db, close } = await memoryDatabase());
-  worker = new Worker(db);
-});
-afterAll(() => close?.());
+const worker = useWorker();
 
 const seqsOf = (verdicts: Awaited<ReturnType<Worker["apply"]>>) =>
   verdicts.map((v) => (v.answer?.outcome.ok ? (v.answer.outcome.result as { seq: number }).seq : null));
@@ -38,7 +30,7 @@ describe("a chunk of sends", () => {
     const again = await worker.apply(...records);
     expect(again.map((v) => v.kind)).toEqual(["replayed", "replayed", "replayed"]);
     expect(again.map((v) => v.answer)).toEqual(first.map((v) => v.answer));
-    const stored = await db
+    const stored = await worker.db
       .select()
       .from(messages)
       .where(sql`${messages.roomId} = ${roomId}`);
@@ -81,7 +73,7 @@ describe("refusals", () => {
     const again = await worker.apply(...records);
     expect(again.map((v) => v.kind)).toEqual(["replayed", "replayed"]);
     expect(again[1]!.answer!.outcome).toEqual(verdicts[1]!.answer!.outcome);
-    const logged = await db
+    const logged = await worker.db
       .select()
       .from(commandLog)
       .where(sql`${commandLog.commandId} = ${records[1]!.id}`);
@@ -150,9 +142,9 @@ describe("database failures", () => {
   it("isolates a command the database refuses on the fast path: it alone is dead-lettered", async () => {
     const registry = new CommandRegistry([claim("Claim", true)], { hooks: deletionHooks });
     const [taken, fresh] = [crypto.randomUUID(), crypto.randomUUID()];
-    await db.insert(commandLog).values({ commandId: taken, type: "Claim", outcome: {}, events: [] });
+    await worker.db.insert(commandLog).values({ commandId: taken, type: "Claim", outcome: {}, events: [] });
     const records = [fresh, taken].map((key) => commandRecord("Claim", { key }, null));
-    const decision = await applyCommands(db, registry, records);
+    const decision = await applyCommands(worker.db, registry, records);
     expect(decision.kind).toBe("done");
     const verdicts = decision.kind === "done" ? decision.verdicts : [];
     expect(verdicts.map((v) => v.kind)).toEqual(["applied", "deadLetter"]);
@@ -173,12 +165,12 @@ describe("database failures", () => {
     const registry = new CommandRegistry([...allCommands, flaky], { hooks: deletionHooks });
     const alice = await worker.signUp();
     const roomId = await worker.room(alice);
-    const decision = await applyCommands(db, registry, [
+    const decision = await applyCommands(worker.db, registry, [
       worker.send(roomId, "rolled back", alice),
       commandRecord("Flaky", {}, alice),
     ]);
     expect(decision).toMatchObject({ kind: "retry", error: { code: "57P01" } });
-    const stored = await db
+    const stored = await worker.db
       .select()
       .from(messages)
       .where(sql`${messages.roomId} = ${roomId}`);

@@ -4,21 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../src/db/client.js";
+import { describe, expect, it } from "vitest";
 import { friendships, messages, reactions, roomMembers, rooms, savedMessages, users } from "../../src/db/schema.js";
 import { MAX_REACTIONS_PER_USER } from "../../src/features/reactions/reactions.commands.js";
 import { directRoomId } from "../../src/features/rooms/directRooms.js";
-import { commandRecord, memoryDatabase, Worker } from "./support/commands.js";
+import { commandRecord, useWorker } from "./support/commands.js";
 
-let db: Database;
-let close: () => Promise<void>;
-let w: Worker;
-beforeAll(async () => {
-  ({ db, close } = await memoryDatabase());
-  w = new Worker(db);
-});
-afterAll(() => close?.());
+const w = useWorker();
 
 type Row = { id: string; seq: number; body: string; deletedAt: Date | null };
 
@@ -55,9 +47,9 @@ describe("users and friends", () => {
     const [alice, bob] = [await w.signUp(), await w.signUp()];
     await w.ok("AddFriends", { friendIds: [bob] }, alice);
     await w.ok("AddFriends", { friendIds: [bob] }, alice);
-    const rows = await db.select().from(friendships).where(eq(friendships.userId, alice));
+    const rows = await w.db.select().from(friendships).where(eq(friendships.userId, alice));
     expect(rows.map((r) => r.friendId)).toEqual([bob]);
-    expect(await db.select().from(friendships).where(eq(friendships.userId, bob))).toEqual([]);
+    expect(await w.db.select().from(friendships).where(eq(friendships.userId, bob))).toEqual([]);
     expect(await w.ok("RemoveFriend", { friendId: bob }, alice)).toEqual({ removed: true });
     expect(await w.ok("RemoveFriend", { friendId: bob }, alice)).toEqual({ removed: false });
   });
@@ -67,13 +59,13 @@ describe("users and friends", () => {
     const [alone] = [await w.signUp()];
     const lonely = await w.room(alone);
     expect(await w.ok("DeleteAccount", { userId: alone }, alone)).toEqual({ deleted: true });
-    expect(await db.select().from(rooms).where(eq(rooms.id, lonely))).toEqual([]);
+    expect(await w.db.select().from(rooms).where(eq(rooms.id, lonely))).toEqual([]);
     await w.ok("DeleteAccount", { userId: bob }, bob);
-    const kept = await db.select().from(messages).where(eq(messages.roomId, roomId));
+    const kept = await w.db.select().from(messages).where(eq(messages.roomId, roomId));
     expect(kept.map((m) => m.seq).sort()).toEqual([1, 2, 3]);
     expect(kept.find((m) => m.seq === 2)!.senderId).toBeNull();
     expect(await w.refused("LogIn", { userId: bob }, bob)).toMatchObject({ code: "UNAUTHENTICATED" });
-    expect((await db.select().from(users).where(eq(users.id, owner))).length).toBe(1);
+    expect((await w.db.select().from(users).where(eq(users.id, owner))).length).toBe(1);
   });
 });
 
@@ -88,7 +80,7 @@ describe("rooms", () => {
     });
     expect(await w.refused("CreateRoom", create([randomUUID()]), alice)).toMatchObject({ code: "NOT_FOUND" });
     const { roomId } = await w.ok<{ roomId: string }>("CreateRoom", create([bob]), alice);
-    const members = await db.select().from(roomMembers).where(eq(roomMembers.roomId, roomId));
+    const members = await w.db.select().from(roomMembers).where(eq(roomMembers.roomId, roomId));
     expect(members.map((m) => m.userId).sort()).toEqual([alice, bob].sort());
   });
 
@@ -113,7 +105,7 @@ describe("rooms", () => {
     const { bob, roomId, sent } = await roomOfThree();
     await w.ok("SaveMessage", { messageId: sent[0]!.id }, bob);
     expect(await w.ok("LeaveRoom", { roomId }, bob)).toEqual({ left: true });
-    expect(await db.select().from(savedMessages).where(eq(savedMessages.userId, bob))).toEqual([]);
+    expect(await w.db.select().from(savedMessages).where(eq(savedMessages.userId, bob))).toEqual([]);
     expect(await w.refused("LeaveRoom", { roomId }, bob)).toMatchObject({ code: "FORBIDDEN" });
   });
 
@@ -172,8 +164,8 @@ describe("messages, reactions and saved copies", () => {
     await w.ok("React", { ...own, emoji: "👍" }, carol);
     await w.ok("SaveMessage", { messageId: own.messageId }, carol);
     await w.ok("DeleteMessage", own, owner);
-    expect(await db.select().from(reactions).where(eq(reactions.messageId, own.messageId))).toEqual([]);
-    expect(await db.select().from(savedMessages).where(eq(savedMessages.messageId, own.messageId))).toEqual([]);
+    expect(await w.db.select().from(reactions).where(eq(reactions.messageId, own.messageId))).toEqual([]);
+    expect(await w.db.select().from(savedMessages).where(eq(savedMessages.messageId, own.messageId))).toEqual([]);
   });
 
   it("announces a reaction only when it changes something, and caps a user's reactions per message", async () => {
@@ -206,7 +198,7 @@ describe("messages, reactions and saved copies", () => {
     ];
     for (const emoji of emojis.slice(0, MAX_REACTIONS_PER_USER - 1)) await w.ok("React", { ...own, emoji }, bob);
     expect(await w.refused("React", { ...own, emoji: "🙂" }, bob)).toMatchObject({ code: "BAD_USER_INPUT" });
-    const mine = await db
+    const mine = await w.db
       .select()
       .from(reactions)
       .where(and(eq(reactions.messageId, own.messageId), eq(reactions.userId, bob)));

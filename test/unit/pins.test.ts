@@ -1,19 +1,11 @@
 /** Pins as the worker applies them, over PGlite: who may pin, the limit, and deletion. */
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Database } from "../../src/db/client.js";
+import { expect, it } from "vitest";
 import { pinnedMessages } from "../../src/db/schema.js";
 import { MAX_PINS_PER_ROOM } from "../../src/features/pins/pins.rules.js";
-import { commandRecord, memoryDatabase, Worker } from "./support/commands.js";
+import { commandRecord, useWorker } from "./support/commands.js";
 
-let db: Database;
-let close: () => Promise<void>;
-let w: Worker;
-beforeAll(async () => {
-  ({ db, close } = await memoryDatabase());
-  w = new Worker(db);
-});
-afterAll(() => close?.());
+const w = useWorker();
 
 async function roomWithMessages(count: number) {
   const [alice, bob, outsider] = [await w.signUp(), await w.signUp(), await w.signUp()];
@@ -56,6 +48,6 @@ it("unpins a message when it is deleted, and refuses to pin a deleted one", asyn
   const pin = { roomId, messageId: ids[0]! };
   await w.ok("PinMessage", pin, alice);
   await w.ok("DeleteMessage", pin, alice);
-  expect(await db.select().from(pinnedMessages).where(eq(pinnedMessages.roomId, roomId))).toEqual([]);
+  expect(await w.db.select().from(pinnedMessages).where(eq(pinnedMessages.roomId, roomId))).toEqual([]);
   expect(await w.refused("PinMessage", pin, alice)).toMatchObject({ code: "NOT_FOUND" });
 });

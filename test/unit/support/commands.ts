@@ -3,7 +3,7 @@
  * migration, commands applied with applyCommands as a worker would, no broker, no app.
  */
 import { randomUUID } from "node:crypto";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { AnyCommand } from "../../../src/commands/protocol.js";
 import { openDatabase, type Database } from "../../../src/db/client.js";
 import { allCommands, deletionHooks } from "../../../src/features/index.js";
@@ -15,6 +15,19 @@ import {
   type CommandRecord,
   type Verdict,
 } from "../../../src/worker/applyCommands.js";
+
+/** A Worker over a fresh in-memory database of this test file's own. */
+export function useWorker(): Worker {
+  const worker = new Worker();
+  let close = async () => {};
+  beforeAll(async () => {
+    const handle = await memoryDatabase();
+    worker.db = handle.db;
+    close = () => handle.close();
+  });
+  afterAll(() => close());
+  return worker;
+}
 
 /** A fresh in-memory database with the schema of drizzle/. */
 export async function memoryDatabase(): Promise<{ db: Database; close(): Promise<void> }> {
@@ -30,11 +43,10 @@ export function commandRecord(type: string, payload: unknown, actorId: string | 
 
 /** Applies records the way a worker does and returns the verdicts (failing on "retry"). */
 export class Worker {
+  /** Set before the file's tests run (useWorker). */
+  db!: Database;
   readonly registry: CommandRegistry;
-  constructor(
-    readonly db: Database,
-    commands: readonly AnyCommand[] = allCommands,
-  ) {
+  constructor(commands: readonly AnyCommand[] = allCommands) {
     this.registry = new CommandRegistry(commands, { hooks: deletionHooks });
   }
 
