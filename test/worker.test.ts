@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, Partitioners, type KafkaMessage } from "kafkajs";
 import { expect, it } from "vitest";
-import { messageIdOf } from "../src/features/messages/sendMessages.bulk.js";
+import { messageIdOf } from "../src/features/messages/sendMessages.commands.js";
 import { topicNames } from "../src/kafka/client.js";
 import { commandFetch } from "../src/worker/commandConsumer.js";
 import { createRoom, gqlOk, signUp, useTestApp, useTestDatabase, type TestUser } from "./support/harness.js";

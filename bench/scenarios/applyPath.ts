@@ -12,7 +12,7 @@ import { createLogger } from "../../src/shared/logger.js";
 import type { CommandEnvelope } from "../../src/commands/protocol.js";
 import { sendMessageCommand } from "../../src/features/messages/messages.commands.js";
 import { deletionHooks } from "../../src/features/index.js";
-import { sendMessages, type SendMessagePayload } from "../../src/features/messages/sendMessages.bulk.js";
+import { sendMessages, type SendMessagePayload } from "../../src/features/messages/sendMessages.commands.js";
 import { cpuMeter } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
 import type { Stack } from "../lib/stack.js";

@@ -7,7 +7,7 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { friendships, messages, reactions, roomMembers, rooms, savedMessages, users } from "../../src/db/schema.js";
 import { MAX_REACTIONS_PER_USER } from "../../src/features/reactions/reactions.commands.js";
-import { directRoomId } from "../../src/features/rooms/directRooms.js";
+import { directRoomId } from "../../src/features/rooms/directRooms.commands.js";
 import { commandRecord, useWorker } from "./support/commands.js";
 
 const w = useWorker();

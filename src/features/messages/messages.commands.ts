@@ -6,7 +6,7 @@ import { defineCommand, messageRecord, type Applied } from "../../commands/proto
 import { notFound } from "../../shared/errors.js";
 import { requireMember } from "../rooms/membership.js";
 import { clientMessageId, messageBody } from "./messages.rules.js";
-import { messageIdOf, sendMessages } from "./sendMessages.bulk.js";
+import { messageIdOf, sendMessages } from "./sendMessages.commands.js";
 
 export const sendMessageCommand = defineCommand({
   type: "SendMessage",

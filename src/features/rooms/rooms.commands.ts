@@ -5,7 +5,7 @@ import { friendships, messages, roomMembers, rooms, savedMessages, users } from 
 import { defineCommand } from "../../commands/protocol.js";
 import { forbidden, notFound } from "../../shared/errors.js";
 import type { Transaction } from "../../db/client.js";
-import { openDirectRoomCommand } from "./directRooms.js";
+import { openDirectRoomCommand } from "./directRooms.commands.js";
 import { deleteEmptyRooms, requireMember } from "./membership.js";
 import { checkReadPosition, checkRemoveMember, MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
 

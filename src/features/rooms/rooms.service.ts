@@ -8,7 +8,7 @@ import { badInput } from "../../shared/errors.js";
 import type { CommandBus } from "../../commands/ports.js";
 import { groupBy } from "../../shared/collections.js";
 import { parseInput, requireId } from "../../shared/validation.js";
-import { directRoomId, openDirectRoomCommand } from "./directRooms.js";
+import { directRoomId, openDirectRoomCommand } from "./directRooms.commands.js";
 import { requireMember } from "./membership.js";
 import { createRoomCommand, leaveRoomCommand, markReadCommand, removeMemberCommand } from "./rooms.commands.js";
 import { checkReadPosition, checkRemoveMember, MAX_ROOM_MEMBERS, membershipError, roomName } from "./rooms.rules.js";
