@@ -57,6 +57,8 @@ class Outbox {
 export class KafkaCommandBus implements CommandBus {
   private readonly outbox: Outbox;
   private readonly pending = new Map<string, (answer: CommandAnswer) => void>();
+  /** Commands whose deadline passed, with when: an answer that still comes is logged, to tell slow from lost. */
+  private readonly expired = new Map<string, number>();
   private stopListening = () => {};
 
   constructor(private readonly options: CommandBusOptions) {
@@ -71,8 +73,8 @@ export class KafkaCommandBus implements CommandBus {
     await producer.connect();
     this.outbox.producer = producer;
     this.stopListening = this.options.answers.onAnswer(
-      (commandId) => this.pending.has(commandId),
-      (commandId, answer) => this.pending.get(commandId)?.(answer),
+      (commandId) => this.pending.has(commandId) || this.expired.has(commandId),
+      (commandId, answer) => this.answer(commandId, answer),
     );
   }
 
@@ -103,6 +105,18 @@ export class KafkaCommandBus implements CommandBus {
     return command.result.parse(outcome.result);
   }
 
+  private answer(commandId: string, answer: CommandAnswer) {
+    const waiting = this.pending.get(commandId);
+    if (waiting) return waiting(answer);
+    const expiredAt = this.expired.get(commandId);
+    this.expired.delete(commandId);
+    if (expiredAt !== undefined)
+      this.options.logger.warn(
+        { commandId, lateMs: Date.now() - expiredAt },
+        "an answer came after its command's deadline",
+      );
+  }
+
   /**
    * Listens before publishing (the outcome can arrive before send() returns). The deadline
    * covers publishing too, so a broker that is away cannot hold the caller forever.
@@ -117,6 +131,7 @@ export class KafkaCommandBus implements CommandBus {
       () => {
         published = true;
         metrics.commandsProduced.inc({ type: envelope.type });
+        logger.debug({ commandId: envelope.id, type: envelope.type, key }, "command published");
       },
       (error: unknown) => {
         abort.abort();
@@ -140,6 +155,12 @@ export class KafkaCommandBus implements CommandBus {
       const timer = setTimeout(() => {
         this.pending.delete(commandId);
         this.options.metrics.commandTimeouts.inc({ type });
+        this.options.logger.warn(
+          { commandId, type, published: published() },
+          "no answer before the command's deadline",
+        );
+        if (this.expired.size >= 1000) this.expired.delete(this.expired.keys().next().value!);
+        this.expired.set(commandId, Date.now());
         reject(this.deadlineError(commandId, published()));
       }, this.options.timeoutMs);
       signal.addEventListener("abort", () => {

@@ -205,7 +205,10 @@ const envSchema = z.object({
       return !match || Number(match[1]) * TTL_UNIT_SECONDS[match[2]!]! <= MAX_TOKEN_TTL_SECONDS; // no match: the regex reports it
     }, "must be at most 30 days")
     .default("7d"),
-  /** pino's level for the JSON log lines on stdout. @default info */
+  /**
+   * pino's level for the JSON log lines on stdout: `debug` adds where each command went (its
+   * partition, the worker's chunk, its answer), `trace` also every request kafkajs makes. @default info
+   */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

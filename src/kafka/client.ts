@@ -37,8 +37,8 @@ export function createKafka(options: { brokers: string[]; clientId: string; logg
     ssl: options.ssl,
     sasl: options.sasl,
     // kafkajs INFO is chatty (every join and rebalance); WARN and above is what operators need,
-    // and with LOG_LEVEL=debug everything kafkajs says (every request), to trace a failover.
-    logLevel: options.logger.isLevelEnabled("debug") ? logLevel.DEBUG : logLevel.WARN,
+    // and with LOG_LEVEL=trace everything kafkajs says (every request), to trace a failover.
+    logLevel: options.logger.isLevelEnabled("trace") ? logLevel.DEBUG : logLevel.WARN,
     logCreator:
       () =>
       ({ level, log }: LogEntry) => {

@@ -236,6 +236,11 @@ export class CommandConsumer implements CommandWorker {
     if (decision.kind === "retry") throw decision.error;
     await this.publish(records, decision.verdicts, startedAt);
     this.count(records, decision.verdicts);
+    if (logger.isLevelEnabled("debug"))
+      logger.debug(
+        { commands: decision.verdicts.map((v, i) => `${records[i]!.offset}:${v.answer?.outcome.commandId}:${v.kind}`) },
+        "chunk applied and answered",
+      );
   }
 
   private async publish(records: KafkaMessage[], verdicts: Verdict[], startedAt: number) {

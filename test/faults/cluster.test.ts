@@ -266,12 +266,10 @@ it("a rolling restart with SIGTERM fails no send and stalls none over 2 s", asyn
     },
     2000,
   );
-  expect(run).toMatchObject({ duplicates: 0, exited: 0, consumerCrashes: 0 });
-  // Known and not fixed yet: in about one run in three, one send in a thousand waits out its
-  // deadline (COMMAND_TIMEOUT) though its message is stored, while the workers' group
-  // coordinator moves; the client's retry with the same clientMessageId gets it at once. Any
-  // other failure, or more than one, fails the scenario.
-  expect(Object.entries(run.failures).filter(([code, n]) => code !== "COMMAND_TIMEOUT" || n > 1)).toEqual([]);
+  // No send fails: leaders move before a broker stops. (Until kafkajs's sendMessages was
+  // patched, one send in about three runs resolved without its record reaching Kafka, and its
+  // caller waited out the deadline: see docs/architecture.md.)
+  expect(run).toMatchObject({ duplicates: 0, exited: 0, consumerCrashes: 0, failedCalls: 0 });
   // No answered call stalls more than 2 s beyond twice the p99 of calls outside any stall: on
   // the 2-core CI machine running three brokers, four app processes and the load, that p99 is
   // 0.3-1.1 s and calls stall 2-3 s now and then with no fault at all (and when a restarted
