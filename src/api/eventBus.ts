@@ -54,7 +54,7 @@ type Listener = (record: unknown) => void;
  * subscription, a consumer that is started again when it stalls or crashes, and a stop()
  * that disconnects the consumer and producer it hides.
  */
-export class KafkaEventBus implements EventBus {
+class KafkaEventBus implements EventBus {
   private readonly groupId: string;
   private pubsub: KafkaPubSub | null = null;
   private isConnected = false;

@@ -14,7 +14,7 @@ import { withResponseBudget } from "../graphql/responseBudget.js";
 export const COMMON_SCHEMA_FILE = "common.graphql";
 
 /** The SDL: the common file and each feature's own, from schema/. */
-export function loadTypeDefs(features: readonly Pick<ApiFeature, "schemaFile">[]): string[] {
+function loadTypeDefs(features: readonly Pick<ApiFeature, "schemaFile">[]): string[] {
   return [COMMON_SCHEMA_FILE, ...features.map((f) => f.schemaFile)].map((file) =>
     readFileSync(path.join(schemaDir, file), "utf8"),
   );

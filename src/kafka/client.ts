@@ -124,7 +124,7 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
     const toCreate = Object.values(topics).filter((t) => !existing.has(t));
     if (toCreate.length > 0) {
       // Processes starting together race to create the same topics: losing is fine.
-      await admin
+      const created = await admin
         .createTopics({
           waitForLeaders: false,
           topics: toCreate.map((topic) => ({
@@ -134,8 +134,8 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, settings: Topic
             configEntries: minInSync === null ? [] : [{ name: "min.insync.replicas", value: String(minInSync) }],
           })),
         })
-        .catch((error: unknown) => untilListed(admin, toCreate, error));
-      logger.info({ topics: toCreate, replicas, minInSync }, "created topics");
+        .catch((error: unknown) => untilListed(admin, toCreate, error).then(() => false));
+      if (created) logger.info({ topics: toCreate, replicas, minInSync }, "created topics");
     }
     const metadata = await waitForLeaders(admin, Object.values(topics));
     for (const { name, partitions } of metadata) {

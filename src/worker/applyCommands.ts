@@ -99,7 +99,7 @@ export async function applyCommands(
 type Decoded = { command: CommandEnvelope } | { reason: string };
 
 /** Reads a record into a command envelope, or says why it can never be one. */
-export function decodeCommand(value: Buffer | string | null): Decoded {
+function decodeCommand(value: Buffer | string | null): Decoded {
   let raw: unknown;
   try {
     raw = JSON.parse(value?.toString() ?? "");

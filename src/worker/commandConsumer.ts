@@ -42,11 +42,6 @@ export interface CommandWorkerOptions {
   onFatal(error: unknown): void;
 }
 
-export interface CommandWorker {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
 /**
  * How long a fetch after an empty one waits for the first command (Kafka's own default
  * fetch.max.wait.ms). A rebalance or a stop waits for that fetch, so this bounds them too.
@@ -138,7 +133,7 @@ function pendingOffsets(logger: Logger) {
  * Applies commands from `chat.commands` in chunks of at most `transactionSize`, grouped
  * across partitions into one transaction and one produce request (groupCommit.ts).
  */
-export class CommandConsumer implements CommandWorker {
+export class CommandConsumer {
   private readonly offsets: ReturnType<typeof pendingOffsets>;
   private readonly applyGrouped: (records: KafkaMessage[], heartbeat: Heartbeat) => Promise<void>;
   private consumer: Consumer | null = null;
