@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from "kafkajs";
 import { createTokenService } from "./auth/tokens.js";
 import type { EventBus } from "./commands/ports.js";
-import type { Config } from "./config/env.js";
+import type { Config, Role } from "./config/env.js";
 import { openDatabase, type DatabaseHandle } from "./db/client.js";
 import { allCommands, deletionHooks } from "./features/index.js";
 import { buildSchema } from "./api/schema.js";
@@ -30,9 +30,7 @@ import { createRateLimits } from "./graphql/rateLimits.js";
 import { UsageBudget } from "./api/usageBudget.js";
 import { startHttpServer, type GraphQLEndpointOptions, type ReadinessCheck } from "./api/httpServer.js";
 
-/** Which parts this process runs: both in one process for development, or one role each. */
-export type Role = "all" | "api" | "worker";
-export const roles: readonly Role[] = ["all", "api", "worker"];
+export { roles, type Role } from "./config/env.js";
 
 export interface App {
   /** The GraphQL endpoint, when this process serves the API. */

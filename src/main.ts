@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
-import { roles, startApp, type App, type Role } from "./app.js";
-import { ConfigError, loadConfig } from "./config/env.js";
+// app.js (the whole app) is imported once the configuration is valid: a process that exits on
+// bad configuration loads almost nothing.
+import type { App, AppOptions } from "./app.js";
+import { ConfigError, loadConfig, roles, type Role } from "./config/env.js";
 import { createLogger, type Logger } from "./shared/logger.js";
 import { webDistDir } from "./shared/paths.js";
 
@@ -100,7 +102,8 @@ function shutdownOnce(logger: Logger, stopApp: () => Promise<void> | undefined) 
  * A cluster that is starting, electing leaders or creating our topics answers with retriable
  * errors for a while: a supervisor would only restart us into the same, so we try again.
  */
-async function startWithRetries(options: Parameters<typeof startApp>[0], stopping: () => boolean): Promise<App> {
+async function startWithRetries(options: AppOptions, stopping: () => boolean): Promise<App> {
+  const { startApp } = await import("./app.js");
   const deadline = Date.now() + START_RETRY_MS;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -214,6 +214,10 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Which parts a process runs: both in one process for development, or one role each. */
+export type Role = "all" | "api" | "worker";
+export const roles: readonly Role[] = ["all", "api", "worker"];
+
 export interface Config extends Omit<Env, "JWT_SECRET"> {
   JWT_SECRET: string;
   /** JWT_SECRET is the development one published in this repository (outside production only, on loopback only). */
