@@ -28,12 +28,36 @@ async function ownMessage(tx: Transaction, roomId: string, messageId: string, ac
   return message;
 }
 
-const updated = (message: MessageRow, change: "edited" | "deleted"): RoomEvent => ({
+const updated = (message: MessageRow, change: string): RoomEvent => ({
   type: "MessageUpdated",
   roomId: message.roomId,
   message,
   change,
 });
+
+/**
+ * A command by any member that changes something about a live message of the room (its
+ * reactions, its pin): `change` does it and says whether anything changed; only a change is
+ * announced, as a MessageUpdated named `announced` (a repeat, or a redelivery, is not).
+ */
+export function messageChangeCommand<P extends { roomId: string; messageId: string }>(
+  type: string,
+  payload: z.ZodType<P>,
+  announced: string,
+  change: (tx: Transaction, p: P, message: MessageRow, actorId: string) => Promise<boolean>,
+) {
+  return defineCommand({
+    type,
+    payload,
+    result: messageRecord,
+    key: (p) => p.roomId,
+    async apply(tx, { payload: p, actorId }) {
+      const message = await liveMessage(tx, p.roomId, p.messageId, actorId!);
+      const changed = await change(tx, p, message, actorId!);
+      return { result: message, events: changed ? [updated(message, announced)] : [] };
+    },
+  });
+}
 
 export const editMessageCommand = defineCommand({
   type: "EditMessage",
