@@ -30,6 +30,8 @@ const config: CodegenConfig = {
           Room: "../../db/schema.js#RoomRow",
           Message: "../../db/schema.js#MessageRow",
           SavedMessage: "../../db/schema.js#SavedMessageRow",
+          Mention: "../../db/schema.js#MessageRow",
+          MentionedEvent: "../../features/live/feeds.js#MentionedItem",
           MessageAddedEvent: "../../commands/protocol.js#MessageAddedRecord",
           MessageUpdatedEvent: "../../commands/protocol.js#MessageUpdatedRecord",
           RoomAddedEvent: "../../commands/protocol.js#RoomCreatedRecord",

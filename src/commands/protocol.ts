@@ -24,6 +24,11 @@ export const messageRecord = z.object({
   createdAt: z.coerce.date(),
   editedAt: z.coerce.date().nullable().default(null),
   deletedAt: z.coerce.date().nullable().default(null),
+  /** Set on a reply: the top-level message whose thread it is in. */
+  parentId: z.uuid().nullable().default(null),
+  quotedMessageId: z.uuid().nullable().default(null),
+  /** Room members the body mentions, found by the worker. */
+  mentionIds: z.array(z.uuid()).default([]),
 });
 
 /** Domain events on `chat.events`, delivered to subscribers of the room's channel. */
@@ -32,6 +37,11 @@ export const roomEvent = z.discriminatedUnion("type", [
     type: z.literal("MessageAdded"),
     roomId: z.uuid(),
     message: messageRecord,
+    /**
+     * A reply's thread parent as it stands: its thread summary changed, which reaches
+     * `messageUpdated` subscribers without an event of its own.
+     */
+    parent: messageRecord.optional(),
     /** When the sendMessage command was issued, for the delivery-latency metric. */
     issuedAt: z.iso.datetime().optional(),
   }),
@@ -44,6 +54,8 @@ export const roomEvent = z.discriminatedUnion("type", [
     roomId: z.uuid(),
     message: messageRecord,
     change: z.string().min(1).max(64),
+    /** Users an edit mentions who were not mentioned before (their feeds get a MentionedEvent). */
+    mentioned: z.array(z.uuid()).optional(),
   }),
   /** The user left, was removed (`removedBy`), or deleted their account: their subscriptions to the room end. */
   z.object({ type: z.literal("MemberLeft"), roomId: z.uuid(), userId: z.uuid(), removedBy: z.uuid().optional() }),
@@ -51,6 +63,14 @@ export const roomEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("RoomCreated"), roomId: z.uuid(), creatorId: z.uuid(), memberIds: z.array(z.uuid()) }),
   /** A member's read position moved (markRead); a sender's moves with each message they send, without this event. */
   z.object({ type: z.literal("ReadPositionMoved"), roomId: z.uuid(), userId: z.uuid(), lastReadSeq: z.number().int() }),
+  /** A member set their notification level in the room: their own feeds mark events by it. */
+  z.object({
+    type: z.literal("NotificationLevelChanged"),
+    roomId: z.uuid(),
+    userId: z.uuid(),
+    /** One of features/notifications' levels (its command checked it). */
+    level: z.string().min(1).max(16),
+  }),
   /**
    * Ephemeral, published by an API process, never stored: a member started or stopped typing.
    * `typing: true` holds for TYPING_TTL_MS unless repeated.
@@ -66,6 +86,7 @@ export type RoomCreatedRecord = RoomEventOf<"RoomCreated">;
 export type MemberLeftRecord = RoomEventOf<"MemberLeft">;
 export type ReadPositionMovedRecord = RoomEventOf<"ReadPositionMoved">;
 export type TypingRecord = RoomEventOf<"Typing">;
+export type NotificationLevelRecord = RoomEventOf<"NotificationLevelChanged">;
 
 /** How long a `typing: true` holds without being repeated. */
 export const TYPING_TTL_MS = 6000;

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   index,
@@ -88,6 +89,8 @@ export const roomMembers = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     joinedAt: createdAt("joined_at"),
     lastReadSeq: integer("last_read_seq").notNull().default(0),
+    /** What of the room's activity notifies this member (features/notifications): ALL, MENTIONS or NONE. */
+    notificationLevel: text("notification_level").notNull().default("ALL"),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
 );
@@ -112,6 +115,22 @@ export const messages = pgTable(
     createdAt: createdAt("created_at"),
     editedAt: optionalTime("edited_at"),
     deletedAt: optionalTime("deleted_at"),
+    /** The top-level message of the same room whose thread this reply is in; null for a top-level message. */
+    parentId: uuid("parent_id").references((): AnyPgColumn => messages.id, { onDelete: "cascade" }),
+    /**
+     * A message of the same room this one quotes (a tombstone once that one is deleted). No
+     * foreign key: messages go only with their room, and the check would cost a scan per
+     * message then.
+     */
+    quotedMessageId: uuid("quoted_message_id"),
+    /**
+     * The room members its body mentions as @username, found by the worker when it stores or
+     * edits the message (never taken from a client); empty once deleted.
+     */
+    mentionIds: uuid("mention_ids")
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
   },
   (t) => [
     uniqueIndex("messages_room_seq_key").on(t.roomId, t.seq),
@@ -121,6 +140,14 @@ export const messages = pgTable(
     // Serves two paths: deleting an account (its messages' sender_id is nulled) and finding a
     // member's newest own message, which their read position never falls behind.
     index("messages_sender_room_seq_idx").on(t.senderId, t.roomId, t.seq),
+    // A thread's replies in order (replies, reply counts, thread read positions).
+    index("messages_thread_idx")
+      .on(t.parentId, t.seq)
+      .where(sql`${t.parentId} is not null`),
+    // A user's mentions (mentions, mentionCount): only messages that mention someone.
+    index("messages_mentions_idx")
+      .using("gin", t.mentionIds)
+      .where(sql`cardinality(${t.mentionIds}) > 0`),
   ],
 );
 
@@ -172,6 +199,24 @@ export const pinnedMessages = pgTable(
     pinnedAt: createdAt("pinned_at"),
   },
   (t) => [index("pinned_messages_room_idx").on(t.roomId, t.pinnedAt)],
+);
+
+/**
+ * A member's read position in a thread (features/threads), once they marked it read. Sending
+ * a reply moves one's position to it without a row here (as in a room).
+ */
+export const threadReads = pgTable(
+  "thread_reads",
+  {
+    parentId: uuid("parent_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    lastReadSeq: integer("last_read_seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.parentId, t.userId] }), index("thread_reads_user_idx").on(t.userId)],
 );
 
 /**

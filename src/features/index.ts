@@ -5,13 +5,16 @@
  */
 import { friendsFeature } from "./friends/index.js";
 import { liveFeature } from "./live/index.js";
+import { mentionsFeature } from "./mentions/index.js";
 import { messagesFeature } from "./messages/index.js";
+import { notificationsFeature } from "./notifications/index.js";
 import { pinsFeature } from "./pins/index.js";
 import { deletionHooksOf, inDependencyOrder, type FeatureModule } from "./module.js";
 import { reactionsFeature } from "./reactions/index.js";
 import { roomsFeature } from "./rooms/index.js";
 import { savedFeature } from "./saved/index.js";
 import { searchFeature } from "./search/index.js";
+import { threadsFeature } from "./threads/index.js";
 import { usersFeature } from "./users/index.js";
 
 export const features: readonly FeatureModule[] = inDependencyOrder([
@@ -22,6 +25,9 @@ export const features: readonly FeatureModule[] = inDependencyOrder([
   savedFeature,
   reactionsFeature,
   pinsFeature,
+  threadsFeature,
+  mentionsFeature,
+  notificationsFeature,
   searchFeature,
   liveFeature,
 ]);

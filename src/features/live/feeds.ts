@@ -1,22 +1,37 @@
 import { BoundedQueue } from "../../shared/boundedQueue.js";
 import type { EventBus } from "../../commands/ports.js";
-import type { RoomEvent, TypingRecord } from "../../commands/protocol.js";
+import type { MessageAddedRecord, NotificationLevelRecord, RoomEvent, TypingRecord } from "../../commands/protocol.js";
 import { AppError } from "../../shared/errors.js";
 import type { FriendsService } from "../friends/friends.service.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
+import { notifies } from "../notifications/notifications.rules.js";
 import type { PresenceChange } from "./presence.js";
 
-/** What a user's feed delivers: room events but typing (shared by all local members) and presence changes. */
-export type FeedItem = Exclude<RoomEvent, TypingRecord> | PresenceChange;
+/** A message that mentions the feed's user (from MessageAdded, or MessageUpdated's `mentioned`). */
+export interface MentionedItem {
+  type: "Mentioned";
+  roomId: string;
+  message: MessageAddedRecord["message"];
+}
+
+/**
+ * What a user's feed delivers: room events but typing (shared by all local members) and
+ * level changes (they change the feed itself), mentions and presence changes.
+ */
+export type FeedItem = Exclude<RoomEvent, TypingRecord | NotificationLevelRecord> | MentionedItem | PresenceChange;
 
 const NOBODY: ReadonlySet<never> = new Set();
 
-/** One open `myEvents` subscription: its user's rooms, read positions and queue. */
+/** One open `myEvents` subscription: its user's rooms, read positions, levels and queue. */
 export class FeedSubscriber {
   /** Room id -> the user's read position there. */
   readonly rooms = new Map<string, number>();
+  /** Room id -> the user's notification level there, where not ALL. */
+  readonly levels = new Map<string, string>();
   /** The user's unread count as of each MessageAdded delivered (the event is shared; this is not). */
   readonly unread = new WeakMap<object, number>();
+  /** Whether each message or mention delivered notifies the user. */
+  readonly notify = new WeakMap<object, boolean>();
 
   constructor(
     readonly userId: string,
@@ -63,8 +78,10 @@ export class Feeds {
     );
     const subscriber = new FeedSubscriber(userId, queue);
     add(this.byUser, userId, subscriber);
-    for (const { roomId, lastReadSeq } of await this.rooms.allMemberships(userId)) {
-      if (!subscriber.rooms.has(roomId)) this.join(subscriber, roomId, lastReadSeq);
+    for (const { roomId, lastReadSeq, notificationLevel } of await this.rooms.allMemberships(userId)) {
+      if (subscriber.rooms.has(roomId)) continue;
+      this.join(subscriber, roomId, lastReadSeq);
+      if (notificationLevel !== "ALL") subscriber.levels.set(roomId, notificationLevel);
     }
     return subscriber;
   }
@@ -81,18 +98,18 @@ export class Feeds {
     // Not copied: a Set may lose its current member while iterated (MemberLeft below).
     const members: ReadonlySet<FeedSubscriber> = this.byRoom.get(event.roomId) ?? NOBODY;
     switch (event.type) {
-      case "MessageAdded": {
-        const { seq, senderId } = event.message;
+      case "MessageAdded":
+        for (const subscriber of members) deliverMessage(subscriber, event);
+        return;
+      case "MessageUpdated":
         for (const subscriber of members) {
-          // Sending moves one's own read position to the message (rooms.service readPosition).
-          if (senderId === subscriber.userId) subscriber.rooms.set(event.roomId, seq);
-          subscriber.unread.set(event, Math.max(0, seq - (subscriber.rooms.get(event.roomId) ?? 0)));
           subscriber.queue.push(event);
+          if (event.mentioned?.includes(subscriber.userId)) deliverMention(subscriber, event);
         }
         return;
-      }
-      case "MessageUpdated":
-        for (const subscriber of members) subscriber.queue.push(event);
+      case "NotificationLevelChanged":
+        for (const subscriber of members)
+          if (subscriber.userId === event.userId) subscriber.levels.set(event.roomId, event.level);
         return;
       case "RoomCreated":
         for (const memberId of event.memberIds)
@@ -126,6 +143,7 @@ export class Feeds {
 
   private leave(subscriber: FeedSubscriber, roomId: string) {
     subscriber.rooms.delete(roomId);
+    subscriber.levels.delete(roomId);
     remove(this.byRoom, roomId, subscriber);
   }
 
@@ -133,6 +151,29 @@ export class Feeds {
     for (const roomId of subscriber.rooms.keys()) remove(this.byRoom, roomId, subscriber);
     remove(this.byUser, subscriber.userId, subscriber);
   }
+}
+
+/** A new message, with the subscriber's unread count and notify; then a mention of them, if it is one. */
+function deliverMessage(subscriber: FeedSubscriber, event: MessageAddedRecord) {
+  const { seq, senderId, mentionIds } = event.message;
+  const fromViewer = senderId === subscriber.userId;
+  // Sending moves one's own read position to the message (rooms.service readPosition).
+  if (fromViewer) subscriber.rooms.set(event.roomId, seq);
+  subscriber.unread.set(event, Math.max(0, seq - (subscriber.rooms.get(event.roomId) ?? 0)));
+  const mentionsViewer = mentionIds.includes(subscriber.userId);
+  const level = subscriber.levels.get(event.roomId) ?? "ALL";
+  subscriber.notify.set(event, notifies(level, { kind: "message", fromViewer, mentionsViewer }));
+  subscriber.queue.push(event);
+  if (mentionsViewer) deliverMention(subscriber, event);
+}
+
+function deliverMention(
+  subscriber: FeedSubscriber,
+  { roomId, message }: Pick<MessageAddedRecord, "roomId" | "message">,
+) {
+  const item: MentionedItem = { type: "Mentioned", roomId, message };
+  subscriber.notify.set(item, notifies(subscriber.levels.get(roomId) ?? "ALL", { kind: "mention" }));
+  subscriber.queue.push(item);
 }
 
 function add<K, V>(index: Map<K, Set<V>>, key: K, value: V) {

@@ -16,7 +16,11 @@ const TYPE_NAMES = {
   MemberLeft: "MemberLeftEvent",
   ReadPositionMoved: "ReadPositionEvent",
   PresenceChanged: "PresenceEvent",
+  Mentioned: "MentionedEvent",
 } as const;
+
+/** Whether a feed item notifies the subscriber (decided when the feed routed it). */
+const notifyOf = (item: object, ctx: GraphQLContext) => feedOf.get(ctx)?.notify.get(item) ?? false;
 
 /** An event's room, while the viewer is a member of it (a room you left shows as null). */
 const eventRoom = async ({ roomId }: { roomId: string }, _: unknown, ctx: GraphQLContext) =>
@@ -50,6 +54,12 @@ export const liveResolvers: Resolvers = {
     room: eventRoom,
     message: (event) => event.message as MessageRow,
     unreadCount: (event, _, ctx) => feedOf.get(ctx)?.unread.get(event) ?? ctx.loaders.myUnreadCount.load(event.roomId),
+    notify: (event, _, ctx) => notifyOf(event, ctx),
+  },
+  MentionedEvent: {
+    room: eventRoom,
+    message: (item) => item.message as MessageRow,
+    notify: (item, _, ctx) => notifyOf(item, ctx),
   },
   MessageUpdatedEvent: {
     room: eventRoom,

@@ -1,10 +1,11 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { defineCommand, messageRecord, type RoomEvent } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
-import { messages, type MessageRow } from "../../db/schema.js";
+import { anyOf } from "../../db/arrays.js";
+import { messages, roomMembers, users, type MessageRow } from "../../db/schema.js";
 import { requireMember } from "../rooms/membership.js";
-import { checkChangeable, checkLive, messageBody } from "./messages.rules.js";
+import { checkChangeable, checkLive, mentionedUsernames, messageBody } from "./messages.rules.js";
 
 /**
  * The message, locked for this transaction, if the actor belongs to its room and it is not
@@ -59,19 +60,35 @@ export function messageChangeCommand<P extends { roomId: string; messageId: stri
   });
 }
 
+/** The members of the room, other than its sender, that a body mentions, in order of mention. */
+async function mentionsIn(tx: Transaction, roomId: string, body: string, senderId: string) {
+  const names = mentionedUsernames(body);
+  if (names.length === 0) return [];
+  const found = await tx
+    .select({ id: users.id, username: users.username })
+    .from(users)
+    .innerJoin(roomMembers, and(eq(roomMembers.userId, users.id), eq(roomMembers.roomId, roomId)))
+    .where(and(anyOf(users.username, names), ne(users.id, senderId)));
+  return found.sort((a, b) => names.indexOf(a.username) - names.indexOf(b.username)).map((u) => u.id);
+}
+
 export const editMessageCommand = defineCommand({
   type: "EditMessage",
   payload: z.object({ roomId: z.uuid(), messageId: z.uuid(), body: messageBody }),
   result: messageRecord,
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }) {
-    await ownMessage(tx, payload.roomId, payload.messageId, actorId!);
+    const before = await ownMessage(tx, payload.roomId, payload.messageId, actorId!);
+    const mentionIds = await mentionsIn(tx, payload.roomId, payload.body, actorId!);
     const [message] = await tx
       .update(messages)
-      .set({ body: payload.body, editedAt: new Date() })
+      .set({ body: payload.body, editedAt: new Date(), mentionIds })
       .where(eq(messages.id, payload.messageId))
       .returning();
-    return { result: message!, events: [updated(message!, "edited")] };
+    // Only someone the edit mentions for the first time is told (their feed's MentionedEvent).
+    const mentioned = mentionIds.filter((id) => !before.mentionIds.includes(id));
+    const event = { ...updated(message!, "edited"), ...(mentioned.length > 0 ? { mentioned } : {}) };
+    return { result: message!, events: [event] };
   },
 });
 
@@ -87,7 +104,7 @@ export const deleteMessageCommand = defineCommand({
     await hooks.messageDeleted(tx, payload.messageId);
     const [message] = await tx
       .update(messages)
-      .set({ body: "", deletedAt: new Date() })
+      .set({ body: "", deletedAt: new Date(), mentionIds: [] })
       .where(eq(messages.id, payload.messageId))
       .returning();
     return { result: message!, events: [updated(message!, "deleted")] };

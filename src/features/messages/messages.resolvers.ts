@@ -19,8 +19,7 @@ async function vouchingStream<T>(ctx: GraphQLContext, roomId: string, stream: Pr
 export const messagesResolvers: Resolvers = {
   Mutation: {
     // The worker stored these as a member: no membership read to show the message.
-    sendMessage: (_, { roomId, body, clientMessageId }, ctx) =>
-      vouched(ctx, ctx.services.messages.send(ctx.requireViewer(), { roomId, body, clientMessageId })),
+    sendMessage: (_, args, ctx) => vouched(ctx, ctx.services.messages.send(ctx.requireViewer(), args)),
     editMessage: (_, { messageId, body }, ctx) =>
       vouched(ctx, ctx.services.messages.edit(ctx.requireViewer(), { messageId, body })),
     deleteMessage: (_, { messageId }, ctx) =>
@@ -40,6 +39,16 @@ export const messagesResolvers: Resolvers = {
       return room;
     },
     sender: (message, _, ctx) => userOrDeleted(ctx, message.senderId),
+    // Of the same room (the worker checked): readable wherever the quoting message is.
+    quotedMessage: async (message, _, ctx) => {
+      const quoted = message.quotedMessageId ? await ctx.loaders.message.load(message.quotedMessageId) : null;
+      return quoted && !quoted.deletedAt ? quoted : null;
+    },
+    quotedMessageDeleted: async (message, _, ctx) => {
+      if (!message.quotedMessageId) return false;
+      const quoted = await ctx.loaders.message.load(message.quotedMessageId);
+      return !quoted || quoted.deletedAt !== null;
+    },
   },
   Subscription: {
     messageUpdated: {

@@ -1,4 +1,4 @@
-import { forbidden, notFound } from "../../shared/errors.js";
+import { badInput, forbidden, notFound } from "../../shared/errors.js";
 import { typedText } from "../../shared/text.js";
 
 /** A message's text, for the API's arguments and the workers' payloads alike. */
@@ -21,4 +21,43 @@ export function checkLive<M extends MessageFacts>(message: M | undefined, messag
 /** Only its sender edits or deletes a message. */
 export function checkChangeable(message: MessageFacts, actorId: string) {
   if (message.senderId !== actorId) throw forbidden("only its sender can change a message");
+}
+
+/** At most this many distinct @usernames of a body are looked up as mentions; the rest are text. */
+export const MAX_MENTIONS = 20;
+// A username (users.rules) after an @ that does not follow a word character (not an email).
+const MENTION = /(?<![a-z0-9_@])@([a-z0-9_]{3,32})(?![a-z0-9_])/gi;
+
+/** The distinct usernames a body mentions, lower-case, in order of first mention. */
+export function mentionedUsernames(body: string): string[] {
+  const names = new Set<string>();
+  for (const [, name] of body.matchAll(MENTION)) {
+    if (names.size === MAX_MENTIONS) break;
+    names.add(name!.toLowerCase());
+  }
+  return [...names];
+}
+
+/**
+ * What the worker found of a message a new one refers to: `parentId` (a reply) must name a
+ * top-level message of the same room, `quotedMessageId` a live one of the same room. A
+ * message of another room, or a deleted one to quote, is not found, as an unknown id: no one
+ * learns what other rooms hold.
+ */
+export type Reference = "none" | "ok" | "missing" | "reply" | "deleted";
+
+export function referenceError(reference: { parent: Reference; quoted: Reference }, roomId: string) {
+  if (reference.parent === "missing") return notFound(`parentId: no message with this id in room ${roomId}`);
+  if (reference.parent === "reply") return replyToReply();
+  if (reference.quoted === "missing" || reference.quoted === "deleted")
+    return notFound(`quotedMessageId: no message with this id in room ${roomId}`);
+  return null;
+}
+
+const replyToReply = () => badInput("parentId: that message is a reply; its thread is its own parentId's", "parentId");
+
+/** A thread hangs off a top-level message: a reply has none of its own (BAD_USER_INPUT). */
+export function checkThreadParent<M extends { parentId: string | null }>(message: M): M {
+  if (message.parentId !== null) throw replyToReply();
+  return message;
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
@@ -6,7 +6,7 @@ import { messages, rooms, type MessageRow, type UserRow } from "../../db/schema.
 import { groupBy } from "../../shared/collections.js";
 import type { CommandBus } from "../../commands/ports.js";
 import type { EventBus } from "../../commands/ports.js";
-import { AppError } from "../../shared/errors.js";
+import { AppError, notFound } from "../../shared/errors.js";
 import { parseInput, requireId } from "../../shared/validation.js";
 import { roomEventStream } from "../rooms/roomEvents.js";
 import { deleteMessageCommand, editMessageCommand } from "./lifecycle.commands.js";
@@ -22,6 +22,9 @@ const sendInput = z.object({
   clientMessageId: clientMessageId.nullish(),
 });
 
+/** The room's main timeline: replies are read in their threads. */
+const topLevel = isNull(messages.parentId);
+
 const editInput = z.object({ body: messageBody });
 
 const pageInput = z.object({
@@ -36,7 +39,9 @@ const historyPageQuery = (db: Database) =>
   db
     .select()
     .from(messages)
-    .where(and(eq(messages.roomId, sql.placeholder("roomId")), lt(messages.seq, sql.placeholder("beforeSeq"))))
+    .where(
+      and(eq(messages.roomId, sql.placeholder("roomId")), lt(messages.seq, sql.placeholder("beforeSeq")), topLevel),
+    )
     .orderBy(desc(messages.seq))
     .limit(sql.placeholder("last"))
     .prepare("history_page");
@@ -62,15 +67,29 @@ export class MessagesService {
 
   async send(
     viewer: UserRow,
-    input: { roomId: string; body: string; clientMessageId?: string | null },
+    input: {
+      roomId: string;
+      body: string;
+      clientMessageId?: string | null;
+      parentId?: string | null;
+      quotedMessageId?: string | null;
+    },
   ): Promise<MessageRow> {
     const valid = parseInput(sendInput, input);
     requireId(input.roomId, "room");
-    // Membership is decided by the worker, in the transaction that stores the message: a
-    // check here would cost every message a round trip and could be stale anyway.
+    for (const id of [input.parentId, input.quotedMessageId]) if (id != null) requireId(id, "message");
+    // Membership, the thread's parent and the quoted message are checked by the worker, in the
+    // transaction that stores the message: a check here would cost every message a round trip
+    // and could be stale anyway.
     return this.commands.execute(
       sendMessageCommand,
-      { roomId: input.roomId, body: valid.body, clientMessageId: valid.clientMessageId ?? null },
+      {
+        roomId: input.roomId,
+        body: valid.body,
+        clientMessageId: valid.clientMessageId ?? null,
+        parentId: input.parentId ?? null,
+        quotedMessageId: input.quotedMessageId ?? null,
+      },
       viewer.id,
     );
   }
@@ -122,7 +141,7 @@ export class MessagesService {
     const page = this.db
       .select()
       .from(messages)
-      .where(and(eq(messages.roomId, sql`${rooms}.${sql.identifier("id")}`), lt(messages.seq, beforeSeq)))
+      .where(and(eq(messages.roomId, sql`${rooms}.${sql.identifier("id")}`), lt(messages.seq, beforeSeq), topLevel))
       .orderBy(desc(messages.seq))
       .limit(last)
       .as("page");
@@ -165,13 +184,24 @@ export class MessagesService {
     return message;
   }
 
+  /** As `live`, deleted or not (a tombstone's thread stays readable). */
+  async readable(viewer: UserRow, messageId: string): Promise<MessageRow> {
+    const [found] = await this.byIds([requireId(messageId, "message")]);
+    if (!found) throw notFound(`no message with id ${messageId}`);
+    await this.rooms.requireMembership(viewer, found.roomId);
+    return found;
+  }
+
   private async ownMessage(viewer: UserRow, messageId: string): Promise<MessageRow> {
     const message = await this.live(viewer, messageId);
     checkChangeable(message, viewer.id);
     return message;
   }
 
-  /** Edits, deletions and reaction changes of the room's messages, live; ends FORBIDDEN when the viewer leaves. */
+  /**
+   * Edits, deletions, reaction and thread changes of the room's messages, live; ends
+   * FORBIDDEN when the viewer leaves.
+   */
   async updates(
     viewer: UserRow,
     roomId: string,
@@ -184,6 +214,8 @@ export class MessagesService {
       limit: this.queueLimit,
       onEvent: (event, out) => {
         if (event.type === "MessageUpdated") out.push(event.message);
+        // A reply changed its thread's summary (counted when read, from the parent).
+        else if (event.type === "MessageAdded" && event.parent) out.push(event.parent);
       },
     });
   }

@@ -1,15 +1,19 @@
 import { sql } from "drizzle-orm";
-import { unnestAs } from "../../db/arrays.js";
+import { anyOf, unnestAs } from "../../db/arrays.js";
 import { rowsOf, type Transaction } from "../../db/client.js";
-import { messages, roomMembers, rooms, type MessageRow } from "../../db/schema.js";
+import { messages, roomMembers, rooms, users, type MessageRow } from "../../db/schema.js";
 import { derivedUuid } from "../../commands/derivedId.js";
-import type { CommandEnvelope, ManyResult } from "../../commands/protocol.js";
+import type { CommandEnvelope, ManyResult, RoomEventOf } from "../../commands/protocol.js";
 import { membershipError } from "../rooms/rooms.rules.js";
+import { mentionedUsernames, referenceError, type Reference } from "./messages.rules.js";
 
 export interface SendMessagePayload {
   roomId: string;
   body: string;
   clientMessageId: string | null;
+  /** A reply: the top-level message of the room whose thread it joins. */
+  parentId?: string | null;
+  quotedMessageId?: string | null;
 }
 
 /**
@@ -27,6 +31,10 @@ interface Decided {
   ord: number;
   room_found: boolean;
   member: boolean;
+  parent_ref: Reference;
+  quoted_ref: Reference;
+  /** Stored earlier in this transaction (a client's retry in another run of the chunk). */
+  already: boolean;
   id: string | null;
   room_id: string;
   seq: number;
@@ -34,17 +42,21 @@ interface Decided {
   body: string;
   client_message_id: string | null;
   created_at: string | Date;
+  parent_id: string | null;
+  quoted_message_id: string | null;
+  mention_ids: string[];
 }
 
 /**
  * Applies a run of SendMessage commands in one statement, the same whatever its length (lists
- * travel as arrays): it checks each room and membership, moves each room's seq counter by its
- * number of new messages (the row lock orders concurrent writers of a room), and inserts the
- * messages with consecutive seqs in the run's order. Messages stored before (redeliveries,
- * client retries) were found by their ids already (findApplied); a retry within the run is
- * answered with its first attempt. (A sender's read position follows their own newest message
- * without a write: see the rooms service.) The result for each command is what `apply` would
- * have produced, in order.
+ * travel as arrays): it checks each room, membership, thread parent and quoted message, moves
+ * each room's seq counter by its number of new messages (the row lock orders concurrent
+ * writers of a room), and inserts the messages with consecutive seqs in the run's order, with
+ * the room members their bodies mention. Messages stored before (redeliveries, client retries)
+ * were found by their ids already (findApplied); a retry within the run is answered with its
+ * first attempt. (A sender's read position follows their own newest message without a write:
+ * see the rooms service.) The result for each command is what `apply` would have produced, in
+ * order; a reply's event carries its thread's parent (see withParents).
  */
 export async function sendMessages(
   tx: Transaction,
@@ -62,25 +74,62 @@ export async function sendMessages(
     tx,
     unique.map((i, position) => ({ command: commands[i]!, id: messageIds[i]!, ord: position + 1 })),
   );
+  const earlier = await storedEarlier(tx, rows);
 
   const results: Array<ManyResult<MessageRow>> = new Array(commands.length);
+  const added: Array<[index: number, MessageRow]> = [];
   for (const row of rows) {
     const i = unique[row.ord - 1]!;
     const { roomId } = commands[i]!.payload;
-    const refused = membershipError(roomId, row.room_found, row.member);
+    const refused =
+      membershipError(roomId, row.room_found, row.member) ??
+      referenceError({ parent: row.parent_ref, quoted: row.quoted_ref }, roomId);
     if (refused) results[i] = { ok: false, error: refused };
+    else if (row.already) results[i] = { ok: true, applied: { result: earlier.get(messageIds[i]!)! } };
     else if (row.id === null) throw new Error(`room ${roomId} went away while its messages were stored; retrying`);
-    else {
-      const message = messageRowOf(row);
-      const event = { type: "MessageAdded" as const, roomId, message, issuedAt: commands[i]!.issuedAt };
-      results[i] = { ok: true, applied: { result: message, events: [event] } };
-    }
+    else added.push([i, messageRowOf(row)]);
   }
+  const events = await addedEvents(
+    tx,
+    added.map(([i, message]) => ({ message, issuedAt: commands[i]!.issuedAt })),
+  );
+  added.forEach(([i, message], n) => (results[i] = { ok: true, applied: { result: message, events: [events[n]!] } }));
   for (const [i, first] of retryOf) {
     const answer = results[first]!;
     results[i] = answer.ok ? { ok: true, applied: { result: answer.applied.result } } : answer;
   }
   return results;
+}
+
+/**
+ * The MessageAdded events of stored messages, a reply's with its thread's parent as it
+ * stands (read in one statement for the run): thread summaries are counted when read, so
+ * the parent's row is what `messageUpdated` subscribers get to resolve them from.
+ */
+export async function addedEvents(
+  tx: Transaction,
+  added: Array<{ message: MessageRow; issuedAt?: string }>,
+): Promise<Array<RoomEventOf<"MessageAdded">>> {
+  const parentIds = [...new Set(added.flatMap(({ message }) => message.parentId ?? []))];
+  const parents =
+    parentIds.length === 0
+      ? new Map<string, MessageRow>()
+      : new Map((await tx.select().from(messages).where(anyOf(messages.id, parentIds))).map((m) => [m.id, m]));
+  return added.map(({ message, issuedAt }) => ({
+    type: "MessageAdded",
+    roomId: message.roomId,
+    message,
+    ...(message.parentId && parents.has(message.parentId) ? { parent: parents.get(message.parentId)! } : {}),
+    ...(issuedAt ? { issuedAt } : {}),
+  }));
+}
+
+/** Messages a run found stored already in this transaction (rare: a retry in a later run of a chunk). */
+async function storedEarlier(tx: Transaction, rows: Decided[]): Promise<Map<string, MessageRow>> {
+  const ids = rows.filter((r) => r.already).map((r) => r.id!);
+  if (ids.length === 0) return new Map();
+  const found = await tx.select().from(messages).where(anyOf(messages.id, ids));
+  return new Map(found.map((m) => [m.id, m]));
 }
 
 /** The statement: one row per new message, in the run's order (`ord`), with its checks. */
@@ -95,29 +144,50 @@ async function storeRun(
     body: ["text", (r) => r.command.payload.body],
     client_message_id: ["text", (r) => r.command.payload.clientMessageId],
     ord: ["int", (r) => r.ord],
+    parent_id: ["uuid", (r) => r.command.payload.parentId ?? null],
+    quoted_message_id: ["uuid", (r) => r.command.payload.quotedMessageId ?? null],
+    // Space-separated: one text per row travels in an array where a list per row would not.
+    mention_names: ["text", (r) => mentionedUsernames(r.command.payload.body).join(" ")],
   });
   const result = await tx.execute(sql`
     with checked as (
-      select i.*, r.id is not null as room_found, m.user_id is not null as member
+      select i.*, r.id is not null as room_found, m.user_id is not null as member, e.id is not null as already,
+        case when i.parent_id is null then 'none'
+          when p.id is null or p.room_id <> i.room_id then 'missing'
+          when p.parent_id is not null then 'reply' else 'ok' end as parent_ref,
+        case when i.quoted_message_id is null then 'none'
+          when q.id is null or q.room_id <> i.room_id then 'missing'
+          when q.deleted_at is not null then 'deleted' else 'ok' end as quoted_ref
       from ${input}
         left join ${rooms} r on r.id = i.room_id
         left join ${roomMembers} m on m.room_id = i.room_id and m.user_id = i.sender_id
+        left join ${messages} e on e.id = i.id
+        left join ${messages} p on p.id = i.parent_id
+        left join ${messages} q on q.id = i.quoted_message_id
+    ), accepted as (
+      select * from checked
+      where member and not already and parent_ref in ('none', 'ok') and quoted_ref in ('none', 'ok')
     ), counts as (
-      select room_id, count(*)::int as n from checked where member group by room_id
+      select room_id, count(*)::int as n from accepted group by room_id
     ), reserved as (
       update ${rooms} set last_seq = last_seq + counts.n, last_activity_at = clock_timestamp()
       from counts where ${rooms}.id = counts.room_id
       returning ${rooms}.id as room_id, ${rooms}.last_seq - counts.n as base
     ), stored as (
-      insert into ${messages} (id, room_id, seq, sender_id, body, client_message_id)
+      insert into ${messages} (id, room_id, seq, sender_id, body, client_message_id, parent_id, quoted_message_id, mention_ids)
       select c.id, c.room_id, reserved.base + row_number() over (partition by c.room_id order by c.ord),
-        c.sender_id, c.body, c.client_message_id
-      from checked c join reserved using (room_id)
-      where c.member
+        c.sender_id, c.body, c.client_message_id, c.parent_id, c.quoted_message_id,
+        case when c.mention_names = '' then '{}'::uuid[] else array(
+          select u.id from ${users} u join ${roomMembers} mm on mm.user_id = u.id and mm.room_id = c.room_id
+          where u.username = any(string_to_array(c.mention_names, ' ')) and u.id <> c.sender_id
+          order by array_position(string_to_array(c.mention_names, ' '), u.username)) end
+      from accepted c join reserved using (room_id)
       returning *
     )
-    select c.ord, c.room_found, c.member, s.id, s.room_id, s.seq, s.sender_id, s.body,
-      s.client_message_id, s.created_at
+    select c.ord, c.room_found, c.member, c.parent_ref, c.quoted_ref, c.already,
+      case when c.already then c.id else s.id end as id,
+      s.room_id, s.seq, s.sender_id, s.body, s.client_message_id, s.created_at, s.parent_id, s.quoted_message_id,
+      s.mention_ids
     from checked c left join stored s on s.id = c.id
     order by c.ord`);
   return rowsOf<Decided>(result);
@@ -133,4 +203,7 @@ const messageRowOf = (row: Decided): MessageRow => ({
   createdAt: messages.createdAt.mapFromDriverValue(row.created_at as string) as Date,
   editedAt: null,
   deletedAt: null,
+  parentId: row.parent_id,
+  quotedMessageId: row.quoted_message_id,
+  mentionIds: row.mention_ids,
 });

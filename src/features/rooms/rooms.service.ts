@@ -36,7 +36,7 @@ const listInput = z.object({
  * spelled with its table: drizzle leaves columns unqualified in one-table selects, where
  * `room_id` would resolve to the subquery's own.
  */
-const readPosition = (userId: string | SQL | Placeholder) =>
+export const readPosition = (userId: string | SQL | Placeholder) =>
   sql<number>`greatest(${roomMembers.lastReadSeq}, coalesce((select max(${messages.seq}) from ${messages}
     where ${messages.senderId} = ${userId} and ${messages.roomId} = ${roomMembers}.${sql.identifier("room_id")}), 0))::int`;
 
@@ -46,15 +46,28 @@ const readPosition = (userId: string | SQL | Placeholder) =>
  */
 const roomWithMembershipQuery = (db: Database) =>
   db
-    .select({ room: rooms, memberId: roomMembers.userId, lastReadSeq: readPosition(sql.placeholder("viewerId")) })
+    .select({
+      room: rooms,
+      memberId: roomMembers.userId,
+      lastReadSeq: readPosition(sql.placeholder("viewerId")),
+      notificationLevel: roomMembers.notificationLevel,
+    })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, sql.placeholder("viewerId"))))
     .where(eq(rooms.id, sql.placeholder("roomId")))
     .prepare("room_with_membership");
 
+const membershipColumns = (userId: string) => ({
+  roomId: roomMembers.roomId,
+  lastReadSeq: readPosition(userId),
+  notificationLevel: roomMembers.notificationLevel,
+});
+
 export interface Membership {
   roomId: string;
   lastReadSeq: number;
+  /** What of the room notifies the member (features/notifications). */
+  notificationLevel: string;
 }
 
 /** A member's read position in a room (read receipts). */
@@ -140,7 +153,8 @@ export class RoomsService {
     const [row] = await this.roomWithMembership.execute({ viewerId: viewer.id, roomId: id });
     const refused = membershipError(id, row !== undefined, Boolean(row?.memberId));
     if (refused) throw refused;
-    return { room: row!.room, membership: { roomId: id, lastReadSeq: row!.lastReadSeq } };
+    const { lastReadSeq, notificationLevel } = row!;
+    return { room: row!.room, membership: { roomId: id, lastReadSeq, notificationLevel: notificationLevel! } };
   }
 
   async byIds(ids: readonly string[]): Promise<RoomRow[]> {
@@ -167,7 +181,7 @@ export class RoomsService {
   /** The user's memberships among these rooms (absent: not a member). */
   async memberships(userId: string, roomIds: readonly string[]): Promise<Map<string, Membership>> {
     const rows = await this.db
-      .select({ roomId: roomMembers.roomId, lastReadSeq: readPosition(userId) })
+      .select(membershipColumns(userId))
       .from(roomMembers)
       .where(and(eq(roomMembers.userId, userId), anyOf(roomMembers.roomId, [...roomIds])));
     return new Map(rows.map((r) => [r.roomId, r]));
@@ -175,10 +189,7 @@ export class RoomsService {
 
   /** All of the user's rooms with their read position (where a feed starts from). */
   async allMemberships(userId: string): Promise<Membership[]> {
-    return this.db
-      .select({ roomId: roomMembers.roomId, lastReadSeq: readPosition(userId) })
-      .from(roomMembers)
-      .where(eq(roomMembers.userId, userId));
+    return this.db.select(membershipColumns(userId)).from(roomMembers).where(eq(roomMembers.userId, userId));
   }
 
   /** Every member's read position, per room. */

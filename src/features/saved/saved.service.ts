@@ -3,30 +3,17 @@ import { z } from "zod";
 import type { Database } from "../../db/client.js";
 import { messages, roomMembers, savedMessages, type SavedMessageRow, type UserRow } from "../../db/schema.js";
 import type { CommandBus } from "../../commands/ports.js";
+import { encodeTimeCursor, timeCursor } from "../../shared/cursor.js";
 import { parseInput, requireId } from "../../shared/validation.js";
 import { saveMessageCommand, unsaveMessageCommand } from "./saved.commands.js";
 
 export const MAX_SAVED_PAGE = 100;
 
-/** Opaque to clients: the (savedAt, messageId) position of one saved message. */
-export const encodeCursor = (row: SavedMessageRow) =>
-  Buffer.from(`${row.savedAt.toISOString()}|${row.messageId}`).toString("base64url");
-
-const cursor = z.string().transform((value, ctx) => {
-  const [time, messageId] = Buffer.from(value, "base64url").toString("utf8").split("|");
-  const savedAt = new Date(time ?? "");
-  // Only what encodeCursor writes: a time PostgreSQL can hold, written back the same way.
-  const wellFormed = !Number.isNaN(savedAt.getTime()) && savedAt.toISOString() === time && /^\d{4}-/.test(time);
-  if (!wellFormed || !z.uuid().safeParse(messageId).success) {
-    ctx.addIssue({ code: "custom", message: "is not a cursor this API returned" });
-    return z.NEVER;
-  }
-  return { savedAt, messageId: messageId! };
-});
+export const encodeCursor = (row: SavedMessageRow) => encodeTimeCursor(row.savedAt, row.messageId);
 
 const pageInput = z.object({
   first: z.number().int().min(1, "must be at least 1").max(MAX_SAVED_PAGE, `must be at most ${MAX_SAVED_PAGE}`),
-  after: cursor.nullish(),
+  after: timeCursor.nullish(),
 });
 
 export class SavedService {
@@ -63,7 +50,7 @@ export class SavedService {
         after
           ? and(
               mine,
-              sql`(${savedMessages.savedAt}, ${savedMessages.messageId}) < (${after.savedAt.toISOString()}::timestamptz, ${after.messageId}::uuid)`,
+              sql`(${savedMessages.savedAt}, ${savedMessages.messageId}) < (${after.time.toISOString()}::timestamptz, ${after.id}::uuid)`,
             )
           : mine,
       )

@@ -153,6 +153,7 @@ export type MyEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 export type MyEventsSubscription = { myEvents:
     | { __typename: 'MemberLeftEvent', roomId: string, user: { id: string } }
+    | { __typename: 'MentionedEvent' }
     | { __typename: 'MessageAddedEvent', roomId: string, unreadCount: number, message: { id: string, seq: number, body: string, createdAt: string, sender: { displayName: string } } }
     | { __typename: 'MessageUpdatedEvent' }
     | { __typename: 'PresenceEvent', online: boolean, user: { id: string } }
