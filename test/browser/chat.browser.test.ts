@@ -132,6 +132,69 @@ it("two people chat live, see each other type, and one resumes after a network d
   await Promise.all([alice.context.close(), bob.context.close()]);
 });
 
+/** The message bubble (in the room's timeline) whose body holds `text`. */
+const bubble = (page: Page, text: string, list = "Messages") =>
+  page.locator(`ol[aria-label="${list}"] > li.message`, { has: page.locator(".body", { hasText: text }) }).first();
+
+it("two people talk in a thread, quote, mention and pin, and the room view says who is where", async () => {
+  const alice = await signUp("Alice");
+  const bob = await signUp("Bob");
+  await addFriend(alice, bob);
+  await addFriend(bob, alice);
+  await alice.page.getByLabel("New room name").fill("Weekend plans");
+  await alice.page.getByRole("checkbox", { name: "Bob" }).check();
+  await alice.page.getByRole("button", { name: "Create room" }).click();
+  await bob.page.getByRole("button", { name: /Weekend plans/ }).click();
+  // The header names the room and its members.
+  await expect(bob.page.getByRole("heading", { name: "Weekend plans" }).isVisible()).resolves.toBe(true);
+  await bob.page.getByLabel("Members").getByText("Alice").waitFor();
+
+  await say(alice, "Where do we meet on Saturday?");
+  await waitForBody(bob.page, "Where do we meet");
+  // Bob answers in the message's thread, from its actions.
+  await bubble(bob.page, "Where do we meet").hover();
+  await bubble(bob.page, "Where do we meet").getByRole("button", { name: "Reply in thread" }).click();
+  const reply = bob.page.getByLabel("Reply", { exact: true });
+  await reply.fill("At the station, at ten");
+  await reply.press("Enter");
+  await bubble(bob.page, "At the station", "Thread messages").waitFor();
+
+  // Alice sees the thread's summary on her message, opens it, and reads the reply.
+  const summary = bubble(alice.page, "Where do we meet").getByRole("button", { name: /1 reply/ });
+  await summary.waitFor({ timeout: 20_000 });
+  await summary.click();
+  await bubble(alice.page, "At the station", "Thread messages").waitFor();
+  // The timeline holds top-level messages only.
+  expect(await bodies(alice.page)).toEqual(["Where do we meet on Saturday?"]);
+
+  // Bob quotes Alice and mentions her; her copy marks the mention.
+  await bubble(bob.page, "Where do we meet").hover();
+  await bubble(bob.page, "Where do we meet").getByRole("button", { name: "Quote" }).click();
+  await say(bob, `@${alice.username} bring the tickets please`);
+  const mentioned = bubble(alice.page, "bring the tickets");
+  await mentioned.waitFor({ timeout: 20_000 });
+  await expect(mentioned.locator("mark.mention").textContent()).resolves.toBe(`@${alice.username}`);
+  await expect(mentioned.locator("blockquote").textContent()).resolves.toContain("Where do we meet");
+  expect(await mentioned.getAttribute("class")).toContain("mentions-me");
+
+  // Alice pins Bob's message and sets the room to notify her of mentions only.
+  await mentioned.hover();
+  await mentioned.getByRole("button", { name: "Pin" }).click();
+  await alice.page.getByRole("button", { name: "Pinned (1)" }).waitFor();
+  await alice.page.getByLabel("Notify me").selectOption("MENTIONS");
+  await alice.page.reload();
+  await alice.page.getByRole("button", { name: /Weekend plans/ }).click();
+  await expect(alice.page.getByLabel("Notify me").inputValue()).resolves.toBe("MENTIONS");
+  await alice.page.getByRole("button", { name: /1 reply/ }).click();
+  await bubble(alice.page, "At the station", "Thread messages").waitFor();
+
+  const docs = path.resolve("docs/screenshots");
+  mkdirSync(docs, { recursive: true });
+  await bob.page.screenshot({ path: path.join(docs, "room-view.png") });
+  await alice.page.screenshot({ path: path.join(docs, "thread.png") });
+  await Promise.all([alice.context.close(), bob.context.close()]);
+});
+
 it("shows a person what went wrong in words, not codes", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();

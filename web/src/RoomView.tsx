@@ -1,19 +1,27 @@
-import { useEffect, useRef, useState, type KeyboardEvent } from "react";
-import { useMutation, useSubscription } from "urql";
+import { useEffect, useState } from "react";
+import { useMutation, useQuery, useSubscription } from "urql";
+import { Composer } from "./Composer";
 import type { Connection } from "./client";
 import { explain } from "./errors";
-import type { MeQuery } from "./gql/graphql";
-import { DeleteMessage, EditMessage, MarkRead, React as ReactTo, SendMessage, SetTyping, Typing } from "./operations";
+import type { MeQuery, NotificationLevel, RoomHeaderQuery } from "./gql/graphql";
+import { dayOf, MessageItem } from "./MessageItem";
+import { MarkRead, RoomHeader, SendMessage, SetRoomNotifications, SetTyping, Typing } from "./operations";
 import type { Receipt } from "./Sidebar";
+import { ThreadPanel } from "./ThreadPanel";
 import { useRoomMessages, type Message } from "./useRoomMessages";
 
 interface Pending {
   clientMessageId: string;
   body: string;
+  quotedMessageId: string | null;
   failed: string | null;
 }
 
-/** One room: history paging upwards, live messages, pending sends, typing, receipts, and changing your own messages. */
+/**
+ * One room: a header (who is in it, your notification level, pins), the timeline by day with
+ * history paging upwards, live messages, pending sends, typing, receipts, quotes, and a
+ * thread panel beside it.
+ */
 export function RoomView(props: {
   roomId: string;
   me: NonNullable<MeQuery["me"]>;
@@ -22,14 +30,18 @@ export function RoomView(props: {
 }) {
   const { roomId, me } = props;
   const { messages, hasOlder, loadOlder, error, add, readPositions } = useRoomMessages(props.connection, roomId);
+  const [header, rereadHeader] = useQuery({ query: RoomHeader, variables: { roomId } });
   const [pending, setPending] = useState<Pending[]>([]);
   const [notice, setNotice] = useState<string | null>(null);
+  const [quoting, setQuoting] = useState<Message | null>(null);
+  const [threadOf, setThreadOf] = useState<string | null>(null);
   const [, send] = useMutation(SendMessage);
   const [, markRead] = useMutation(MarkRead);
   const [, setTyping] = useMutation(SetTyping);
-  const composer = useRef<HTMLTextAreaElement>(null);
   const typing = useTypingNames(roomId, me.id);
+  const timeline = messages.filter((m) => !m.parentId);
   const newest = messages.at(-1)?.seq ?? 0;
+  const pinnedIds = new Set(header.data?.room?.pinnedMessages.map((m) => m.id));
 
   // A message that arrives confirms the pending one with its clientMessageId.
   useEffect(() => {
@@ -42,132 +54,204 @@ export function RoomView(props: {
 
   async function deliver(item: Pending) {
     setPending((all) => [...all.filter((p) => p.clientMessageId !== item.clientMessageId), { ...item, failed: null }]);
-    const result = await send({ roomId, body: item.body, clientMessageId: item.clientMessageId });
+    const { clientMessageId, body, quotedMessageId } = item;
+    const result = await send({ roomId, body, clientMessageId, quotedMessageId });
     if (result.data) add([result.data.sendMessage]);
     else
       setPending((all) =>
-        all.map((p) => (p.clientMessageId === item.clientMessageId ? { ...p, failed: explain(result.error) } : p)),
+        all.map((p) => (p.clientMessageId === clientMessageId ? { ...p, failed: explain(result.error) } : p)),
       );
   }
-  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key !== "Enter" || event.shiftKey) return;
-    event.preventDefault();
-    const body = event.currentTarget.value.trim();
-    if (!body) return;
-    event.currentTarget.value = "";
-    void setTyping({ roomId, typing: false });
-    // The same clientMessageId on every retry: the server stores it once.
-    void deliver({ clientMessageId: crypto.randomUUID(), body, failed: null });
-    composer.current?.focus();
-  }
-  // Where each member has read up to: the room's positions when it opened, moved by receipts since.
-  const positions = new Map(readPositions.map((p) => [p.user.id, p]));
-  for (const r of props.receipts)
-    if (r.lastReadSeq >= (positions.get(r.user.id)?.lastReadSeq ?? 0)) positions.set(r.user.id, r);
-  const seenBy = [...positions.values()].filter((p) => p.user.id !== me.id && newest > 0 && p.lastReadSeq >= newest);
+  const actions = {
+    onNotice: (n: string | null) => {
+      setNotice(n);
+      rereadHeader({ requestPolicy: "network-only" });
+    },
+    onThread: (m: Message) => setThreadOf(m.id),
+    onQuote: setQuoting,
+  };
+  const seenBy = useSeenBy(readPositions, props.receipts, me.id, newest);
+  const thread = messages.find((m) => m.id === threadOf);
 
   return (
-    <main className="room" aria-label="Room">
-      {(error || notice) && <p role="alert">{notice ?? explain(error as Error)}</p>}
-      {hasOlder && messages.length > 0 && (
-        <button type="button" onClick={() => void loadOlder()}>
-          Load older messages
-        </button>
-      )}
-      <ol className="messages" aria-label="Messages">
-        {messages.map((message) => (
-          <MessageItem key={message.seq} message={message} mine={message.sender.id === me.id} onNotice={setNotice} />
-        ))}
-        {pending.map((item) => (
-          <li key={item.clientMessageId} className="pending" data-pending={item.failed ? "failed" : "sending"}>
-            <span className="body">{item.body}</span>{" "}
-            {item.failed ? (
-              <>
-                <em>{item.failed}</em>{" "}
-                <button type="button" onClick={() => void deliver(item)}>
-                  Retry
-                </button>
-              </>
-            ) : (
-              <em>sending…</em>
-            )}
-          </li>
-        ))}
-      </ol>
-      {seenBy.length > 0 && <p className="receipts">Seen by {seenBy.map((r) => r.user.displayName).join(", ")}</p>}
-      <p className="typing" aria-live="polite">
-        {typing.length > 0 ? `${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…` : " "}
-      </p>
-      <label className="composer">
-        Message
-        <textarea
-          ref={composer}
-          autoFocus
-          rows={2}
-          onKeyDown={onKeyDown}
-          onChange={(e) => e.target.value && void setTyping({ roomId, typing: true })}
+    <div className={thread ? "room-area with-thread" : "room-area"}>
+      <main className="room" aria-label="Room">
+        <Header data={header.data?.room} meId={me.id} roomId={roomId} onChanged={actions.onNotice} />
+        {(error || notice) && <p role="alert">{notice ?? explain(error as Error)}</p>}
+        <ol className="messages" aria-label="Messages">
+          {hasOlder && timeline.length > 0 && (
+            <li className="older">
+              <button type="button" className="link" onClick={() => void loadOlder()}>
+                Load older messages
+              </button>
+            </li>
+          )}
+          {timeline.map((message, i) => (
+            <DayAndMessage
+              key={message.seq}
+              message={message}
+              previous={timeline[i - 1]}
+              meId={me.id}
+              actions={{ ...actions, pinned: pinnedIds.has(message.id) }}
+            />
+          ))}
+          {pending.map((item) => (
+            <li
+              key={item.clientMessageId}
+              className="message mine pending"
+              data-pending={item.failed ? "failed" : "sending"}
+            >
+              <p className="body">{item.body}</p>
+              {item.failed ? (
+                <p>
+                  <em>{item.failed}</em>{" "}
+                  <button type="button" onClick={() => void deliver(item)}>
+                    Retry
+                  </button>
+                </p>
+              ) : (
+                <small>sending…</small>
+              )}
+            </li>
+          ))}
+        </ol>
+        <p className="receipts">{seenBy.length > 0 ? `Seen by ${seenBy.join(", ")}` : " "}</p>
+        <p className="typing" aria-live="polite">
+          {typing.length > 0 ? `${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…` : " "}
+        </p>
+        <Composer
+          label="Message"
           placeholder="Write a message, Enter to send"
+          autoFocus
+          quoting={quoting}
+          onCancelQuote={() => setQuoting(null)}
+          onTyping={(t) => void setTyping({ roomId, typing: t })}
+          onSend={(body) => {
+            // The same clientMessageId on every retry: the server stores it once.
+            void deliver({
+              clientMessageId: crypto.randomUUID(),
+              body,
+              quotedMessageId: quoting?.id ?? null,
+              failed: null,
+            });
+            setQuoting(null);
+          }}
         />
-      </label>
-    </main>
+      </main>
+      {thread && (
+        <ThreadPanel
+          key={thread.id}
+          roomId={roomId}
+          parent={thread}
+          meId={me.id}
+          live={messages}
+          add={add}
+          onClose={() => setThreadOf(null)}
+        />
+      )}
+    </div>
   );
 }
 
-function MessageItem({
-  message,
-  mine,
-  onNotice,
-}: {
+function DayAndMessage(props: {
   message: Message;
-  mine: boolean;
-  onNotice: (n: string | null) => void;
+  previous?: Message;
+  meId: string;
+  actions: Parameters<typeof MessageItem>[0]["actions"];
 }) {
-  const [, edit] = useMutation(EditMessage);
-  const [, remove] = useMutation(DeleteMessage);
-  const [, react] = useMutation(ReactTo);
-  const report = (result: { error?: Parameters<typeof explain>[0] }) => onNotice(explain(result.error));
-  if (message.deletedAt)
-    return (
-      <li className="deleted" data-seq={message.seq}>
-        <em>{message.sender.displayName} deleted a message</em>
-      </li>
-    );
+  const day = dayOf(props.message.createdAt);
+  const newDay = !props.previous || dayOf(props.previous.createdAt) !== day;
   return (
-    <li data-seq={message.seq}>
-      <strong>{message.sender.displayName}</strong> <span className="body">{message.body}</span>
-      {message.editedAt && <small> (edited)</small>}{" "}
-      {message.reactions.map((r) => (
-        <span key={r.emoji} className={r.reactedByMe ? "reaction mine" : "reaction"}>
-          {r.emoji} {r.count}
-        </span>
-      ))}
-      <span className="actions">
-        <button
-          type="button"
-          aria-label="React with thumbs up"
-          onClick={async () => report(await react({ messageId: message.id, emoji: "👍" }))}
-        >
-          👍
-        </button>
-        {mine && (
-          <>
-            <button
-              type="button"
-              onClick={async () => {
-                const body = window.prompt("Edit your message", message.body);
-                if (body) report(await edit({ messageId: message.id, body }));
-              }}
-            >
-              Edit
-            </button>
-            <button type="button" onClick={async () => report(await remove({ messageId: message.id }))}>
-              Delete
-            </button>
-          </>
-        )}
-      </span>
-    </li>
+    <>
+      {newDay && (
+        <li className="separator" role="separator">
+          {day}
+        </li>
+      )}
+      <MessageItem message={props.message} meId={props.meId} actions={props.actions} />
+    </>
   );
+}
+
+type HeaderRoom = RoomHeaderQuery["room"];
+
+/** Which room, who is in it and online, your notification level, and its pinned messages. */
+function Header(props: {
+  data: HeaderRoom | undefined;
+  meId: string;
+  roomId: string;
+  onChanged: (n: string | null) => void;
+}) {
+  const [, setLevel] = useMutation(SetRoomNotifications);
+  const [showPins, setShowPins] = useState(false);
+  const room = props.data;
+  if (!room) return <header className="room-header" />;
+  const others = room.members.filter((m) => m.id !== props.meId);
+  const title = room.isDirect ? others.map((m) => m.displayName).join(", ") || room.name : room.name;
+  const online = others.filter((m) => m.online).length;
+  return (
+    <header className="room-header">
+      <div>
+        <h1>{title}</h1>
+        <p className="members" aria-label="Members">
+          {room.members.map((m) => (
+            <span key={m.id} className="member">
+              <span className={m.online ? "online" : "offline"} aria-label={m.online ? "online" : "offline"} />
+              {m.id === props.meId ? "You" : m.displayName}
+            </span>
+          ))}
+          <small>
+            {" "}
+            · {others.length + 1} members, {online} online
+          </small>
+        </p>
+      </div>
+      <div className="header-tools">
+        <button type="button" aria-expanded={showPins} onClick={() => setShowPins(!showPins)}>
+          Pinned ({room.pinnedMessages.length})
+        </button>
+        <label>
+          Notify me
+          <select
+            value={room.notificationLevel}
+            onChange={async (e) => {
+              const result = await setLevel({ roomId: props.roomId, level: e.target.value as NotificationLevel });
+              props.onChanged(explain(result.error));
+            }}
+          >
+            <option value="ALL">of every message</option>
+            <option value="MENTIONS">of mentions only</option>
+            <option value="NONE">of nothing</option>
+          </select>
+        </label>
+      </div>
+      {showPins && (
+        <ul className="pins" aria-label="Pinned messages">
+          {room.pinnedMessages.length === 0 && <li>Nothing pinned yet.</li>}
+          {room.pinnedMessages.map((m) => (
+            <li key={m.id}>
+              <strong>{m.sender.displayName}</strong> {m.body}
+            </li>
+          ))}
+        </ul>
+      )}
+    </header>
+  );
+}
+
+/** Who (besides you) has read up to the newest message: the room's positions, moved by receipts since. */
+function useSeenBy(
+  readPositions: Receipt[] | { user: Receipt["user"]; lastReadSeq: number }[],
+  receipts: Receipt[],
+  meId: string,
+  newest: number,
+) {
+  const positions = new Map(readPositions.map((p) => [p.user.id, p]));
+  for (const r of receipts)
+    if (r.lastReadSeq >= (positions.get(r.user.id)?.lastReadSeq ?? 0)) positions.set(r.user.id, r);
+  return [...positions.values()]
+    .filter((p) => p.user.id !== meId && newest > 0 && p.lastReadSeq >= newest)
+    .map((p) => p.user.displayName);
 }
 
 /** Who is typing in the room now (the server lapses a start after 6 s without a repeat). */

@@ -50,6 +50,10 @@ export function Sidebar(props: {
               )
               .sort(byActivity),
           );
+        } else if (event.__typename === "MentionedEvent" && event.roomId !== openRoomRef.current) {
+          setRooms((all) =>
+            all.map((room) => (room.id === event.roomId ? { ...room, mentionCount: room.mentionCount + 1 } : room)),
+          );
         } else if (event.__typename === "RoomAddedEvent" || event.__typename === "MemberLeftEvent") {
           refetchRooms();
         } else if (event.__typename === "PresenceEvent") {
@@ -60,7 +64,7 @@ export function Sidebar(props: {
   );
 
   const open = (roomId: string) => {
-    setRooms((all) => all.map((room) => (room.id === roomId ? { ...room, unreadCount: 0 } : room)));
+    setRooms((all) => all.map((room) => (room.id === roomId ? { ...room, unreadCount: 0, mentionCount: 0 } : room)));
     onOpen(roomId);
   };
   const added = (room: RoomFieldsFragment | undefined, problem: Parameters<typeof explain>[0]) => {
@@ -81,6 +85,11 @@ export function Sidebar(props: {
           <li key={room.id}>
             <button type="button" aria-current={room.id === openRoom} onClick={() => open(room.id)}>
               <strong>{roomTitle(room, me.id)}</strong>
+              {room.mentionCount > 0 && (
+                <span className="badge mention" aria-label={`${room.mentionCount} mentions`}>
+                  @{room.mentionCount}
+                </span>
+              )}
               {room.unreadCount > 0 && (
                 <span className="badge" aria-label={`${room.unreadCount} unread`}>
                   {room.unreadCount}

@@ -76,6 +76,7 @@ export const RoomFields = graphql(`
     name
     isDirect
     unreadCount
+    mentionCount
     members {
       id
       displayName
@@ -125,6 +126,7 @@ export const MessageFields = graphql(`
     createdAt
     editedAt
     deletedAt
+    parentId
     sender {
       id
       displayName
@@ -133,6 +135,31 @@ export const MessageFields = graphql(`
       emoji
       count
       reactedByMe
+    }
+    mentions {
+      id
+      username
+    }
+    quotedMessage {
+      id
+      body
+      sender {
+        displayName
+      }
+    }
+    quotedMessageDeleted
+  }
+`);
+
+/** A thread's summary: read with history and on each change, not with every new message. */
+export const ThreadFields = graphql(`
+  fragment ThreadFields on Message {
+    replyCount
+    lastReplyAt
+    unreadReplyCount
+    replyParticipants {
+      id
+      displayName
     }
   }
 `);
@@ -151,14 +178,87 @@ export const History = graphql(`
       }
       messages(last: 30, beforeSeq: $beforeSeq) {
         ...MessageFields
+        ...ThreadFields
       }
     }
   }
 `);
 
+export const Replies = graphql(`
+  query Replies($parentId: ID!) {
+    replies(parentId: $parentId, last: 100) {
+      ...MessageFields
+    }
+  }
+`);
+
+export const MarkThreadRead = graphql(`
+  mutation MarkThreadRead($parentId: ID!, $seq: Int!) {
+    markThreadRead(parentId: $parentId, seq: $seq) {
+      id
+      ...ThreadFields
+    }
+  }
+`);
+
+export const PinMessage = graphql(`
+  mutation PinMessage($messageId: ID!) {
+    pinMessage(messageId: $messageId) {
+      id
+    }
+  }
+`);
+
+export const UnpinMessage = graphql(`
+  mutation UnpinMessage($messageId: ID!) {
+    unpinMessage(messageId: $messageId) {
+      id
+    }
+  }
+`);
+
+/** The room view's header: who is in it and online, your level, the pins. */
+export const RoomHeader = graphql(`
+  query RoomHeader($roomId: ID!) {
+    room(id: $roomId) {
+      id
+      name
+      isDirect
+      notificationLevel
+      members {
+        id
+        displayName
+        online
+      }
+      pinnedMessages {
+        id
+        body
+        sender {
+          displayName
+        }
+      }
+    }
+  }
+`);
+
+export const SetRoomNotifications = graphql(`
+  mutation SetRoomNotifications($roomId: ID!, $level: NotificationLevel!) {
+    setRoomNotifications(roomId: $roomId, level: $level) {
+      id
+      notificationLevel
+    }
+  }
+`);
+
 export const SendMessage = graphql(`
-  mutation SendMessage($roomId: ID!, $body: String!, $clientMessageId: String) {
-    sendMessage(roomId: $roomId, body: $body, clientMessageId: $clientMessageId) {
+  mutation SendMessage($roomId: ID!, $body: String!, $clientMessageId: String, $parentId: ID, $quotedMessageId: ID) {
+    sendMessage(
+      roomId: $roomId
+      body: $body
+      clientMessageId: $clientMessageId
+      parentId: $parentId
+      quotedMessageId: $quotedMessageId
+    ) {
       ...MessageFields
     }
   }
@@ -214,6 +314,7 @@ export const MessageUpdated = graphql(`
   subscription MessageUpdated($roomId: ID!) {
     messageUpdated(roomId: $roomId) {
       ...MessageFields
+      ...ThreadFields
     }
   }
 `);
@@ -237,6 +338,7 @@ export const MyEvents = graphql(`
       ... on MessageAddedEvent {
         roomId
         unreadCount
+        notify
         message {
           id
           seq
@@ -245,6 +347,13 @@ export const MyEvents = graphql(`
           sender {
             displayName
           }
+        }
+      }
+      ... on MentionedEvent {
+        roomId
+        notify
+        message {
+          id
         }
       }
       ... on RoomAddedEvent {

@@ -2,17 +2,19 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { print } from "graphql";
 import { useClient } from "urql";
 import type { Connection } from "./client";
-import type { HistoryQuery, MessageFieldsFragment } from "./gql/graphql";
+import type { HistoryQuery, MessageFieldsFragment, ThreadFieldsFragment } from "./gql/graphql";
 import { History, MessageAdded, MessageUpdated } from "./operations";
 
-export type Message = MessageFieldsFragment;
+/** A message as shown: its thread summary comes with history and changes, not with new messages. */
+export type Message = MessageFieldsFragment & Partial<ThreadFieldsFragment>;
 type ReadPosition = NonNullable<HistoryQuery["room"]>["readPositions"][number];
 
 /**
  * A room's messages by seq: a page of history, older pages on demand, then live ones from
- * messageAdded. After the socket drops and comes back, the stream resumes with afterSeq =
- * the last seq seen, so nothing is missed and nothing shown twice. Edits, deletions and
- * reactions replace the message in place.
+ * messageAdded (replies too: a thread panel takes them from here). After the socket drops and
+ * comes back, the stream resumes with afterSeq = the last seq seen, so nothing is missed and
+ * nothing shown twice. Edits, deletions, reactions and thread summaries update the message in
+ * place.
  */
 export function useRoomMessages(connection: Connection, roomId: string) {
   const client = useClient();
@@ -25,7 +27,7 @@ export function useRoomMessages(connection: Connection, roomId: string) {
     if (batch.length === 0) return;
     setMessages((current) => {
       const next = new Map(current);
-      for (const message of batch) next.set(message.seq, message);
+      for (const message of batch) next.set(message.seq, { ...next.get(message.seq), ...message });
       return next;
     });
     lastSeq.current = Math.max(lastSeq.current, ...batch.map((m) => m.seq));
