@@ -188,6 +188,9 @@ it("two people talk in a thread, quote, mention and pin, and the room view says 
   await alice.page.getByRole("button", { name: /1 reply/ }).click();
   await bubble(alice.page, "At the station", "Thread messages").waitFor();
 
+  // Bob's header learns of the pin live; he closes his thread for the room view's picture.
+  await bob.page.getByRole("button", { name: "Pinned (1)" }).waitFor({ timeout: 20_000 });
+  await bob.page.getByRole("button", { name: "Close thread" }).click();
   const docs = path.resolve("docs/screenshots");
   mkdirSync(docs, { recursive: true });
   await bob.page.screenshot({ path: path.join(docs, "room-view.png") });

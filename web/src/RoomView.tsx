@@ -29,8 +29,15 @@ export function RoomView(props: {
   receipts: Receipt[];
 }) {
   const { roomId, me } = props;
-  const { messages, hasOlder, loadOlder, error, add, readPositions } = useRoomMessages(props.connection, roomId);
+  const { messages, hasOlder, loadOlder, error, add, readPositions, changes } = useRoomMessages(
+    props.connection,
+    roomId,
+  );
   const [header, rereadHeader] = useQuery({ query: RoomHeader, variables: { roomId } });
+  // Someone may have pinned or unpinned: the pins are the header's.
+  useEffect(() => {
+    if (changes > 0) rereadHeader({ requestPolicy: "network-only" });
+  }, [changes, rereadHeader]);
   const [pending, setPending] = useState<Pending[]>([]);
   const [notice, setNotice] = useState<string | null>(null);
   const [quoting, setQuoting] = useState<Message | null>(null);

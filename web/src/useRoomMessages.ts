@@ -22,6 +22,8 @@ export function useRoomMessages(connection: Connection, roomId: string) {
   const [hasOlder, setHasOlder] = useState(true);
   const [error, setError] = useState<unknown>(null);
   const [readPositions, setReadPositions] = useState<ReadPosition[]>([]);
+  /** Counts the room's message changes seen live (a pin among them: the header re-reads its pins). */
+  const [changes, setChanges] = useState(0);
   const lastSeq = useRef(0);
   const add = useCallback((batch: Message[]) => {
     if (batch.length === 0) return;
@@ -75,7 +77,9 @@ export function useRoomMessages(connection: Connection, roomId: string) {
       {
         next: ({ data }) => {
           const message = (data as { messageUpdated?: Message } | null)?.messageUpdated;
-          if (message) add([message]);
+          if (!message) return;
+          add([message]);
+          setChanges((n) => n + 1);
         },
         error: () => {},
         complete: () => {},
@@ -91,5 +95,5 @@ export function useRoomMessages(connection: Connection, roomId: string) {
   }, [connection, roomId, add, loadOlder]);
 
   const sorted = [...messages.values()].sort((a, b) => a.seq - b.seq);
-  return { messages: sorted, hasOlder, loadOlder: () => loadOlder(sorted[0]?.seq), error, add, readPositions };
+  return { messages: sorted, hasOlder, loadOlder: () => loadOlder(sorted[0]?.seq), error, add, readPositions, changes };
 }
