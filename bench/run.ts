@@ -19,6 +19,7 @@ import { latencyScenario } from "./scenarios/latency.js";
 import { persistenceScenario } from "./scenarios/persistence.js";
 import { replicationScenario } from "./scenarios/replication.js";
 import { searchScenario } from "./scenarios/search.js";
+import { threadsScenario } from "./scenarios/threads.js";
 import { throughputScenario } from "./scenarios/throughput.js";
 
 const quick = process.argv.includes("--quick");
@@ -33,6 +34,7 @@ const log = (line: string) =>
 const sizes = quick
   ? {
       cost: { messages: 1000, rounds: 1, concurrency: 20, rooms: 20 },
+      threads: { messages: 1000, rounds: 1, concurrency: 20, rooms: 20 },
       latency: { rates: [100, 500], seconds: 5, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 5, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 1000, messages: 50 },
@@ -45,6 +47,8 @@ const sizes = quick
     }
   : {
       cost: { messages: 3000, rounds: 3, concurrency: 20, rooms: 20 },
+      // Two loads on one stack: more rounds, as the difference sought (10%) is near the noise.
+      threads: { messages: 3000, rounds: 5, concurrency: 20, rooms: 20 },
       latency: { rates: [100, 500, 1000], seconds: 15, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 15, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 5000, messages: 100 },
@@ -59,6 +63,7 @@ const sizes = quick
 const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
   ["cost", (s) => costScenario(s, sizes.cost, log)],
   ["replication", (s) => replicationScenario(s, sizes.cost, log)],
+  ["threads", (s) => threadsScenario(s, sizes.threads, log)],
   ["latency", (s) => latencyScenario(s, sizes.latency, log)],
   ["throughput", (s) => throughputScenario(s, sizes.throughput, log)],
   ["fanout", (s) => fanoutScenario(s, sizes.fanout, log)],

@@ -23,6 +23,8 @@ import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { distribution, round, type Distribution } from "../lib/stats.js";
 
 const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { id seq } }`;
+/** Ours only (the threads scenario): the peer has no threads. */
+const REPLY = `mutation($r: ID!, $b: String!, $c: String, $p: ID) { sendMessage(roomId: $r, body: $b, clientMessageId: $c, parentId: $p) { id seq } }`;
 const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { id seq body clientMessageId } }`;
 const SUBSCRIBERS_PER_ROOM = 2;
 const IDLE_SECONDS = 5;
@@ -86,6 +88,9 @@ export class Load {
   private readonly latencies: number[] = [];
   private subscribers: Subscriber[] = [];
   private rounds = 0;
+  /** Every `replyEvery`-th message of a room is a reply to its newest top-level one (0: none). */
+  replyEvery = 0;
+  private readonly newestTopLevel = new Map<string, string>();
 
   constructor(
     readonly contender: Contender,
@@ -164,19 +169,26 @@ export class Load {
     await this.contender.stop();
   }
 
-  private send(i: number, tag: string) {
+  private async send(i: number, tag: string) {
     const { target } = this.contender;
     const clientMessageId = `${tag}-${i}`;
+    const room = target.rooms[i % target.rooms.length]!;
+    const turn = Math.floor(i / target.rooms.length);
+    const parentId = this.replyEvery > 0 && turn % this.replyEvery === 0 ? this.newestTopLevel.get(room) : undefined;
     this.pending.set(clientMessageId, { started: performance.now(), remaining: SUBSCRIBERS_PER_ROOM });
-    return graphql(
-      target.url,
-      SEND,
-      { r: target.rooms[i % target.rooms.length], b: `message ${i} of the cost scenario`, c: clientMessageId },
-      target.senderToken,
-    ).catch((error: unknown) => {
+    const variables = { r: room, b: `message ${i} of the cost scenario`, c: clientMessageId };
+    try {
+      const sent = await graphql<{ sendMessage: { id: string } }>(
+        target.url,
+        parentId ? REPLY : SEND,
+        parentId ? { ...variables, p: parentId } : variables,
+        target.senderToken,
+      );
+      if (!parentId) this.newestTopLevel.set(room, sent.sendMessage.id);
+    } catch (error) {
       this.pending.delete(clientMessageId); // never acknowledged: no delivery to wait for
       throw error;
-    });
+    }
   }
 
   /** `count` sends from `opts.concurrency` closed loops. */

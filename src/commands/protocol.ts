@@ -37,11 +37,6 @@ export const roomEvent = z.discriminatedUnion("type", [
     type: z.literal("MessageAdded"),
     roomId: z.uuid(),
     message: messageRecord,
-    /**
-     * A reply's thread parent as it stands: its thread summary changed, which reaches
-     * `messageUpdated` subscribers without an event of its own.
-     */
-    parent: messageRecord.optional(),
     /** When the sendMessage command was issued, for the delivery-latency metric. */
     issuedAt: z.iso.datetime().optional(),
   }),

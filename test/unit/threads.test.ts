@@ -1,7 +1,9 @@
-/** Replies, quotes and mentions as the worker stores them, over PGlite. */
+/** Replies, quotes, mentions, thread read positions and notification levels as the worker stores them, over PGlite. */
 import { randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
 import { expect, it } from "vitest";
-import type { MessageRow } from "../../src/db/schema.js";
+import { threadReads, type MessageRow } from "../../src/db/schema.js";
+import { notifies } from "../../src/features/notifications/notifications.rules.js";
 import { MAX_MENTIONS, mentionedUsernames } from "../../src/features/messages/messages.rules.js";
 import { commandRecord, useWorker } from "./support/commands.js";
 
@@ -18,7 +20,7 @@ async function people() {
   return { alice: alice!, bob: bob!, carol: carol!, names: names as [string, string, string], roomId };
 }
 
-it("stores a reply in the thread of a top-level message, with its parent in the event", async () => {
+it("stores a reply in the thread of a top-level message, and answers a redelivery alike", async () => {
   const { alice, bob, roomId } = await people();
   const parent = await w.ok<MessageRow>("SendMessage", { roomId, body: "parent", clientMessageId: null }, alice);
   const records = [
@@ -29,9 +31,9 @@ it("stores a reply in the thread of a top-level message, with its parent in the 
   // Replies keep the room's gapless seq.
   expect(reply!.answer!.outcome).toMatchObject({ ok: true, result: { parentId: parent.id, seq: parent.seq + 1 } });
   expect(second!.answer!.events).toMatchObject([
-    { type: "MessageAdded", message: { seq: parent.seq + 2, parentId: parent.id }, parent: { id: parent.id } },
+    { type: "MessageAdded", message: { seq: parent.seq + 2, parentId: parent.id } },
   ]);
-  // Applied again (a redelivery), the same answer, parent included.
+  // Applied again (a redelivery), the same answer.
   const [replayed] = await w.apply(records[1]!);
   expect(replayed).toMatchObject({ kind: "replayed", answer: { events: second!.answer!.events } });
 });
@@ -106,4 +108,45 @@ it("reads at most the first mentions of a body, once each, not inside an email a
   const body = Array.from({ length: MAX_MENTIONS + 5 }, (_, i) => `@user_${i} @user_${i}`).join(" ");
   expect(mentionedUsernames(body)).toHaveLength(MAX_MENTIONS);
   expect(mentionedUsernames("a@bob_b.com @Carol_c, @@dan_d")).toEqual(["carol_c"]);
+});
+
+it("moves a thread read position forward only, never past the room's newest message", async () => {
+  const { alice, bob, roomId } = await people();
+  const parent = await w.ok<MessageRow>("SendMessage", { roomId, body: "parent", clientMessageId: null }, alice);
+  const reply = await w.ok<MessageRow>(
+    "SendMessage",
+    { roomId, body: "reply", clientMessageId: null, parentId: parent.id },
+    bob,
+  );
+  const read = (seq: number, parentId = parent.id) => ({ roomId, parentId, seq });
+  const position = async () =>
+    (await w.db.select().from(threadReads).where(eq(threadReads.parentId, parent.id)))[0]?.lastReadSeq;
+  await w.ok("MarkThreadRead", read(1000), alice);
+  expect(await position()).toBe(reply.seq);
+  await w.ok("MarkThreadRead", read(1), alice);
+  expect(await position()).toBe(reply.seq);
+  expect(await w.refused("MarkThreadRead", read(1, reply.id), alice)).toMatchObject({ code: "BAD_USER_INPUT" });
+  const outsider = await w.signUp();
+  expect(await w.refused("MarkThreadRead", read(1), outsider)).toMatchObject({ code: "FORBIDDEN" });
+});
+
+it("keeps a member's notification level, for members only and from the three levels", async () => {
+  const { alice, carol, roomId } = await people();
+  const [set] = await w.apply(commandRecord("SetRoomNotifications", { roomId, level: "MENTIONS" }, alice));
+  expect(set!.answer!.events).toEqual([{ type: "NotificationLevelChanged", roomId, userId: alice, level: "MENTIONS" }]);
+  expect(await w.refused("SetRoomNotifications", { roomId, level: "NONE" }, carol)).toMatchObject({
+    code: "FORBIDDEN",
+  });
+  const [loud] = await w.apply(commandRecord("SetRoomNotifications", { roomId, level: "LOUD" }, alice));
+  expect(loud!.kind).toBe("deadLetter");
+});
+
+it("notifies once per message: a message at ALL unless it mentions you, a mention unless NONE", () => {
+  const message = (fromViewer: boolean, mentionsViewer: boolean) =>
+    ({ kind: "message", fromViewer, mentionsViewer }) as const;
+  expect(notifies("ALL", message(false, false))).toBe(true);
+  expect(notifies("ALL", message(true, false))).toBe(false);
+  expect(notifies("ALL", message(false, true))).toBe(false);
+  expect(notifies("MENTIONS", message(false, false))).toBe(false);
+  expect(["ALL", "MENTIONS", "NONE"].map((level) => notifies(level, { kind: "mention" }))).toEqual([true, true, false]);
 });

@@ -3,7 +3,7 @@ import { anyOf } from "../../db/arrays.js";
 import { messages, type MessageRow } from "../../db/schema.js";
 import { defineCommand, messageRecord, type Applied } from "../../commands/protocol.js";
 import { clientMessageId, messageBody } from "./messages.rules.js";
-import { addedEvents, messageIdOf, sendMessages } from "./sendMessages.commands.js";
+import { addedEvent, messageIdOf, sendMessages } from "./sendMessages.commands.js";
 
 export const sendMessageCommand = defineCommand({
   type: "SendMessage",
@@ -31,13 +31,11 @@ export const sendMessageCommand = defineCommand({
       .from(messages)
       .where(anyOf(messages.id, [...new Set(ids.values())]));
     const byId = new Map(stored.map((m) => [m.id, m]));
-    const found = commands.flatMap(({ id, issuedAt }) => {
-      const message = byId.get(ids.get(id)!);
-      return message ? [{ commandId: id, message, issuedAt }] : [];
-    });
-    const events = await addedEvents(tx, found);
     const applied = new Map<string, Applied<MessageRow>>();
-    found.forEach(({ commandId, message }, i) => applied.set(commandId, { result: message, events: [events[i]!] }));
+    for (const { id: commandId, issuedAt } of commands) {
+      const message = byId.get(ids.get(commandId)!);
+      if (message) applied.set(commandId, { result: message, events: [addedEvent(message, issuedAt)] });
+    }
     return applied;
   },
   resultOf: (event) => (event.type === "MessageAdded" ? event.message : undefined),

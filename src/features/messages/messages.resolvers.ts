@@ -1,7 +1,8 @@
 import type { MessageRow } from "../../db/schema.js";
 import { freshPerEvent, type GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
-import { notFound } from "../../shared/errors.js";
+import { AppError, notFound } from "../../shared/errors.js";
+import type { MessageChange } from "./messages.service.js";
 import { readableRoom, requireMyMembership, vouched } from "../rooms/rooms.resolvers.js";
 import { userOrDeleted } from "../users/users.resolvers.js";
 
@@ -14,6 +15,14 @@ async function vouchingStream<T>(ctx: GraphQLContext, roomId: string, stream: Pr
   const id = roomId.toLowerCase();
   ctx.vouchedRoom = (room) => room === id;
   return opened;
+}
+
+/** The message a change is about: a reply's thread parent, read once per event and selection (shared execution). */
+async function changedMessage(change: MessageChange, ctx: GraphQLContext): Promise<MessageRow> {
+  if (!("type" in change)) return change;
+  const parent = await ctx.loaders.message.load(change.message.parentId!);
+  if (!parent) throw notFound(`no message with id ${change.message.parentId}`);
+  return parent;
 }
 
 export const messagesResolvers: Resolvers = {
@@ -54,7 +63,8 @@ export const messagesResolvers: Resolvers = {
     messageUpdated: {
       subscribe: (_, { roomId }, ctx) =>
         vouchingStream(ctx, roomId, ctx.services.messages.updates(ctx.requireViewer(), roomId, ctx.onSlowConsumer)),
-      resolve: freshPerEvent,
+      resolve: (item: MessageChange | AppError, args: unknown, ctx: GraphQLContext) =>
+        changedMessage(freshPerEvent(item, args, ctx), ctx),
     },
     messageAdded: {
       subscribe: (_, { roomId, afterSeq }, ctx) =>

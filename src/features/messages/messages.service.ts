@@ -6,6 +6,7 @@ import { messages, rooms, type MessageRow, type UserRow } from "../../db/schema.
 import { groupBy } from "../../shared/collections.js";
 import type { CommandBus } from "../../commands/ports.js";
 import type { EventBus } from "../../commands/ports.js";
+import type { MessageAddedRecord } from "../../commands/protocol.js";
 import { AppError, notFound } from "../../shared/errors.js";
 import { parseInput, requireId } from "../../shared/validation.js";
 import { roomEventStream } from "../rooms/roomEvents.js";
@@ -45,6 +46,9 @@ const historyPageQuery = (db: Database) =>
     .orderBy(desc(messages.seq))
     .limit(sql.placeholder("last"))
     .prepare("history_page");
+
+/** What `updates` streams: a changed message, or a reply whose thread's parent changed. */
+export type MessageChange = MessageRow | MessageAddedRecord;
 
 export interface PageRequest {
   roomId: string;
@@ -200,22 +204,23 @@ export class MessagesService {
 
   /**
    * Edits, deletions, reaction and thread changes of the room's messages, live; ends
-   * FORBIDDEN when the viewer leaves.
+   * FORBIDDEN when the viewer leaves. A reply is handed on as its event: its thread's parent
+   * is what changed (its summary is counted when read), and is read only here, where someone
+   * subscribed to it (see `changedMessage`).
    */
   async updates(
     viewer: UserRow,
     roomId: string,
     onOverflow?: () => void,
-  ): Promise<AsyncIterableIterator<MessageRow | AppError>> {
+  ): Promise<AsyncIterableIterator<MessageChange | AppError>> {
     await this.rooms.requireMembership(viewer, roomId);
-    return roomEventStream<MessageRow>(this.events.subscribeRoom(roomId, onOverflow), {
+    return roomEventStream<MessageChange>(this.events.subscribeRoom(roomId, onOverflow), {
       roomId,
       viewerId: viewer.id,
       limit: this.queueLimit,
       onEvent: (event, out) => {
         if (event.type === "MessageUpdated") out.push(event.message);
-        // A reply changed its thread's summary (counted when read, from the parent).
-        else if (event.type === "MessageAdded" && event.parent) out.push(event.parent);
+        else if (event.type === "MessageAdded" && event.message.parentId) out.push(event);
       },
     });
   }

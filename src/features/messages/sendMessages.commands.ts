@@ -56,7 +56,7 @@ interface Decided {
  * were found by their ids already (findApplied); a retry within the run is answered with its
  * first attempt. (A sender's read position follows their own newest message without a write:
  * see the rooms service.) The result for each command is what `apply` would have produced, in
- * order; a reply's event carries its thread's parent (see withParents).
+ * order.
  */
 export async function sendMessages(
   tx: Transaction,
@@ -89,11 +89,8 @@ export async function sendMessages(
     else if (row.id === null) throw new Error(`room ${roomId} went away while its messages were stored; retrying`);
     else added.push([i, messageRowOf(row)]);
   }
-  const events = await addedEvents(
-    tx,
-    added.map(([i, message]) => ({ message, issuedAt: commands[i]!.issuedAt })),
-  );
-  added.forEach(([i, message], n) => (results[i] = { ok: true, applied: { result: message, events: [events[n]!] } }));
+  for (const [i, message] of added)
+    results[i] = { ok: true, applied: { result: message, events: [addedEvent(message, commands[i]!.issuedAt)] } };
   for (const [i, first] of retryOf) {
     const answer = results[first]!;
     results[i] = answer.ok ? { ok: true, applied: { result: answer.applied.result } } : answer;
@@ -101,28 +98,13 @@ export async function sendMessages(
   return results;
 }
 
-/**
- * The MessageAdded events of stored messages, a reply's with its thread's parent as it
- * stands (read in one statement for the run): thread summaries are counted when read, so
- * the parent's row is what `messageUpdated` subscribers get to resolve them from.
- */
-export async function addedEvents(
-  tx: Transaction,
-  added: Array<{ message: MessageRow; issuedAt?: string }>,
-): Promise<Array<RoomEventOf<"MessageAdded">>> {
-  const parentIds = [...new Set(added.flatMap(({ message }) => message.parentId ?? []))];
-  const parents =
-    parentIds.length === 0
-      ? new Map<string, MessageRow>()
-      : new Map((await tx.select().from(messages).where(anyOf(messages.id, parentIds))).map((m) => [m.id, m]));
-  return added.map(({ message, issuedAt }) => ({
-    type: "MessageAdded",
-    roomId: message.roomId,
-    message,
-    ...(message.parentId && parents.has(message.parentId) ? { parent: parents.get(message.parentId)! } : {}),
-    ...(issuedAt ? { issuedAt } : {}),
-  }));
-}
+/** A stored message's event: a reply's tells `messageUpdated` subscribers its thread changed (see MessagesService.updates). */
+export const addedEvent = (message: MessageRow, issuedAt?: string): RoomEventOf<"MessageAdded"> => ({
+  type: "MessageAdded",
+  roomId: message.roomId,
+  message,
+  ...(issuedAt ? { issuedAt } : {}),
+});
 
 /** Messages a run found stored already in this transaction (rare: a retry in a later run of a chunk). */
 async function storedEarlier(tx: Transaction, rows: Decided[]): Promise<Map<string, MessageRow>> {

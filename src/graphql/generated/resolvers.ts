@@ -520,8 +520,9 @@ export type Subscription = {
    */
   messageUpdated: Message;
   /**
-   * Your feed across all your rooms: new messages with your unread count, rooms you were added
-   * to, members leaving, read positions moving, friends coming and going. Live only: after a
+   * Your feed across all your rooms: new messages with your unread count and whether they
+   * notify you, mentions of you, rooms you were added to, members leaving, read positions
+   * moving, friends coming and going. Live only: after a
    * reconnect, query `rooms` again (and a room's messages with afterSeq) before relying on it.
    */
   myEvents: MyEvent;
