@@ -266,6 +266,7 @@ async function startBuses(
     kafka,
     topic: topics.events,
     groupPrefix: groups.apiPrefix,
+    commands: { topic: topics.commands, workerGroup: groups.workers },
     logger: logger.child({ component: "events" }),
     queueLimit: config.SUBSCRIPTION_QUEUE_LIMIT,
     onRoomEvent: (event) => {

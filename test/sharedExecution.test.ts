@@ -14,11 +14,12 @@ import { befriend, createRoom, gqlOk, signUp, TestSubscription, useTestApp, wsCl
 
 const t = useTestApp();
 
-it("reads the fields that depend on the viewer from the SDL's @perViewer", async () => {
+it("reads the fields that depend on the viewer or the subscription from the SDL's directives", async () => {
   const fields = viewerDependentFields(buildSchema(await loadApiFeatures()));
   for (const field of ["User.lastLoginAt", "User.friends", "Room.unreadCount", "Room.lastReadSeq", "Room.messages"])
-    expect(fields).toContain(field);
-  expect(fields).not.toContain("Message.body");
+    expect(fields.get(field)).toBe("perViewer");
+  expect(fields.get("MessageAddedEvent.cursor")).toBe("perSubscription");
+  expect(fields.has("Message.body")).toBe(false);
 });
 
 it("never shares a per-viewer field between two subscribers of the same room", async () => {

@@ -22,6 +22,7 @@ import {
   USERS_CHANNEL,
 } from "../commands/protocol.js";
 import { identifyEvent } from "../commands/eventIdentity.js";
+import { advanced, parsePosition, setPositionOf, type Place, type Positions } from "../commands/positions.js";
 import type { EventBus } from "../commands/ports.js";
 import { BoundedQueue } from "../shared/boundedQueue.js";
 import { ACKS_ALL, KAFKA_RETRY } from "../kafka/client.js";
@@ -36,6 +37,8 @@ export interface EventBusOptions {
   queueLimit: number;
   /** Observes each room event once per process, before it is handed to its subscribers. */
   onRoomEvent?: (event: RoomEvent) => void;
+  /** Where the workers' committed positions are read at start (the feed's first positions). */
+  commands?: { topic: string; workerGroup: string };
 }
 
 /**
@@ -43,6 +46,8 @@ export interface EventBusOptions {
  * within 250 ms, records or not): it is started again, its subscribers kept.
  */
 const STALLED_AFTER_MS = 30_000;
+
+const keyPartitioner = Partitioners.DefaultPartitioner();
 
 type Listener = (record: unknown) => void;
 
@@ -72,6 +77,9 @@ class KafkaEventBus implements EventBus {
     null;
   /** A record reaches both a channel's listeners and the answer hook: it is decoded once. */
   private readonly decodedRecords = new WeakMap<KafkaMessage, unknown>();
+  /** Per partition of commands, the place of the last stored room event read (see positions.ts). */
+  private currentPositions: Positions = new Map();
+  private commandPartitions = 1;
 
   constructor(private readonly options: EventBusOptions) {
     this.groupId = `${options.groupPrefix}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -83,6 +91,19 @@ class KafkaEventBus implements EventBus {
 
   get subscriptionCount() {
     return this.queues.size;
+  }
+
+  get positions() {
+    return this.currentPositions;
+  }
+
+  /** The partition of chat.commands whose commands carry `key` (kafkajs's default partitioner, as producers use). */
+  commandPartitionOf(key: string) {
+    const partitionMetadata = Array.from({ length: this.commandPartitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+    }));
+    return keyPartitioner({ topic: "", partitionMetadata, message: { key } } as never);
   }
 
   async start() {
@@ -111,6 +132,13 @@ class KafkaEventBus implements EventBus {
     // the group starts with every partition's latest offset committed, so a rejoin while
     // the coordinator moves resumes there rather than at a newer "latest".
     await commitLatestOffsets(kafka, this.groupId, topic);
+    // Starting at the end, this process reads nothing the workers published before: what they
+    // have committed is taken as read (a feed subscribed now reads current state instead).
+    if (this.options.commands) {
+      const commands = await commandsState(kafka, this.options.commands);
+      this.currentPositions = commands.positions;
+      this.commandPartitions = commands.partitions;
+    }
     const positioned = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.FETCH, () => {
         off();
@@ -286,8 +314,11 @@ class KafkaEventBus implements EventBus {
   private decode<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
     if (this.decodedRecords.has(message)) return this.decodedRecords.get(message) as T | null;
     const event = this.parse(schema, message);
-    if (event !== null && typeof event === "object")
+    if (event !== null && typeof event === "object") {
       identifyEvent(event, ...("message" in event && typeof event.message === "object" ? [event.message!] : []));
+      const position = parsePosition(message.headers?.[eventHeaders.position]?.toString());
+      if (position) setPositionOf(event, position);
+    }
     this.decodedRecords.set(message, event);
     return event;
   }
@@ -343,6 +374,9 @@ class KafkaEventBus implements EventBus {
   private route(message: KafkaMessage) {
     const channel = message.headers?.[eventHeaders.channel]?.toString();
     if (!channel || !this.pubsub) return;
+    const position = parsePosition(message.headers?.[eventHeaders.position]?.toString());
+    // Before its listeners run: a feed delivering this event hands out positions that include it.
+    if (position) this.currentPositions = advanced(this.currentPositions, position);
     const { answers, roomFeed } = this;
     const commandId = message.headers?.[eventHeaders.outcomeOf]?.toString();
     if (commandId && answers?.awaits(commandId)) {
@@ -362,6 +396,24 @@ class KafkaEventBus implements EventBus {
 }
 
 export const createEventBus = (options: EventBusOptions): EventBus => new KafkaEventBus(options);
+
+/**
+ * How many partitions chat.commands has, and per partition the last command the workers
+ * committed (its events were published before), as a place past all of that command's events.
+ */
+async function commandsState(kafka: Kafka, { topic, workerGroup }: { topic: string; workerGroup: string }) {
+  const admin = kafka.admin({ retry: KAFKA_RETRY });
+  try {
+    await admin.connect();
+    const [committed] = await admin.fetchOffsets({ groupId: workerGroup, topics: [topic] });
+    const positions = new Map<number, Place>();
+    for (const { partition, offset } of committed?.partitions ?? [])
+      if (Number(offset) > 0) positions.set(partition, [Number(offset) - 1, Number.MAX_SAFE_INTEGER]);
+    return { positions, partitions: Math.max(1, committed?.partitions.length ?? 1) };
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
 
 /**
  * Commits each partition's end offset for a group that has no members yet. A partition

@@ -21,19 +21,24 @@ import type { GraphQLContext } from "../graphql/context.js";
 import { ResponseBudget, tooLargeResult } from "../graphql/responseBudget.js";
 
 /**
- * Fields whose value depends on who asks, as the SDL declares them (`@perViewer`): a
- * selection with any of them is shared only between subscriptions of the same viewer.
+ * Fields whose value depends on who asks (`@perViewer`: a selection with any of them is
+ * shared only between subscriptions of the same viewer) or on the subscription itself
+ * (`@perSubscription`: never shared), as the SDL declares them.
  */
-export function viewerDependentFields(schema: GraphQLSchema): Set<string> {
-  const fields = new Set<string>();
+export function viewerDependentFields(schema: GraphQLSchema): Map<string, Dependence> {
+  const fields = new Map<string, Dependence>();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) && !isInterfaceType(type)) continue;
-    for (const field of Object.values(type.getFields()))
-      if (field.astNode?.directives?.some((d) => d.name.value === "perViewer"))
-        fields.add(`${type.name}.${field.name}`);
+    for (const field of Object.values(type.getFields())) {
+      const marked = field.astNode?.directives?.find((d) => DEPENDENCES.has(d.name.value as Dependence));
+      if (marked) fields.set(`${type.name}.${field.name}`, marked.name.value as Dependence);
+    }
   }
   return fields;
 }
+
+type Dependence = "perViewer" | "perSubscription";
+const DEPENDENCES: ReadonlySet<Dependence> = new Set(["perViewer", "perSubscription"]);
 
 interface SelectionShape {
   /** Identifies the selection below the subscription field (and the variables it uses). */
@@ -46,7 +51,7 @@ interface SelectionShape {
 const shapes = new WeakMap<DocumentNode, Map<string, SelectionShape | null>>();
 
 function cachedSelectionShape(
-  perViewer: Set<string>,
+  perViewer: Map<string, Dependence>,
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName?: string | null,
@@ -59,7 +64,7 @@ function cachedSelectionShape(
 }
 
 function selectionShape(
-  perViewer: Set<string>,
+  perViewer: Map<string, Dependence>,
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName?: string | null,
@@ -69,16 +74,20 @@ function selectionShape(
   if (!operation || operation.operation !== "subscription" || !root || root.kind !== Kind.FIELD || !root.selectionSet)
     return null;
   let viewerDependent = false;
+  let subscriptionDependent = false;
   const typeInfo = new TypeInfo(schema);
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       Field(node) {
         const parent = typeInfo.getParentType();
-        if (parent && perViewer.has(`${parent.name}.${node.name.value}`)) viewerDependent = true;
+        const dependence = parent && perViewer.get(`${parent.name}.${node.name.value}`);
+        if (dependence === "perViewer") viewerDependent = true;
+        if (dependence === "perSubscription") subscriptionDependent = true;
       },
     }),
   );
+  if (subscriptionDependent) return null;
   // Everything in the operation shapes the result (the root field's alias and directives, the
   // operation's directives, the selection, fragments, the variables they use) except the root
   // field's arguments: those (roomId, afterSeq) differ per subscriber and only shape the source

@@ -2,6 +2,7 @@
  * What the domain needs from the transport, as interfaces: services depend on these, and
  * src/kafka implements them, so no feature imports Kafka.
  */
+import type { Positions } from "./positions.js";
 import type { CommandAnswer, CommandDefinition, PresenceReport, RoomEvent, RoomEventOf } from "./protocol.js";
 
 export interface CommandBus {
@@ -29,6 +30,13 @@ export interface EventBus {
   subscribeRoom(roomId: string, onOverflow?: () => void): AsyncIterableIterator<RoomEvent>;
   /** Open room subscriptions in this process. */
   readonly subscriptionCount: number;
+  /**
+   * Per partition of commands, the place of the last stored room event this process read:
+   * everything before it has been handed to its listeners (commands/positions.ts).
+   */
+  readonly positions: Positions;
+  /** The partition of chat.commands that commands keyed by `key` (a room id) go to. */
+  commandPartitionOf(key: string): number;
   /**
    * Answers to the commands this process waits for: outcome records, and events marked as a
    * command's outcome (decoded only when `awaits` says someone here waits for that command).

@@ -11,7 +11,21 @@ export const commandEnvelope = z.object({
   issuedAt: z.iso.datetime(),
   payload: z.unknown(),
 });
-export type CommandEnvelope<P = unknown> = Omit<z.infer<typeof commandEnvelope>, "payload"> & { payload: P };
+export type CommandEnvelope<P = unknown> = Omit<z.infer<typeof commandEnvelope>, "payload"> & {
+  payload: P;
+  /** Where it stood in chat.commands, as the worker fetched it (a producer never sets this). */
+  position?: CommandPosition;
+};
+
+/**
+ * A command's place in chat.commands. Each partition is applied in order by one worker at a
+ * time, so within a partition this is the order its commands' effects were committed in: the
+ * feed's cursors are made of these (src/features/live/positions.ts).
+ */
+export interface CommandPosition {
+  partition: number;
+  offset: number;
+}
 
 /** A stored message as it travels in results and events. */
 export const messageRecord = z.object({
@@ -141,9 +155,17 @@ export const keyOf = (event: DomainEvent) => ("roomId" in event ? event.roomId :
  * result is read from the event by the command's `resultOf`), so a message travels as one
  * record, not an outcome plus an event; `trace` holds epoch milliseconds of the command's
  * stages: `produced,taken up by a worker,committed` (the record's own timestamp is when the
- * event was produced).
+ * event was produced); `position` is a stored room event's place in the feed's order,
+ * `partition:offset:index` (its command's position, and its index among the command's
+ * events), read by API processes without decoding the record.
  */
-export const eventHeaders = { channel: "channel", type: "type", outcomeOf: "outcome-of", trace: "trace" } as const;
+export const eventHeaders = {
+  channel: "channel",
+  type: "type",
+  outcomeOf: "outcome-of",
+  trace: "trace",
+  position: "position",
+} as const;
 
 /** What answers a waiting command: its outcome record, or the event that carries its result. */
 export type CommandAnswer = { outcome: CommandOutcome } | { event: RoomEvent };

@@ -114,6 +114,17 @@ const envSchema = z.object({
    * @default 20000
    */
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
+  /**
+   * How long a feed cursor (`myEvents(after:)`) stays good: older ones get CURSOR_EXPIRED and
+   * the client re-reads. At most COMMAND_LOG_RETENTION_HOURS, where the changes are read from.
+   * @default 168
+   */
+  FEED_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(168),
+  /**
+   * The most changes a resumed feed replays; a client further behind gets CURSOR_EXPIRED and
+   * re-reads (cheaper for both sides than a long replay). @default 5000
+   */
+  FEED_REPLAY_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** How often each API process reports its connected users (presence). @default 10000 */
@@ -252,6 +263,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       `HOST: ${cleaned.HOST} would let anyone on the network use tokens signed with the published development secret; set JWT_SECRET (openssl rand -base64 48) or listen on 127.0.0.1`,
     );
   problems.push(...kafkaSecurityProblems(cleaned));
+  if (parsed.success && parsed.data.FEED_RETENTION_HOURS > parsed.data.COMMAND_LOG_RETENTION_HOURS)
+    problems.push(
+      `FEED_RETENTION_HOURS: ${parsed.data.FEED_RETENTION_HOURS} exceeds COMMAND_LOG_RETENTION_HOURS (${parsed.data.COMMAND_LOG_RETENTION_HOURS}), where a resumed feed reads its changes`,
+    );
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return {
     ...parsed.data,

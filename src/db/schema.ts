@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   bigint,
@@ -131,6 +131,12 @@ export const messages = pgTable(
       .array()
       .notNull()
       .default(sql`'{}'::uuid[]`),
+    /**
+     * The offset of its SendMessage command in the room's partition of chat.commands: where
+     * its MessageAdded stands in the feed's order (src/features/live/positions.ts). Null for
+     * messages stored before positions were kept.
+     */
+    position: bigint("position", { mode: "number" }),
   },
   (t) => [
     uniqueIndex("messages_room_seq_key").on(t.roomId, t.seq),
@@ -220,6 +226,20 @@ export const threadReads = pgTable(
 );
 
 /**
+ * Who left which room when (left, or was removed): a resumed feed replays a room its user
+ * has left since its cursor up to their departure. Pruned with command_log.
+ */
+export const roomDepartures = pgTable(
+  "room_departures",
+  {
+    userId: uuid("user_id").notNull(),
+    roomId: uuid("room_id").notNull(),
+    departedAt: createdAt("departed_at"),
+  },
+  (t) => [index("room_departures_user_idx").on(t.userId, t.departedAt)],
+);
+
+/**
  * Every command the workers have decided, with its outcome and events, written in the same
  * transaction as its effects. A redelivered command is answered from here, unchanged.
  */
@@ -231,8 +251,25 @@ export const commandLog = pgTable(
     outcome: jsonb("outcome").notNull(),
     events: jsonb("events").notNull(),
     appliedAt: createdAt("applied_at"),
+    /** Where the command stood in chat.commands: its events' place in the feed's order. */
+    partition: integer("partition"),
+    logOffset: bigint("log_offset", { mode: "number" }),
+    /** The one room its events are about; null when they are about none or several (roomEvents says which). */
+    roomId: uuid("room_id"),
+    /** Whether any of its events is a room's (the feed replays those). */
+    roomEvents: boolean("room_events").notNull().default(false),
   },
-  (t) => [index("command_log_applied_idx").on(t.appliedAt)],
+  (t) => [
+    index("command_log_applied_idx").on(t.appliedAt),
+    // A resumed feed's replay: a room's changes after a position, and those of commands
+    // about several rooms (an account deleted) after a position in a partition.
+    index("command_log_room_idx")
+      .on(t.roomId, t.logOffset)
+      .where(sql`${t.roomId} is not null`),
+    index("command_log_rooms_idx")
+      .on(t.partition, t.logOffset)
+      .where(sql`${t.roomId} is null and ${t.roomEvents}`),
+  ],
 );
 
 /**
@@ -255,7 +292,10 @@ export const eventLog = pgTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type RoomRow = typeof rooms.$inferSelect;
-export type MessageRow = typeof messages.$inferSelect;
+/** A message as the API and events carry it (its feed position is the replay's concern alone). */
+export type MessageRow = Omit<typeof messages.$inferSelect, "position">;
+/** Its columns, for the selects whose rows travel in events and results. */
+export const { position: _position, ...messageColumns } = getTableColumns(messages);
 export type SavedMessageRow = typeof savedMessages.$inferSelect;
 
 /**

@@ -210,3 +210,15 @@ async function waitForLeaders(admin: Admin, names: string[]) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/** How many partitions a topic has. */
+export async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]!.partitions.length;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "COMMAND_TIMEOUT"
   | "SERVICE_UNAVAILABLE"
   | "TOO_MANY_REQUESTS"
+  | "CURSOR_EXPIRED"
   | "INTERNAL_SERVER_ERROR";
 
 export const errorCodes: readonly ErrorCode[] = [
@@ -22,6 +23,7 @@ export const errorCodes: readonly ErrorCode[] = [
   "COMMAND_TIMEOUT",
   "SERVICE_UNAVAILABLE",
   "TOO_MANY_REQUESTS",
+  "CURSOR_EXPIRED",
   "INTERNAL_SERVER_ERROR",
 ];
 

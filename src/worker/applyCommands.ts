@@ -33,9 +33,11 @@ export class CommandRegistry {
   definitions = () => this.byType.values();
 }
 
-/** A record as fetched: only its bytes matter here. */
+/** A record as fetched: its bytes, and where it stood (absent in tests that need no feed order). */
 export interface CommandRecord {
   value: Buffer | string | null;
+  partition?: number;
+  offset?: string;
 }
 
 /** A command's answer: its outcome and the events it emitted (re-emitted as they were on redelivery). */
@@ -76,7 +78,7 @@ export async function applyCommands(
   records: readonly CommandRecord[],
   options: ApplyOptions = {},
 ): Promise<ChunkDecision> {
-  const decoded = records.map((record) => decodeCommand(record.value));
+  const decoded = records.map(decodeCommand);
   for (const fastPaths of [true, false]) {
     try {
       const verdicts = await db.transaction(async (tx) => {
@@ -98,8 +100,8 @@ export async function applyCommands(
 
 type Decoded = { command: CommandEnvelope } | { reason: string };
 
-/** Reads a record into a command envelope, or says why it can never be one. */
-function decodeCommand(value: Buffer | string | null): Decoded {
+/** Reads a record into a command envelope with its position, or says why it can never be one. */
+function decodeCommand({ value, partition, offset }: CommandRecord): Decoded {
   let raw: unknown;
   try {
     raw = JSON.parse(value?.toString() ?? "");
@@ -108,7 +110,8 @@ function decodeCommand(value: Buffer | string | null): Decoded {
   }
   const envelope = commandEnvelope.safeParse(raw);
   if (!envelope.success) return { reason: `not a command envelope: ${envelope.error.issues[0]?.message}` };
-  return { command: envelope.data };
+  const position = partition !== undefined && offset !== undefined ? { partition, offset: Number(offset) } : undefined;
+  return { command: { ...envelope.data, ...(position ? { position } : {}) } };
 }
 
 /**
@@ -141,6 +144,17 @@ async function findDecided(tx: Transaction, registry: CommandRegistry, decoded: 
       events: row.events as DomainEvent[],
     });
   return decided;
+}
+
+/** Where a decided command's room events stand in the feed's order, for its command_log row. */
+function feedPlace(command: CommandEnvelope, events: DomainEvent[]) {
+  const rooms = new Set(events.flatMap((e) => ("roomId" in e ? [e.roomId] : [])));
+  return {
+    partition: command.position?.partition ?? null,
+    logOffset: command.position?.offset ?? null,
+    roomId: rooms.size === 1 ? [...rooms][0]! : null,
+    roomEvents: rooms.size > 0,
+  };
 }
 
 const refusal = (command: CommandEnvelope, code: ErrorCode, message: string): CommandOutcome => ({
@@ -268,7 +282,13 @@ class Chunk {
     this.decided.set(command.id, answer);
     // A success of a command that is its own record is found by findApplied instead.
     if (!(outcome.ok && definition.findApplied))
-      this.newlyDecided.push({ commandId: command.id, type: command.type, outcome, events });
+      this.newlyDecided.push({
+        commandId: command.id,
+        type: command.type,
+        outcome,
+        events,
+        ...feedPlace(command, events),
+      });
   }
 
   private deadLetter(index: number, reason: string, outcome?: CommandOutcome) {

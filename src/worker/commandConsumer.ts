@@ -17,7 +17,7 @@ import type { Database } from "../db/client.js";
 import { eventHeaders, OUTCOMES_CHANNEL, channelOf, keyOf, type DomainEvent } from "../commands/protocol.js";
 import type { Logger } from "../shared/logger.js";
 import type { Metrics } from "../shared/metrics.js";
-import { ACKS_ALL, KAFKA_RETRY, type Topics } from "../kafka/client.js";
+import { ACKS_ALL, KAFKA_RETRY, partitionCount, type Topics } from "../kafka/client.js";
 import { applyCommands, type Answer, type CommandRegistry, type Verdict } from "./applyCommands.js";
 import { groupCommit, type Heartbeat } from "./groupCommit.js";
 
@@ -60,6 +60,9 @@ export function commandFetch(fetchWaitMs: number) {
   return { maxWaitTimeInMs: fetchWaitMs, minBytes: 64 * 1024, idleMaxWaitTimeInMs: IDLE_FETCH_WAIT_MS };
 }
 
+/** A fetched command record with its partition (a chunk may hold several partitions' records). */
+type FetchedCommand = KafkaMessage & { partition: number };
+
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 5_000;
 
@@ -76,27 +79,40 @@ async function waitWithHeartbeats(ms: number, heartbeat: Heartbeat, isRunning: (
  * event carries is that event alone, marked `outcome-of`; anything else is an outcome record
  * followed by the events.
  */
-function eventRecords({ definition, outcome, events }: Answer, trace: string): Message[] {
-  const record = (event: DomainEvent, headers: Record<string, string> = {}): Message => ({
+function eventRecords({ definition, outcome, events }: Answer, trace: string, place: FeedPlace): Message[] {
+  const record = (event: DomainEvent, index: number, headers: Record<string, string> = {}): Message => ({
     key: keyOf(event),
     value: JSON.stringify(event),
+    // A room event goes to the events partition numbered as its command's (modulo their
+    // count), not to its key's: each partition of chat.events then holds the room events of
+    // whole partitions of commands, in command order, which is what lets a feed's cursor be
+    // a position per partition (src/features/live/positions.ts). A room stays in one partition.
+    ...("roomId" in event ? { partition: place.partition % place.eventPartitions } : {}),
     headers: {
       [eventHeaders.channel]: channelOf(event),
       [eventHeaders.type]: event.type,
       [eventHeaders.trace]: trace,
+      ...("roomId" in event ? { [eventHeaders.position]: `${place.partition}:${place.offset}:${index}` } : {}),
       ...headers,
     },
   });
   if (outcome.ok && events.length === 1 && definition?.resultOf?.(events[0]!) !== undefined)
-    return [record(events[0]!, { [eventHeaders.outcomeOf]: outcome.commandId })];
+    return [record(events[0]!, 0, { [eventHeaders.outcomeOf]: outcome.commandId })];
   return [
     {
       key: outcome.commandId,
       value: JSON.stringify(outcome),
       headers: { [eventHeaders.channel]: OUTCOMES_CHANNEL, [eventHeaders.type]: "Outcome" },
     },
-    ...events.map((event) => record(event)),
+    ...events.map((event, i) => record(event, i)),
   ];
+}
+
+/** Where a command stood in chat.commands, and how many partitions chat.events has. */
+interface FeedPlace {
+  partition: number;
+  offset: string;
+  eventPartitions: number;
 }
 
 /** The dead-letter record of a command that can never be applied: the original, with why. */
@@ -135,7 +151,9 @@ function pendingOffsets(logger: Logger) {
  */
 export class CommandConsumer {
   private readonly offsets: ReturnType<typeof pendingOffsets>;
-  private readonly applyGrouped: (records: KafkaMessage[], heartbeat: Heartbeat) => Promise<void>;
+  private readonly applyGrouped: (records: FetchedCommand[], heartbeat: Heartbeat) => Promise<void>;
+  /** chat.events' partition count, read at start (see roomEventPlace). */
+  private eventPartitions = 1;
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
   private commitTimer: NodeJS.Timeout | undefined;
@@ -154,6 +172,7 @@ export class CommandConsumer {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await this.producer.connect();
+    this.eventPartitions = await partitionCount(kafka, topics.events);
     const consumer = (this.consumer = kafka.consumer({
       groupId: this.options.groupId,
       allowAutoTopicCreation: false,
@@ -201,7 +220,7 @@ export class CommandConsumer {
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
     const size = this.options.transactionSize;
     for (let start = 0; start < batch.messages.length; start += size) {
-      const chunk = batch.messages.slice(start, start + size);
+      const chunk = batch.messages.slice(start, start + size).map((m) => ({ ...m, partition: batch.partition }));
       for (let attempt = 1; ; attempt++) {
         if (!isRunning() || isStale()) return;
         try {
@@ -224,7 +243,7 @@ export class CommandConsumer {
   }
 
   /** Decides a chunk, publishes what it decided; throws when the chunk must be tried again. */
-  private async applyChunk(records: KafkaMessage[], heartbeat: Heartbeat) {
+  private async applyChunk(records: FetchedCommand[], heartbeat: Heartbeat) {
     const { db, logger } = this.options;
     const startedAt = Date.now();
     const decision = await applyCommands(db, this.options.commands, records, { progress: heartbeat, logger });
@@ -238,11 +257,15 @@ export class CommandConsumer {
       );
   }
 
-  private async publish(records: KafkaMessage[], verdicts: Verdict[], startedAt: number) {
+  private async publish(records: FetchedCommand[], verdicts: Verdict[], startedAt: number) {
     // When each command was produced, and when this chunk was taken up and committed: the
     // stages of a message's latency, for the bench and for anyone tracing a slow delivery.
     const trace = (record: KafkaMessage) => `${record.timestamp},${startedAt},${Date.now()}`;
-    const answers = verdicts.flatMap((v, i) => (v.answer ? eventRecords(v.answer, trace(records[i]!)) : []));
+    const eventPartitions = this.eventPartitions;
+    const answers = verdicts.flatMap((v, i) => {
+      const { partition, offset } = records[i]!;
+      return v.answer ? eventRecords(v.answer, trace(records[i]!), { partition, offset, eventPartitions }) : [];
+    });
     const deadLetters = verdicts.flatMap((v, i) =>
       v.kind === "deadLetter" ? [deadLetterRecord(records[i]!, v.reason)] : [],
     );
@@ -256,7 +279,7 @@ export class CommandConsumer {
   }
 
   /** Counted only once the chunk is committed and published, so retries do not inflate them. */
-  private count(records: KafkaMessage[], verdicts: Verdict[]) {
+  private count(records: FetchedCommand[], verdicts: Verdict[]) {
     const { metrics, logger } = this.options;
     metrics.batchSize.observe(records.length);
     for (const [i, verdict] of verdicts.entries()) {

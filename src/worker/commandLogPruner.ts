@@ -1,6 +1,6 @@
 import { and, inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { commandLog } from "../db/schema.js";
+import { commandLog, roomDepartures } from "../db/schema.js";
 import type { Logger } from "../shared/logger.js";
 
 /**
@@ -10,8 +10,8 @@ import type { Logger } from "../shared/logger.js";
  */
 export async function pruneCommandLog(db: Database, retentionHours: number, batchSize = 5000): Promise<number> {
   let deleted = 0;
+  const cutoff = sql`now() - make_interval(hours => ${retentionHours})`;
   for (;;) {
-    const cutoff = sql`now() - make_interval(hours => ${retentionHours})`;
     const oldest = db
       .select({ id: commandLog.commandId })
       .from(commandLog)
@@ -22,8 +22,11 @@ export async function pruneCommandLog(db: Database, retentionHours: number, batc
       .where(and(inArray(commandLog.commandId, oldest), lt(commandLog.appliedAt, cutoff)))
       .returning({ id: commandLog.commandId });
     deleted += rows.length;
-    if (rows.length < batchSize) return deleted;
+    if (rows.length < batchSize) break;
   }
+  // Departures serve resumed feeds, which read command_log: they go with it.
+  await db.delete(roomDepartures).where(lt(roomDepartures.departedAt, cutoff));
+  return deleted;
 }
 
 /** Prunes once at start and then every `everyMs`; errors are logged and retried next time. */

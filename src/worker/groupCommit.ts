@@ -1,5 +1,3 @@
-import type { KafkaMessage } from "kafkajs";
-
 export type Heartbeat = () => Promise<void>;
 
 /**
@@ -8,8 +6,8 @@ export type Heartbeat = () => Promise<void>;
  * transaction and one produce request. Partitions hold different rooms, so putting their
  * chunks side by side changes no room's order; each caller still waits for its own chunk.
  */
-export function groupCommit(limit: number, apply: (records: KafkaMessage[], heartbeat: Heartbeat) => Promise<void>) {
-  const waiting: Array<{ records: KafkaMessage[]; heartbeat: Heartbeat; settle: (error?: unknown) => void }> = [];
+export function groupCommit<R>(limit: number, apply: (records: R[], heartbeat: Heartbeat) => Promise<void>) {
+  const waiting: Array<{ records: R[]; heartbeat: Heartbeat; settle: (error?: unknown) => void }> = [];
   function flush() {
     const group = [waiting.shift()!];
     let size = group[0]!.records.length;
@@ -26,7 +24,7 @@ export function groupCommit(limit: number, apply: (records: KafkaMessage[], hear
       (error: unknown) => group.forEach((item) => item.settle(error ?? new Error("batch failed"))),
     );
   }
-  return (records: KafkaMessage[], heartbeat: Heartbeat) =>
+  return (records: R[], heartbeat: Heartbeat) =>
     new Promise<void>((resolve, reject) => {
       const settle = (error?: unknown) => (error === undefined ? resolve() : reject(error));
       if (waiting.push({ records, heartbeat, settle }) === 1) setImmediate(flush);

@@ -1,42 +1,21 @@
 import { BoundedQueue } from "../../shared/boundedQueue.js";
 import type { EventBus } from "../../commands/ports.js";
-import type { MessageAddedRecord, NotificationLevelRecord, RoomEvent, TypingRecord } from "../../commands/protocol.js";
+import type { RoomEvent } from "../../commands/protocol.js";
 import { AppError } from "../../shared/errors.js";
 import type { FriendsService } from "../friends/friends.service.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
-import { notifies } from "../notifications/notifications.rules.js";
+import { decodeCursor } from "./cursor.js";
+import { FeedSubscriber, type FeedItem, type RoomIndex } from "./feedSubscriber.js";
 import type { PresenceChange } from "./presence.js";
+import type { FeedReplay } from "./replay.js";
 
-/** A message that mentions the feed's user (from MessageAdded, or MessageUpdated's `mentioned`). */
-export interface MentionedItem {
-  type: "Mentioned";
-  roomId: string;
-  message: MessageAddedRecord["message"];
-}
+export type { FeedItem, MentionedItem } from "./feedSubscriber.js";
+export { FeedSubscriber } from "./feedSubscriber.js";
 
-/**
- * What a user's feed delivers: room events but typing (shared by all local members) and
- * level changes (they change the feed itself), mentions and presence changes.
- */
-export type FeedItem = Exclude<RoomEvent, TypingRecord | NotificationLevelRecord> | MentionedItem | PresenceChange;
-
-const NOBODY: ReadonlySet<never> = new Set();
-
-/** One open `myEvents` subscription: its user's rooms, read positions, levels and queue. */
-export class FeedSubscriber {
-  /** Room id -> the user's read position there. */
-  readonly rooms = new Map<string, number>();
-  /** Room id -> the user's notification level there, where not ALL. */
-  readonly levels = new Map<string, string>();
-  /** The user's unread count as of each MessageAdded delivered (the event is shared; this is not). */
-  readonly unread = new WeakMap<object, number>();
-  /** Whether each message or mention delivered notifies the user. */
-  readonly notify = new WeakMap<object, boolean>();
-
-  constructor(
-    readonly userId: string,
-    readonly queue: BoundedQueue<FeedItem>,
-  ) {}
+export interface FeedOptions {
+  queueLimit: number;
+  /** How long a cursor stays good (FEED_RETENTION_HOURS). */
+  retentionHours: number;
 }
 
 /**
@@ -46,15 +25,16 @@ export class FeedSubscriber {
  * and read positions are read once when it subscribes and kept current by the events
  * themselves (rooms created, members leaving, read positions moving, its own messages).
  */
-export class Feeds {
+export class Feeds implements RoomIndex {
   private readonly byRoom = new Map<string, Set<FeedSubscriber>>();
   private readonly byUser = new Map<string, Set<FeedSubscriber>>();
 
   constructor(
-    events: EventBus,
+    private readonly events: EventBus,
     private readonly rooms: RoomsService,
     private readonly friends: FriendsService,
-    private readonly queueLimit: number,
+    private readonly replay: FeedReplay,
+    private readonly options: FeedOptions,
   ) {
     events.onRoomEvents(
       (roomId, type) => this.byRoom.has(roomId) || (type === "RoomCreated" && this.byUser.size > 0),
@@ -63,25 +43,45 @@ export class Feeds {
   }
 
   /**
-   * Registered before the user's rooms are read, so a room created meanwhile is not missed;
-   * events of their existing rooms in the moment before the read are, which is why a client
-   * queries `rooms` after subscribing (docs/api.md: myEvents).
+   * Registered before the user's rooms are read, so a room created meanwhile is not missed.
+   * With `after` (a cursor of this feed), what the user missed since is replayed first, then
+   * live events follow with no gap and no repeat; without it, events of their rooms in the
+   * moment before the read are missed, which is why such a client queries `rooms` after
+   * subscribing (docs/api.md: myEvents).
    */
-  async subscribe(userId: string, onOverflow?: () => void): Promise<FeedSubscriber> {
+  async subscribe(userId: string, onOverflow?: () => void, after?: string | null): Promise<FeedSubscriber> {
+    const from = after == null ? null : decodeCursor(after, this.options.retentionHours);
     const queue = new BoundedQueue<FeedItem>(
-      this.queueLimit,
+      this.options.queueLimit,
       () => {
         onOverflow?.();
-        return new AppError("SERVICE_UNAVAILABLE", "your feed fell too far behind; subscribe again and re-query rooms");
+        return new AppError(
+          "SERVICE_UNAVAILABLE",
+          "your feed fell too far behind; subscribe again with your last cursor",
+        );
       },
       () => this.remove(subscriber),
     );
-    const subscriber = new FeedSubscriber(userId, queue);
+    const subscriber = new FeedSubscriber(userId, queue, this);
+    if (from) subscriber.hold();
     add(this.byUser, userId, subscriber);
-    for (const { roomId, lastReadSeq, notificationLevel } of await this.rooms.allMemberships(userId)) {
-      if (subscriber.rooms.has(roomId)) continue;
-      this.join(subscriber, roomId, lastReadSeq);
-      if (notificationLevel !== "ALL") subscriber.levels.set(roomId, notificationLevel);
+    try {
+      for (const { roomId, lastReadSeq, notificationLevel } of await this.rooms.allMemberships(userId)) {
+        if (subscriber.rooms.has(roomId)) continue;
+        subscriber.rooms.set(roomId, lastReadSeq);
+        this.join(subscriber, roomId);
+        if (notificationLevel !== "ALL") subscriber.levels.set(roomId, notificationLevel);
+      }
+      if (from) {
+        const since = new Date(Date.now() - this.options.retentionHours * 3_600_000);
+        subscriber.resume(
+          from.positions,
+          await this.replay.since(userId, from.positions, since, [...subscriber.rooms.keys()]),
+        );
+      }
+    } catch (error) {
+      this.remove(subscriber);
+      throw error;
     }
     return subscriber;
   }
@@ -91,89 +91,36 @@ export class Feeds {
     if (this.byUser.size === 0) return; // nobody here to tell: no friend list to read
     const [watchers = []] = (await this.friends.friendIds([change.userId])).values();
     for (const watcher of watchers)
-      for (const subscriber of this.byUser.get(watcher) ?? []) subscriber.queue.push(change);
+      for (const subscriber of this.byUser.get(watcher) ?? []) subscriber.push(change, this.events.positions);
   }
 
-  private route(event: RoomEvent) {
-    // Not copied: a Set may lose its current member while iterated (MemberLeft below).
-    const members: ReadonlySet<FeedSubscriber> = this.byRoom.get(event.roomId) ?? NOBODY;
-    switch (event.type) {
-      case "MessageAdded":
-        for (const subscriber of members) deliverMessage(subscriber, event);
-        return;
-      case "MessageUpdated":
-        for (const subscriber of members) {
-          subscriber.queue.push(event);
-          if (event.mentioned?.includes(subscriber.userId)) deliverMention(subscriber, event);
-        }
-        return;
-      case "NotificationLevelChanged":
-        for (const subscriber of members)
-          if (subscriber.userId === event.userId) subscriber.levels.set(event.roomId, event.level);
-        return;
-      case "RoomCreated":
-        for (const memberId of event.memberIds)
-          for (const subscriber of this.byUser.get(memberId) ?? []) {
-            this.join(subscriber, event.roomId, 0);
-            if (memberId !== event.creatorId) subscriber.queue.push(event);
-          }
-        return;
-      case "MemberLeft":
-        for (const subscriber of members) {
-          subscriber.queue.push(event);
-          if (subscriber.userId === event.userId) this.leave(subscriber, event.roomId);
-        }
-        return;
-      case "ReadPositionMoved":
-        for (const subscriber of members) {
-          if (subscriber.userId === event.userId)
-            subscriber.rooms.set(event.roomId, Math.max(subscriber.rooms.get(event.roomId) ?? 0, event.lastReadSeq));
-          subscriber.queue.push(event);
-        }
-        return;
-      case "Typing":
-        return; // a stream of its own (typing(roomId))
-    }
-  }
-
-  private join(subscriber: FeedSubscriber, roomId: string, lastReadSeq: number) {
-    subscriber.rooms.set(roomId, lastReadSeq);
+  join(subscriber: FeedSubscriber, roomId: string) {
+    if (!subscriber.rooms.has(roomId)) subscriber.rooms.set(roomId, 0);
     add(this.byRoom, roomId, subscriber);
   }
 
-  private leave(subscriber: FeedSubscriber, roomId: string) {
+  leave(subscriber: FeedSubscriber, roomId: string) {
     subscriber.rooms.delete(roomId);
     subscriber.levels.delete(roomId);
     remove(this.byRoom, roomId, subscriber);
+  }
+
+  private route(event: RoomEvent) {
+    if (event.type === "Typing") return; // a stream of its own (typing(roomId))
+    const at = this.events.positions;
+    if (event.type === "RoomCreated") {
+      for (const memberId of event.memberIds)
+        for (const subscriber of this.byUser.get(memberId) ?? []) subscriber.take(event, at);
+      return;
+    }
+    // Not copied: a Set may lose its current member while iterated (MemberLeft).
+    for (const subscriber of this.byRoom.get(event.roomId) ?? []) subscriber.take(event, at);
   }
 
   private remove(subscriber: FeedSubscriber) {
     for (const roomId of subscriber.rooms.keys()) remove(this.byRoom, roomId, subscriber);
     remove(this.byUser, subscriber.userId, subscriber);
   }
-}
-
-/** A new message, with the subscriber's unread count and notify; then a mention of them, if it is one. */
-function deliverMessage(subscriber: FeedSubscriber, event: MessageAddedRecord) {
-  const { seq, senderId, mentionIds } = event.message;
-  const fromViewer = senderId === subscriber.userId;
-  // Sending moves one's own read position to the message (rooms.service readPosition).
-  if (fromViewer) subscriber.rooms.set(event.roomId, seq);
-  subscriber.unread.set(event, Math.max(0, seq - (subscriber.rooms.get(event.roomId) ?? 0)));
-  const mentionsViewer = mentionIds.includes(subscriber.userId);
-  const level = subscriber.levels.get(event.roomId) ?? "ALL";
-  subscriber.notify.set(event, notifies(level, { kind: "message", fromViewer, mentionsViewer }));
-  subscriber.queue.push(event);
-  if (mentionsViewer) deliverMention(subscriber, event);
-}
-
-function deliverMention(
-  subscriber: FeedSubscriber,
-  { roomId, message }: Pick<MessageAddedRecord, "roomId" | "message">,
-) {
-  const item: MentionedItem = { type: "Mentioned", roomId, message };
-  subscriber.notify.set(item, notifies(subscriber.levels.get(roomId) ?? "ALL", { kind: "mention" }));
-  subscriber.queue.push(item);
 }
 
 function add<K, V>(index: Map<K, Set<V>>, key: K, value: V) {

@@ -22,6 +22,9 @@ const TYPE_NAMES = {
 /** Whether a feed item notifies the subscriber (decided when the feed routed it). */
 const notifyOf = (item: object, ctx: GraphQLContext) => feedOf.get(ctx)?.notify.get(item) ?? false;
 
+/** Where the subscriber resumes after this item (`myEvents(after:)`). */
+const cursor = (item: object, _: unknown, ctx: GraphQLContext) => feedOf.get(ctx)!.cursorOf(item);
+
 /** An event's room, while the viewer is a member of it (a room you left shows as null). */
 const eventRoom = async ({ roomId }: { roomId: string }, _: unknown, ctx: GraphQLContext) =>
   (await ctx.loaders.myMembership.load(roomId)) ? ctx.loaders.room.load(roomId) : null;
@@ -32,8 +35,8 @@ export const liveResolvers: Resolvers = {
   },
   Subscription: {
     myEvents: {
-      subscribe: async (_, __, ctx) => {
-        const subscriber = await ctx.services.live.feeds.subscribe(ctx.requireViewer().id, ctx.onSlowConsumer);
+      subscribe: async (_, { after }, ctx) => {
+        const subscriber = await ctx.services.live.feeds.subscribe(ctx.requireViewer().id, ctx.onSlowConsumer, after);
         feedOf.set(ctx, subscriber);
         // The feed routes only the events of rooms the user is in (see readableRoom).
         ctx.vouchedRoom = (roomId) => subscriber.rooms.has(roomId);
@@ -52,33 +55,40 @@ export const liveResolvers: Resolvers = {
   },
   MessageAddedEvent: {
     room: eventRoom,
+    cursor,
     message: (event) => event.message as MessageRow,
     unreadCount: (event, _, ctx) => feedOf.get(ctx)?.unread.get(event) ?? ctx.loaders.myUnreadCount.load(event.roomId),
     notify: (event, _, ctx) => notifyOf(event, ctx),
   },
   MentionedEvent: {
     room: eventRoom,
+    cursor,
     message: (item) => item.message as MessageRow,
     notify: (item, _, ctx) => notifyOf(item, ctx),
   },
   MessageUpdatedEvent: {
     room: eventRoom,
+    cursor,
     message: (event) => event.message as MessageRow,
   },
   RoomAddedEvent: {
     room: eventRoom,
+    cursor,
     addedBy: (event, _, ctx) => userOrDeleted(ctx, event.creatorId),
   },
   MemberLeftEvent: {
     room: eventRoom,
+    cursor,
     user: (event, _, ctx) => userOrDeleted(ctx, event.userId),
     removedBy: (event, _, ctx) => (event.removedBy ? userOrDeleted(ctx, event.removedBy) : null),
   },
   ReadPositionEvent: {
     room: eventRoom,
+    cursor,
     user: (event, _, ctx) => userOrDeleted(ctx, event.userId),
   },
   PresenceEvent: {
+    cursor,
     user: (change, _, ctx) => userOrDeleted(ctx, change.userId),
   },
   TypingEvent: {

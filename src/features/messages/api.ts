@@ -1,6 +1,7 @@
 import { signedInLimit } from "../../graphql/rateLimited.js";
 import type { FeatureApi } from "../module.js";
 import { messagesResolvers } from "./messages.resolvers.js";
+import { FeedReplay } from "../live/replay.js";
 import { MessagesService } from "./messages.service.js";
 
 export const api: FeatureApi = {
@@ -13,6 +14,10 @@ export const api: FeatureApi = {
       deps.events,
       services.rooms,
       deps.config.SUBSCRIPTION_QUEUE_LIMIT,
+      {
+        replay: new FeedReplay(deps.db, deps.events, deps.config.FEED_REPLAY_LIMIT),
+        retentionHours: deps.config.FEED_RETENTION_HOURS,
+      },
     );
   },
 };

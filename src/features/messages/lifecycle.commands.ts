@@ -3,7 +3,7 @@ import { z } from "zod";
 import { defineCommand, messageRecord, type RoomEvent } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
 import { anyOf } from "../../db/arrays.js";
-import { messages, roomMembers, users, type MessageRow } from "../../db/schema.js";
+import { messageColumns, messages, roomMembers, users, type MessageRow } from "../../db/schema.js";
 import { requireMember } from "../rooms/membership.js";
 import { checkChangeable, checkLive, mentionedUsernames, messageBody } from "./messages.rules.js";
 
@@ -15,7 +15,7 @@ import { checkChangeable, checkLive, mentionedUsernames, messageBody } from "./m
 export async function liveMessage(tx: Transaction, roomId: string, messageId: string, actorId: string) {
   await requireMember(tx, roomId, actorId);
   const [message] = await tx
-    .select()
+    .select(messageColumns)
     .from(messages)
     .where(and(eq(messages.id, messageId), eq(messages.roomId, roomId)))
     .for("update");
@@ -84,7 +84,7 @@ export const editMessageCommand = defineCommand({
       .update(messages)
       .set({ body: payload.body, editedAt: new Date(), mentionIds })
       .where(eq(messages.id, payload.messageId))
-      .returning();
+      .returning(messageColumns);
     // Only someone the edit mentions for the first time is told (their feed's MentionedEvent).
     const mentioned = mentionIds.filter((id) => !before.mentionIds.includes(id));
     const event = { ...updated(message!, "edited"), ...(mentioned.length > 0 ? { mentioned } : {}) };
@@ -106,7 +106,7 @@ export const deleteMessageCommand = defineCommand({
       .update(messages)
       .set({ body: "", deletedAt: new Date(), mentionIds: [] })
       .where(eq(messages.id, payload.messageId))
-      .returning();
+      .returning(messageColumns);
     return { result: message!, events: [updated(message!, "deleted")] };
   },
 });

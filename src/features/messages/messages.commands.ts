@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
-import { messages, type MessageRow } from "../../db/schema.js";
+import { messageColumns, messages, type MessageRow } from "../../db/schema.js";
 import { defineCommand, messageRecord, type Applied } from "../../commands/protocol.js";
 import { clientMessageId, messageBody } from "./messages.rules.js";
 import { addedEvent, messageIdOf, sendMessages } from "./sendMessages.commands.js";
@@ -27,7 +27,7 @@ export const sendMessageCommand = defineCommand({
   async findApplied(tx, commands) {
     const ids = new Map(commands.map((c) => [c.id, messageIdOf(c)]));
     const stored = await tx
-      .select()
+      .select(messageColumns)
       .from(messages)
       .where(anyOf(messages.id, [...new Set(ids.values())]));
     const byId = new Map(stored.map((m) => [m.id, m]));

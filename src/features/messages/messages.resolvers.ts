@@ -61,8 +61,12 @@ export const messagesResolvers: Resolvers = {
   },
   Subscription: {
     messageUpdated: {
-      subscribe: (_, { roomId }, ctx) =>
-        vouchingStream(ctx, roomId, ctx.services.messages.updates(ctx.requireViewer(), roomId, ctx.onSlowConsumer)),
+      subscribe: (_, { roomId, after }, ctx) =>
+        vouchingStream(
+          ctx,
+          roomId,
+          ctx.services.messages.updates(ctx.requireViewer(), roomId, ctx.onSlowConsumer, after),
+        ),
       resolve: (item: MessageChange | AppError, args: unknown, ctx: GraphQLContext) =>
         changedMessage(freshPerEvent(item, args, ctx), ctx),
     },

@@ -6,7 +6,10 @@ import { messages, rooms, type MessageRow, type UserRow } from "../../db/schema.
 import { groupBy } from "../../shared/collections.js";
 import type { CommandBus } from "../../commands/ports.js";
 import type { EventBus } from "../../commands/ports.js";
-import type { MessageAddedRecord } from "../../commands/protocol.js";
+import type { MessageAddedRecord, RoomEvent } from "../../commands/protocol.js";
+import { isAfter, positionOf, type EventPosition, type Place } from "../../commands/positions.js";
+import { decodeCursor } from "../live/cursor.js";
+import type { FeedReplay } from "../live/replay.js";
 import { AppError, notFound } from "../../shared/errors.js";
 import { parseInput, requireId } from "../../shared/validation.js";
 import { roomEventStream } from "../rooms/roomEvents.js";
@@ -50,6 +53,24 @@ const historyPageQuery = (db: Database) =>
 /** What `updates` streams: a changed message, or a reply whose thread's parent changed. */
 export type MessageChange = MessageRow | MessageAddedRecord;
 
+const messageChangeOf = (event: RoomEvent): MessageChange | null =>
+  event.type === "MessageUpdated"
+    ? event.message
+    : event.type === "MessageAdded" && event.message.parentId
+      ? event
+      : null;
+
+/** Whether a stored event comes after the last one seen (a replayed one arriving live again does not). */
+function newerThanLast() {
+  let last: Place | undefined;
+  return (position: EventPosition | undefined) => {
+    if (!position) return true;
+    if (last !== undefined && !isAfter(position.place, last)) return false;
+    last = position.place;
+    return true;
+  };
+}
+
 export interface PageRequest {
   roomId: string;
   last: number;
@@ -65,6 +86,7 @@ export class MessagesService {
     private readonly events: EventBus,
     private readonly rooms: RoomsService,
     private readonly queueLimit: number,
+    private readonly feed: { replay: FeedReplay; retentionHours: number },
   ) {
     this.historyPage = historyPageQuery(db);
   }
@@ -206,23 +228,36 @@ export class MessagesService {
    * Edits, deletions, reaction and thread changes of the room's messages, live; ends
    * FORBIDDEN when the viewer leaves. A reply is handed on as its event: its thread's parent
    * is what changed (its summary is counted when read), and is read only here, where someone
-   * subscribed to it (see `changedMessage`).
+   * subscribed to it (see `changedMessage`). With `after` (a cursor of the viewer's feed),
+   * the room's changes since are replayed first, then live ones, none twice.
    */
   async updates(
     viewer: UserRow,
     roomId: string,
     onOverflow?: () => void,
+    after?: string | null,
   ): Promise<AsyncIterableIterator<MessageChange | AppError>> {
+    const from = after == null ? null : decodeCursor(after, this.feed.retentionHours);
     await this.rooms.requireMembership(viewer, roomId);
-    return roomEventStream<MessageChange>(this.events.subscribeRoom(roomId, onOverflow), {
+    // Live first, so nothing committed while the replay is read is missed.
+    const live = this.events.subscribeRoom(roomId, onOverflow);
+    const since = new Date(Date.now() - this.feed.retentionHours * 3_600_000);
+    const replayed = from ? await this.feed.replay.since(viewer.id, from.positions, since, [roomId]) : [];
+    const isNew = newerThanLast();
+    const out = roomEventStream<MessageChange>(live, {
       roomId,
       viewerId: viewer.id,
       limit: this.queueLimit,
-      onEvent: (event, out) => {
-        if (event.type === "MessageUpdated") out.push(event.message);
-        else if (event.type === "MessageAdded" && event.message.parentId) out.push(event);
+      onEvent: (event, queue) => {
+        const change = isNew(positionOf(event)) && messageChangeOf(event);
+        if (change) queue.push(change);
       },
     });
+    for (const { event, position } of replayed) {
+      const change = isNew(position) && messageChangeOf(event);
+      if (change) out.push(change);
+    }
+    return out;
   }
 
   /** The room's messages after `afterSeq` (if given) and then live ones: see MessageStream. */

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { anyOf, unnestAs } from "../../db/arrays.js";
 import { rowsOf, type Transaction } from "../../db/client.js";
-import { messages, roomMembers, rooms, users, type MessageRow } from "../../db/schema.js";
+import { messageColumns, messages, roomMembers, rooms, users, type MessageRow } from "../../db/schema.js";
 import { derivedUuid } from "../../commands/derivedId.js";
 import type { CommandEnvelope, ManyResult, RoomEventOf } from "../../commands/protocol.js";
 import { membershipError } from "../rooms/rooms.rules.js";
@@ -110,16 +110,13 @@ export const addedEvent = (message: MessageRow, issuedAt?: string): RoomEventOf<
 async function storedEarlier(tx: Transaction, rows: Decided[]): Promise<Map<string, MessageRow>> {
   const ids = rows.filter((r) => r.already).map((r) => r.id!);
   if (ids.length === 0) return new Map();
-  const found = await tx.select().from(messages).where(anyOf(messages.id, ids));
+  const found = await tx.select(messageColumns).from(messages).where(anyOf(messages.id, ids));
   return new Map(found.map((m) => [m.id, m]));
 }
 
-/** The statement: one row per new message, in the run's order (`ord`), with its checks. */
-async function storeRun(
-  tx: Transaction,
-  run: Array<{ command: CommandEnvelope<SendMessagePayload>; id: string; ord: number }>,
-): Promise<Decided[]> {
-  const input = unnestAs("i", run, {
+/** The run as a table: one row per command, the columns the statement checks and stores. */
+function runInput(run: Array<{ command: CommandEnvelope<SendMessagePayload>; id: string; ord: number }>) {
+  return unnestAs("i", run, {
     id: ["uuid", (r) => r.id],
     room_id: ["uuid", (r) => r.command.payload.roomId],
     sender_id: ["uuid", (r) => r.command.actorId],
@@ -130,7 +127,16 @@ async function storeRun(
     quoted_message_id: ["uuid", (r) => r.command.payload.quotedMessageId ?? null],
     // Space-separated: one text per row travels in an array where a list per row would not.
     mention_names: ["text", (r) => mentionedUsernames(r.command.payload.body).join(" ")],
+    position: ["bigint", (r) => r.command.position?.offset ?? null],
   });
+}
+
+/** The statement: one row per new message, in the run's order (`ord`), with its checks. */
+async function storeRun(
+  tx: Transaction,
+  run: Array<{ command: CommandEnvelope<SendMessagePayload>; id: string; ord: number }>,
+): Promise<Decided[]> {
+  const input = runInput(run);
   const result = await tx.execute(sql`
     with checked as (
       select i.*, r.id is not null as room_found, m.user_id is not null as member, e.id is not null as already,
@@ -156,13 +162,15 @@ async function storeRun(
       from counts where ${rooms}.id = counts.room_id
       returning ${rooms}.id as room_id, ${rooms}.last_seq - counts.n as base
     ), stored as (
-      insert into ${messages} (id, room_id, seq, sender_id, body, client_message_id, parent_id, quoted_message_id, mention_ids)
+      insert into ${messages} (id, room_id, seq, sender_id, body, client_message_id, parent_id, quoted_message_id,
+        mention_ids, position)
       select c.id, c.room_id, reserved.base + row_number() over (partition by c.room_id order by c.ord),
         c.sender_id, c.body, c.client_message_id, c.parent_id, c.quoted_message_id,
         case when c.mention_names = '' then '{}'::uuid[] else array(
           select u.id from ${users} u join ${roomMembers} mm on mm.user_id = u.id and mm.room_id = c.room_id
           where u.username = any(string_to_array(c.mention_names, ' ')) and u.id <> c.sender_id
-          order by array_position(string_to_array(c.mention_names, ' '), u.username)) end
+          order by array_position(string_to_array(c.mention_names, ' '), u.username)) end,
+        c.position
       from accepted c join reserved using (room_id)
       returning *
     )

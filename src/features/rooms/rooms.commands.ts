@@ -1,7 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
-import { friendships, messages, roomMembers, rooms, savedMessages, users } from "../../db/schema.js";
+import { friendships, messages, roomDepartures, roomMembers, rooms, savedMessages, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
 import { forbidden, notFound } from "../../shared/errors.js";
 import type { Transaction } from "../../db/client.js";
@@ -9,13 +9,15 @@ import { openDirectRoomCommand } from "./directRooms.commands.js";
 import { deleteEmptyRooms, requireMember } from "./membership.js";
 import { checkReadPosition, checkRemoveMember, MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
 
-/** A member leaves: their membership and the messages they saved from this room go. */
+/** A member leaves: their membership and the messages they saved from this room go; the departure is noted. */
 async function removeMembership(tx: Transaction, roomId: string, userId: string): Promise<boolean> {
   const removed = await tx
     .delete(roomMembers)
     .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
     .returning({ userId: roomMembers.userId });
   if (removed.length === 0) return false;
+  // A resumed feed replays this room up to here (features/live/replay.ts).
+  await tx.insert(roomDepartures).values({ userId, roomId });
   await tx
     .delete(savedMessages)
     .where(

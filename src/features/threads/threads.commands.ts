@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { defineCommand, messageRecord } from "../../commands/protocol.js";
-import { messages, threadReads } from "../../db/schema.js";
+import { messageColumns, messages, threadReads } from "../../db/schema.js";
 import { notFound } from "../../shared/errors.js";
 import { checkThreadParent } from "../messages/messages.rules.js";
 import { requireMember } from "../rooms/membership.js";
@@ -18,7 +18,7 @@ export const markThreadReadCommand = defineCommand({
   async apply(tx, { payload, actorId }) {
     const room = await requireMember(tx, payload.roomId, actorId!);
     const [found] = await tx
-      .select()
+      .select(messageColumns)
       .from(messages)
       .where(and(eq(messages.id, payload.parentId), eq(messages.roomId, payload.roomId)));
     if (!found) throw notFound(`no message with id ${payload.parentId}`);

@@ -31,6 +31,8 @@ export type AuthPayload = {
 /** A member left one of your rooms or was removed (you, too: then the room leaves your list). */
 export type MemberLeftEvent = {
   __typename?: 'MemberLeftEvent';
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
   /** The creator who removed them; null when they left by themselves or deleted their account. */
   removedBy?: Maybe<User>;
   room?: Maybe<Room>;
@@ -52,6 +54,8 @@ export type Mention = {
  */
 export type MentionedEvent = {
   __typename?: 'MentionedEvent';
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
   message: Message;
   /** Whether this should notify you: your notification level in the room is ALL or MENTIONS. */
   notify: Scalars['Boolean']['output'];
@@ -105,6 +109,8 @@ export type Message = {
 /** A new message in one of your rooms. */
 export type MessageAddedEvent = {
   __typename?: 'MessageAddedEvent';
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
   message: Message;
   /**
    * Whether this should notify you: it is from someone else, your notification level in the
@@ -124,6 +130,8 @@ export type MessageUpdatedEvent = {
   __typename?: 'MessageUpdatedEvent';
   /** What changed, named by the feature that changed it: edited, deleted, reactions, ... */
   change: Scalars['String']['output'];
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
   message: Message;
   room?: Maybe<Room>;
   roomId: Scalars['ID']['output'];
@@ -353,6 +361,8 @@ export type NotificationLevel =
 /** A user who added you as a friend came online or went offline. */
 export type PresenceEvent = {
   __typename?: 'PresenceEvent';
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
   lastSeenAt?: Maybe<Scalars['DateTime']['output']>;
   online: Scalars['Boolean']['output'];
   user: User;
@@ -452,6 +462,8 @@ export type ReadPosition = {
 /** A member's read position moved (read receipts; yours, when another of your devices read). */
 export type ReadPositionEvent = {
   __typename?: 'ReadPositionEvent';
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
   lastReadSeq: Scalars['Int']['output'];
   room?: Maybe<Room>;
   roomId: Scalars['ID']['output'];
@@ -497,6 +509,8 @@ export type RoomMessagesArgs = {
 export type RoomAddedEvent = {
   __typename?: 'RoomAddedEvent';
   addedBy: User;
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
   room?: Maybe<Room>;
   roomId: Scalars['ID']['output'];
 };
@@ -515,15 +529,20 @@ export type Subscription = {
   /** Stored messages with seq > afterSeq first (when given), then new messages as they are stored. */
   messageAdded: Message;
   /**
-   * The room's messages as they change: edited, deleted, their reactions, ... Live only: after
-   * being away, re-read the pages you show with `room.messages`, which returns current state.
+   * The room's messages as they change: edited, deleted, their reactions, threads (a
+   * reply's parent). With `after` (a `cursor` of your `myEvents` feed: one cursor space), the
+   * room's changes since are replayed first, in order, then live ones follow with no gap and
+   * no repeat; CURSOR_EXPIRED as for `myEvents`.
    */
   messageUpdated: Message;
   /**
    * Your feed across all your rooms: new messages with your unread count and whether they
    * notify you, mentions of you, rooms you were added to, members leaving, read positions
-   * moving, friends coming and going. Live only: after a
-   * reconnect, query `rooms` again (and a room's messages with afterSeq) before relying on it.
+   * moving, friends coming and going. Every event has a `cursor`: subscribe again with
+   * `after` set to the last one you handled and the changes you missed since (all but typing
+   * and presence) are replayed in order first, then live ones follow, with no gap and no
+   * repeat. A cursor older than the retention (7 days by default), or too far behind, fails
+   * with CURSOR_EXPIRED: read current state again and subscribe without it.
    */
   myEvents: MyEvent;
   /** Members starting and stopping typing in a room you belong to. */
@@ -538,7 +557,13 @@ export type SubscriptionMessageAddedArgs = {
 
 
 export type SubscriptionMessageUpdatedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   roomId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionMyEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -730,6 +755,10 @@ export type ComplexityDirectiveArgs = {
 
 export type ComplexityDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ComplexityDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type PerSubscriptionDirectiveArgs = { };
+
+export type PerSubscriptionDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PerSubscriptionDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type PerViewerDirectiveArgs = { };
 
 export type PerViewerDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = PerViewerDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -744,6 +773,7 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type MemberLeftEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MemberLeftEvent'] = ResolversParentTypes['MemberLeftEvent']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   removedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
   roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -757,6 +787,7 @@ export type MentionResolvers<ContextType = GraphQLContext, ParentType extends Re
 }>;
 
 export type MentionedEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MentionedEvent'] = ResolversParentTypes['MentionedEvent']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
   notify?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
@@ -787,6 +818,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
 }>;
 
 export type MessageAddedEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageAddedEvent'] = ResolversParentTypes['MessageAddedEvent']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
   notify?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
@@ -797,6 +829,7 @@ export type MessageAddedEventResolvers<ContextType = GraphQLContext, ParentType 
 
 export type MessageUpdatedEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageUpdatedEvent'] = ResolversParentTypes['MessageUpdatedEvent']> = ResolversObject<{
   change?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
   roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -836,6 +869,7 @@ export type MyEventResolvers<ContextType = GraphQLContext, ParentType extends Re
 }>;
 
 export type PresenceEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PresenceEvent'] = ResolversParentTypes['PresenceEvent']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   lastSeenAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   online?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
@@ -866,6 +900,7 @@ export type ReadPositionResolvers<ContextType = GraphQLContext, ParentType exten
 }>;
 
 export type ReadPositionEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReadPositionEvent'] = ResolversParentTypes['ReadPositionEvent']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
   roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -891,6 +926,7 @@ export type RoomResolvers<ContextType = GraphQLContext, ParentType extends Resol
 
 export type RoomAddedEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomAddedEvent'] = ResolversParentTypes['RoomAddedEvent']> = ResolversObject<{
   addedBy?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
   roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -905,7 +941,7 @@ export type SavedMessageResolvers<ContextType = GraphQLContext, ParentType exten
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
   messageAdded?: SubscriptionResolver<ResolversTypes['Message'], "messageAdded", ParentType, ContextType, RequireFields<SubscriptionMessageAddedArgs, 'roomId'>>;
   messageUpdated?: SubscriptionResolver<ResolversTypes['Message'], "messageUpdated", ParentType, ContextType, RequireFields<SubscriptionMessageUpdatedArgs, 'roomId'>>;
-  myEvents?: SubscriptionResolver<ResolversTypes['MyEvent'], "myEvents", ParentType, ContextType>;
+  myEvents?: SubscriptionResolver<ResolversTypes['MyEvent'], "myEvents", ParentType, ContextType, Partial<SubscriptionMyEventsArgs>>;
   typing?: SubscriptionResolver<ResolversTypes['TypingEvent'], "typing", ParentType, ContextType, RequireFields<SubscriptionTypingArgs, 'roomId'>>;
 }>;
 
@@ -953,5 +989,6 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = ResolversObject<{
   complexity?: ComplexityDirectiveResolver<any, any, ContextType>;
+  perSubscription?: PerSubscriptionDirectiveResolver<any, any, ContextType>;
   perViewer?: PerViewerDirectiveResolver<any, any, ContextType>;
 }>;
