@@ -84,6 +84,16 @@ async function failRequests(context: BrowserContext, operation: string, times = 
   return { failed: () => failed, stop: () => void (stopped = true) };
 }
 
+/** Edits (to `newBody`, through the prompt) or deletes one of the person's own messages, from its actions. */
+async function changeOwnMessage(person: Person, body: string, action: "Edit" | "Delete", newBody?: string) {
+  const message = person.page
+    .locator('ol[aria-label="Messages"] > li.message', { has: person.page.locator(".body", { hasText: body }) })
+    .first();
+  if (newBody) person.page.once("dialog", (dialog) => void dialog.accept(newBody));
+  await message.hover();
+  await message.getByRole("button", { name: action }).click();
+}
+
 async function waitForBody(page: Page, text: string) {
   await page
     .locator('ol[aria-label="Messages"] > li:not(.pending) .body', { hasText: text })
@@ -116,14 +126,22 @@ it("two people chat live, see each other type, and one resumes after a network d
     await say(alice, text);
     await waitForBody(alice.page, text);
   }
+  // Alice also edits her first message and deletes one while Bob is away.
+  await changeOwnMessage(alice, "hello bob", "Edit", "hello bob, edited");
+  await changeOwnMessage(alice, missed[1]!, "Delete");
+  await alice.page.getByText("Alice deleted a message").waitFor();
   // After the reconnect Bob's client re-reads his friends and rooms; the first re-read fails
   // here (as when the network drops again mid-request), and the screen stays as it was.
   const meReads = await failRequests(bob.context, "Me", 1);
   await bob.context.setOffline(false);
   await waitForBody(bob.page, missed.at(-1)!);
+  // The resumed feed replayed the edit and the deletion: the screen shows both.
+  await waitForBody(bob.page, "hello bob, edited");
+  await bob.page.getByText("Alice deleted a message").waitFor({ timeout: 20_000 });
   expect(meReads.failed()).toBe(1);
-  expect(await bodies(bob.page)).toEqual(["hello bob", "hi alice", ...missed]);
-  expect(await bodies(alice.page)).toEqual(["hello bob", "hi alice", ...missed]);
+  const resumed = ["hello bob, edited", "hi alice", missed[0], ...missed.slice(2)];
+  expect(await bodies(bob.page)).toEqual(resumed);
+  expect(await bodies(alice.page)).toEqual(resumed);
   // Bob has read them all: Alice's room view shows his receipt.
   await alice.page.getByText("Seen by Bob").waitFor({ timeout: 20_000 });
 
@@ -146,7 +164,7 @@ it("two people talk in a thread, quote, mention and pin, and the room view says 
   await alice.page.getByRole("button", { name: "Create room" }).click();
   await bob.page.getByRole("button", { name: /Weekend plans/ }).click();
   // The header names the room and its members.
-  await expect(bob.page.getByRole("heading", { name: "Weekend plans" }).isVisible()).resolves.toBe(true);
+  await bob.page.getByRole("heading", { name: "Weekend plans" }).waitFor();
   await bob.page.getByLabel("Members").getByText("Alice").waitFor();
 
   await say(alice, "Where do we meet on Saturday?");

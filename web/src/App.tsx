@@ -88,6 +88,7 @@ function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut
           me={user}
           connection={connection}
           receipts={receipts.filter((r) => r.roomId === openRoom)}
+          feedCursor={feed.cursor}
         />
       ) : (
         <main className="empty">Pick a room, or open a chat with a friend.</main>
@@ -99,34 +100,61 @@ function Chat({ connection, onSignedOut }: { connection: Connection; onSignedOut
 export interface Feed {
   /** Calls `listener` with every myEvents event from now on; returns the unsubscribe. */
   listen(listener: (event: FeedEvent) => void): () => void;
+  /** Calls `listener` when the feed starts over without a cursor (its cursor expired): re-read then. */
+  onRestart(listener: () => void): () => void;
+  /** The cursor of the last event handled (null before the first): where streams resume from. */
+  cursor(): string | null;
 }
 
-/** The session's myEvents subscription, shared by whoever listens. */
+/**
+ * The session's myEvents subscription, shared by whoever listens. After a drop it resumes
+ * with the last event's cursor, so the server replays what was missed (edits, deletions,
+ * rooms, receipts, ...) before going on live; only an expired cursor means re-reading.
+ */
 function useFeed(connection: Connection): Feed {
   const feed = useMemo(() => {
     const listeners = new Set<(event: FeedEvent) => void>();
+    const restartListeners = new Set<() => void>();
+    let last: string | null = null;
     return {
       listeners,
+      restartListeners,
+      handled(cursor: string | null) {
+        last = cursor;
+      },
+      cursor: () => last,
       listen(listener: (event: FeedEvent) => void) {
         listeners.add(listener);
         return () => void listeners.delete(listener);
       },
+      onRestart(listener: () => void) {
+        restartListeners.add(listener);
+        return () => void restartListeners.delete(listener);
+      },
     };
   }, []);
-  useEffect(
-    () =>
+  useEffect(() => {
+    const start = (): (() => void) =>
       connection.ws.subscribe(
-        { query: print(MyEvents) },
+        { query: print(MyEvents), variables: { after: feed.cursor() } },
         {
-          next: ({ data }) => {
+          next: ({ data, errors }) => {
+            if (errors?.[0]?.extensions?.code === "CURSOR_EXPIRED") {
+              feed.handled(null);
+              feed.restartListeners.forEach((listener) => listener());
+              return void setTimeout(() => subscription.restart());
+            }
             const event = (data as { myEvents?: FeedEvent } | null)?.myEvents;
-            if (event) feed.listeners.forEach((listener) => listener(event));
+            if (!event) return;
+            feed.handled(event.cursor);
+            feed.listeners.forEach((listener) => listener(event));
           },
           error: () => {},
           complete: () => {},
         },
-      ),
-    [connection, feed],
-  );
+      );
+    const subscription = connection.resumable(start);
+    return subscription.stop;
+  }, [connection, feed]);
   return feed;
 }

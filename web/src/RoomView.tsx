@@ -27,11 +27,14 @@ export function RoomView(props: {
   me: NonNullable<MeQuery["me"]>;
   connection: Connection;
   receipts: Receipt[];
+  /** The feed's last cursor: the room's changes resume from it. */
+  feedCursor: () => string | null;
 }) {
   const { roomId, me } = props;
   const { messages, hasOlder, loadOlder, error, add, readPositions, changes } = useRoomMessages(
     props.connection,
     roomId,
+    props.feedCursor,
   );
   const [header, rereadHeader] = useQuery({ query: RoomHeader, variables: { roomId } });
   // Someone may have pinned or unpinned: the pins are the header's.

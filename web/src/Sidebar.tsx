@@ -31,8 +31,9 @@ export function Sidebar(props: {
   useEffect(() => {
     if (roomsResult.data) setRooms(roomsResult.data.rooms);
   }, [roomsResult.data]);
-  // The feed's resume rule: events sent while the socket was down are not replayed, so re-read.
-  useEffect(() => props.connection.onReconnect(() => refetchRooms()), [props.connection, refetchRooms]);
+  // The feed replays what happened while the socket was down; only when its cursor expired
+  // does it start over, and the list is read again.
+  useEffect(() => feed.onRestart(() => refetchRooms()), [feed, refetchRooms]);
 
   const openRoomRef = useRef(openRoom);
   openRoomRef.current = openRoom;
@@ -53,6 +54,14 @@ export function Sidebar(props: {
         } else if (event.__typename === "MentionedEvent" && event.roomId !== openRoomRef.current) {
           setRooms((all) =>
             all.map((room) => (room.id === event.roomId ? { ...room, mentionCount: room.mentionCount + 1 } : room)),
+          );
+        } else if (event.__typename === "MessageUpdatedEvent") {
+          setRooms((all) =>
+            all.map((room) =>
+              room.lastMessage?.id === event.message.id
+                ? { ...room, lastMessage: { ...room.lastMessage, ...event.message } }
+                : room,
+            ),
           );
         } else if (event.__typename === "RoomAddedEvent" || event.__typename === "MemberLeftEvent") {
           refetchRooms();

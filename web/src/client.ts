@@ -11,6 +11,13 @@ export interface Connection {
   ws: WsClient;
   /** Called after every reconnect (not the first connect): streams resume from where they were. */
   onReconnect(listener: () => void): () => void;
+  /**
+   * Keeps a subscription open across drops: `start` subscribes (with where it got to, read
+   * when it is called) and returns its stop; it is stopped when the socket closes and started
+   * again after each reconnect (graphql-ws would resend the first variables instead), or
+   * on `restart`.
+   */
+  resumable(start: () => () => void): { restart(): void; stop(): void };
   dispose(): void;
 }
 
@@ -73,6 +80,26 @@ export function connect(token: string): Connection {
     onReconnect(listener) {
       reconnectListeners.add(listener);
       return () => reconnectListeners.delete(listener);
+    },
+    resumable(start) {
+      let stop = start();
+      const restart = () => {
+        stop();
+        stop = start();
+      };
+      reconnectListeners.add(restart);
+      const offClosed = ws.on("closed", () => {
+        stop();
+        stop = () => {};
+      });
+      return {
+        restart,
+        stop() {
+          stop();
+          reconnectListeners.delete(restart);
+          offClosed();
+        },
+      };
     },
     dispose() {
       window.removeEventListener("offline", goneOffline);

@@ -311,8 +311,8 @@ export const MessageAdded = graphql(`
 `);
 
 export const MessageUpdated = graphql(`
-  subscription MessageUpdated($roomId: ID!) {
-    messageUpdated(roomId: $roomId) {
+  subscription MessageUpdated($roomId: ID!, $after: String) {
+    messageUpdated(roomId: $roomId, after: $after) {
       ...MessageFields
       ...ThreadFields
     }
@@ -332,10 +332,11 @@ export const Typing = graphql(`
 `);
 
 export const MyEvents = graphql(`
-  subscription MyEvents {
-    myEvents {
+  subscription MyEvents($after: String) {
+    myEvents(after: $after) {
       __typename
       ... on MessageAddedEvent {
+        cursor
         roomId
         unreadCount
         notify
@@ -349,7 +350,18 @@ export const MyEvents = graphql(`
           }
         }
       }
+      ... on MessageUpdatedEvent {
+        cursor
+        roomId
+        change
+        message {
+          id
+          body
+          deletedAt
+        }
+      }
       ... on MentionedEvent {
+        cursor
         roomId
         notify
         message {
@@ -357,15 +369,18 @@ export const MyEvents = graphql(`
         }
       }
       ... on RoomAddedEvent {
+        cursor
         roomId
       }
       ... on MemberLeftEvent {
+        cursor
         roomId
         user {
           id
         }
       }
       ... on ReadPositionEvent {
+        cursor
         roomId
         user {
           id
@@ -374,6 +389,7 @@ export const MyEvents = graphql(`
         lastReadSeq
       }
       ... on PresenceEvent {
+        cursor
         user {
           id
         }

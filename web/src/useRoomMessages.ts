@@ -14,9 +14,10 @@ type ReadPosition = NonNullable<HistoryQuery["room"]>["readPositions"][number];
  * messageAdded (replies too: a thread panel takes them from here). After the socket drops and
  * comes back, the stream resumes with afterSeq = the last seq seen, so nothing is missed and
  * nothing shown twice. Edits, deletions, reactions and thread summaries update the message in
- * place.
+ * place, from messageUpdated, which resumes from the feed's cursor (those made meanwhile are
+ * replayed).
  */
-export function useRoomMessages(connection: Connection, roomId: string) {
+export function useRoomMessages(connection: Connection, roomId: string, feedCursor: () => string | null) {
   const client = useClient();
   const [messages, setMessages] = useState<Map<number, Message>>(new Map());
   const [hasOlder, setHasOlder] = useState(true);
@@ -48,11 +49,11 @@ export function useRoomMessages(connection: Connection, roomId: string) {
   );
 
   useEffect(() => {
-    let stop = () => {};
+    let stopMessages: { stop(): void } | null = null;
     let cancelled = false;
-    const live = () => {
-      stop();
-      stop = connection.ws.subscribe(
+    // Resumes after the last seq seen: nothing missed, nothing twice.
+    const messagesFrom = () =>
+      connection.ws.subscribe(
         { query: print(MessageAdded), variables: { roomId, afterSeq: lastSeq.current } },
         {
           next: ({ data, errors }) => {
@@ -64,35 +65,31 @@ export function useRoomMessages(connection: Connection, roomId: string) {
           complete: () => {},
         },
       );
-    };
-    void loadOlder().then(() => !cancelled && live());
-    // graphql-ws would resend the first afterSeq; resume from the last one instead.
-    const offReconnect = connection.onReconnect(live);
-    const offClosed = connection.ws.on("closed", () => {
-      stop();
-      stop = () => {};
+    void loadOlder().then(() => {
+      if (!cancelled) stopMessages = connection.resumable(messagesFrom);
     });
-    const stopUpdates = connection.ws.subscribe(
-      { query: print(MessageUpdated), variables: { roomId } },
-      {
-        next: ({ data }) => {
-          const message = (data as { messageUpdated?: Message } | null)?.messageUpdated;
-          if (!message) return;
-          add([message]);
-          setChanges((n) => n + 1);
+    // Resumes after the feed's last cursor: the room's edits, deletions, ... meanwhile are replayed.
+    const updates = connection.resumable(() =>
+      connection.ws.subscribe(
+        { query: print(MessageUpdated), variables: { roomId, after: feedCursor() } },
+        {
+          next: ({ data, errors }) => {
+            const message = (data as { messageUpdated?: Message } | null)?.messageUpdated;
+            if (!message) return;
+            add([message]);
+            setChanges((n) => n + 1);
+          },
+          error: () => {},
+          complete: () => {},
         },
-        error: () => {},
-        complete: () => {},
-      },
+      ),
     );
     return () => {
       cancelled = true;
-      stop();
-      stopUpdates();
-      offReconnect();
-      offClosed();
+      stopMessages?.stop();
+      updates.stop();
     };
-  }, [connection, roomId, add, loadOlder]);
+  }, [connection, roomId, add, loadOlder, feedCursor]);
 
   const sorted = [...messages.values()].sort((a, b) => a.seq - b.seq);
   return { messages: sorted, hasOlder, loadOlder: () => loadOlder(sorted[0]?.seq), error, add, readPositions, changes };
