@@ -38,6 +38,7 @@ export const messageRecord = z.object({
   createdAt: z.coerce.date(),
   editedAt: z.coerce.date().nullable().default(null),
   deletedAt: z.coerce.date().nullable().default(null),
+  deletedBy: z.uuid().nullable().default(null),
   /** Set on a reply: the top-level message whose thread it is in. */
   parentId: z.uuid().nullable().default(null),
   quotedMessageId: z.uuid().nullable().default(null),
@@ -72,6 +73,16 @@ export const roomEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("RoomCreated"), roomId: z.uuid(), creatorId: z.uuid(), memberIds: z.array(z.uuid()) }),
   /** A member's read position moved (markRead); a sender's moves with each message they send, without this event. */
   z.object({ type: z.literal("ReadPositionMoved"), roomId: z.uuid(), userId: z.uuid(), lastReadSeq: z.number().int() }),
+  /** A member's role changed: named by the owner, or the room handed over (`changedBy` absent then). */
+  z.object({
+    type: z.literal("MemberRoleChanged"),
+    roomId: z.uuid(),
+    userId: z.uuid(),
+    role: z.enum(["OWNER", "ADMIN", "MEMBER"]),
+    changedBy: z.uuid().optional(),
+  }),
+  /** The room got a new name from its owner or an admin. */
+  z.object({ type: z.literal("RoomRenamed"), roomId: z.uuid(), name: z.string(), renamedBy: z.uuid() }),
   /** A member set their notification level in the room: their own feeds mark events by it. */
   z.object({
     type: z.literal("NotificationLevelChanged"),
@@ -96,6 +107,8 @@ export type MemberLeftRecord = RoomEventOf<"MemberLeft">;
 export type ReadPositionMovedRecord = RoomEventOf<"ReadPositionMoved">;
 export type TypingRecord = RoomEventOf<"Typing">;
 export type NotificationLevelRecord = RoomEventOf<"NotificationLevelChanged">;
+export type MemberRoleChangedRecord = RoomEventOf<"MemberRoleChanged">;
+export type RoomRenamedRecord = RoomEventOf<"RoomRenamed">;
 
 /** How long a `typing: true` holds without being repeated. */
 export const TYPING_TTL_MS = 6000;

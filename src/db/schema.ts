@@ -91,6 +91,8 @@ export const roomMembers = pgTable(
     lastReadSeq: integer("last_read_seq").notNull().default(0),
     /** What of the room's activity notifies this member (features/notifications): ALL, MENTIONS or NONE. */
     notificationLevel: text("notification_level").notNull().default("ALL"),
+    /** OWNER (one per group room), ADMIN or MEMBER; direct rooms have no roles (all MEMBER). */
+    role: text("role").notNull().default("MEMBER"),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
 );
@@ -115,6 +117,12 @@ export const messages = pgTable(
     createdAt: createdAt("created_at"),
     editedAt: optionalTime("edited_at"),
     deletedAt: optionalTime("deleted_at"),
+    /**
+     * Who made it a tombstone: its sender, or a moderator of the room (its owner or an admin).
+     * No foreign key: a deleted account's id stays (shown as a deleted user), and the check
+     * would scan every message when an account goes.
+     */
+    deletedBy: uuid("deleted_by"),
     /** The top-level message of the same room whose thread this reply is in; null for a top-level message. */
     parentId: uuid("parent_id").references((): AnyPgColumn => messages.id, { onDelete: "cascade" }),
     /**
@@ -189,6 +197,21 @@ export const reactions = pgTable(
     reactedAt: createdAt("reacted_at"),
   },
   (t) => [primaryKey({ columns: [t.messageId, t.emoji, t.userId] }), index("reactions_user_idx").on(t.userId)],
+);
+
+/** Who blocked whom (features/blocks): the blocked user cannot befriend, add or message the blocker directly. */
+export const blocks = pgTable(
+  "blocks",
+  {
+    blockerId: uuid("blocker_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    blockedId: uuid("blocked_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    blockedAt: createdAt("blocked_at"),
+  },
+  (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("blocks_blocked_idx").on(t.blockedId)],
 );
 
 /** Pinned messages (features/pins): at most 50 per room, each pinned once; a message's deletion unpins it. */

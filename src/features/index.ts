@@ -3,6 +3,7 @@
  * services of those before it). Adding a feature means a folder with an index.ts and a line
  * here.
  */
+import { blocksFeature } from "./blocks/index.js";
 import { friendsFeature } from "./friends/index.js";
 import { liveFeature } from "./live/index.js";
 import { mentionsFeature } from "./mentions/index.js";
@@ -19,6 +20,7 @@ import { usersFeature } from "./users/index.js";
 
 export const features: readonly FeatureModule[] = inDependencyOrder([
   usersFeature,
+  blocksFeature,
   friendsFeature,
   roomsFeature,
   messagesFeature,

@@ -84,11 +84,11 @@ describe("rooms", () => {
     expect(members.map((m) => m.userId).sort()).toEqual([alice, bob].sort());
   });
 
-  it("lets only the creator remove members, never themselves, never a non-member", async () => {
+  it("lets only the owner and admins remove members, never themselves, never a non-member", async () => {
     const { owner, bob, carol, roomId } = await roomOfThree();
     expect(await w.refused("RemoveMember", { roomId, userId: carol }, bob)).toMatchObject({
       code: "FORBIDDEN",
-      message: "only the room's creator can remove members",
+      message: "only the room's owner and admins remove members",
     });
     expect(await w.refused("RemoveMember", { roomId, userId: owner }, owner)).toMatchObject({ code: "BAD_USER_INPUT" });
     expect(await w.refused("RemoveMember", { roomId, userId: randomUUID() }, owner)).toMatchObject({

@@ -15,9 +15,11 @@ async function roomWithMessages(count: number) {
   return { alice, bob, outsider, roomId, ids };
 }
 
-it("lets any member pin for everyone, once, and announces only a change", async () => {
-  const { bob, outsider, roomId, ids } = await roomWithMessages(1);
+it("lets the owner and admins pin for everyone, once, and announces only a change", async () => {
+  const { alice, bob, outsider, roomId, ids } = await roomWithMessages(1);
   const pin = { roomId, messageId: ids[0]! };
+  expect(await w.refused("PinMessage", pin, bob)).toMatchObject({ code: "FORBIDDEN" });
+  await w.ok("SetMemberRole", { roomId, userId: bob, role: "ADMIN" }, alice);
   const [first] = await w.apply(commandRecord("PinMessage", pin, bob));
   expect(first!.answer!.events).toMatchObject([{ type: "MessageUpdated", change: "pinned", message: { id: ids[0] } }]);
   const [again] = await w.apply(commandRecord("PinMessage", pin, bob));

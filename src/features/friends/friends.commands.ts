@@ -4,6 +4,7 @@ import { anyOf } from "../../db/arrays.js";
 import { friendships, users } from "../../db/schema.js";
 import { defineCommand } from "../../commands/protocol.js";
 import { badInput, notFound } from "../../shared/errors.js";
+import { checkNotBlockedBy } from "../blocks/blocks.rules.js";
 
 export const MAX_FRIENDS_PER_CALL = 100;
 
@@ -17,6 +18,7 @@ export const addFriendsCommand = defineCommand({
     const found = await tx.select({ id: users.id }).from(users).where(anyOf(users.id, payload.friendIds));
     const missing = payload.friendIds.filter((id) => !found.some((u) => u.id === id));
     if (missing.length > 0) throw notFound(`no user with id ${missing.join(", ")}`);
+    await checkNotBlockedBy(tx, payload.friendIds, actorId!, "you cannot add this user as a friend");
     // All or nothing, and adding an existing friend again changes nothing.
     await tx
       .insert(friendships)

@@ -25,7 +25,7 @@ export const api: FeatureApi = {
       logger.child({ component: "presence" }),
     );
     const replay = new FeedReplay(db, events, config.FEED_REPLAY_LIMIT);
-    const feeds = new Feeds(events, services.rooms, services.friends, replay, {
+    const feeds = new Feeds(events, services.rooms, services.friends, services.blocks, replay, {
       queueLimit: config.SUBSCRIPTION_QUEUE_LIMIT,
       retentionHours: config.FEED_RETENTION_HOURS,
     });

@@ -9,6 +9,7 @@ import {
   type Positions,
 } from "../../commands/positions.js";
 import type { BoundedQueue } from "../../shared/boundedQueue.js";
+import type { BlockedSet } from "../blocks/blocks.service.js";
 import { notifies } from "../notifications/notifications.rules.js";
 import { encodeCursor } from "./cursor.js";
 import type { PresenceChange } from "./presence.js";
@@ -54,6 +55,8 @@ export class FeedSubscriber {
   /** What a resumed feed started from and replayed: its cursors never fall below. */
   private floor: Positions = new Map();
   private held: Array<{ event: RoomEvent; at: Positions }> | null = null;
+  /** Senders the user blocked: their messages are left out. */
+  blocked: BlockedSet | null = null;
 
   constructor(
     readonly userId: string,
@@ -127,6 +130,9 @@ export class FeedSubscriber {
         this.push(event, at);
         if (event.userId === this.userId) this.index.leave(this, event.roomId);
         return;
+      case "MemberRoleChanged":
+      case "RoomRenamed":
+        return this.push(event, at);
       case "ReadPositionMoved":
         if (event.userId === this.userId) this.readUpTo(event.roomId, event.lastReadSeq);
         this.push(event, at);
@@ -139,6 +145,7 @@ export class FeedSubscriber {
   /** A new message, with the user's unread count and notify; then a mention of them, if it is one. */
   private message(event: MessageAddedRecord, at: Positions) {
     const { seq, senderId, mentionIds } = event.message;
+    if (this.blocked?.has(senderId)) return;
     const fromViewer = senderId === this.userId;
     // Sending moves one's own read position to the message (rooms.service readPosition).
     if (fromViewer) this.readUpTo(event.roomId, seq);

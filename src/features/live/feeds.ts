@@ -2,6 +2,7 @@ import { BoundedQueue } from "../../shared/boundedQueue.js";
 import type { EventBus } from "../../commands/ports.js";
 import type { RoomEvent } from "../../commands/protocol.js";
 import { AppError } from "../../shared/errors.js";
+import type { BlocksService } from "../blocks/blocks.service.js";
 import type { FriendsService } from "../friends/friends.service.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
 import { decodeCursor } from "./cursor.js";
@@ -33,6 +34,7 @@ export class Feeds implements RoomIndex {
     private readonly events: EventBus,
     private readonly rooms: RoomsService,
     private readonly friends: FriendsService,
+    private readonly blocks: BlocksService,
     private readonly replay: FeedReplay,
     private readonly options: FeedOptions,
   ) {
@@ -66,6 +68,7 @@ export class Feeds implements RoomIndex {
     if (from) subscriber.hold();
     add(this.byUser, userId, subscriber);
     try {
+      subscriber.blocked = await this.blocks.watch(userId);
       for (const { roomId, lastReadSeq, notificationLevel } of await this.rooms.allMemberships(userId)) {
         if (subscriber.rooms.has(roomId)) continue;
         subscriber.rooms.set(roomId, lastReadSeq);
@@ -118,6 +121,7 @@ export class Feeds implements RoomIndex {
   }
 
   private remove(subscriber: FeedSubscriber) {
+    subscriber.blocked?.release();
     for (const roomId of subscriber.rooms.keys()) remove(this.byRoom, roomId, subscriber);
     remove(this.byUser, subscriber.userId, subscriber);
   }

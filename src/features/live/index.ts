@@ -12,6 +12,6 @@ export const liveFeature = defineFeature({
   name: "live",
   schemaFile: "live.graphql",
   commands: liveCommands,
-  requires: ["users", "friends", "rooms"],
+  requires: ["users", "blocks", "friends", "rooms"],
   api: () => import("./api.js").then((m) => m.api),
 });

@@ -17,6 +17,8 @@ const TYPE_NAMES = {
   ReadPositionMoved: "ReadPositionEvent",
   PresenceChanged: "PresenceEvent",
   Mentioned: "MentionedEvent",
+  MemberRoleChanged: "MemberRoleEvent",
+  RoomRenamed: "RoomRenamedEvent",
 } as const;
 
 /** Whether a feed item notifies the subscriber (decided when the feed routed it). */
@@ -81,6 +83,17 @@ export const liveResolvers: Resolvers = {
     cursor,
     user: (event, _, ctx) => userOrDeleted(ctx, event.userId),
     removedBy: (event, _, ctx) => (event.removedBy ? userOrDeleted(ctx, event.removedBy) : null),
+  },
+  MemberRoleEvent: {
+    room: eventRoom,
+    cursor,
+    user: (event, _, ctx) => userOrDeleted(ctx, event.userId),
+    changedBy: (event, _, ctx) => (event.changedBy ? userOrDeleted(ctx, event.changedBy) : null),
+  },
+  RoomRenamedEvent: {
+    room: eventRoom,
+    cursor,
+    renamedBy: (event, _, ctx) => userOrDeleted(ctx, event.renamedBy),
   },
   ReadPositionEvent: {
     room: eventRoom,

@@ -13,6 +13,7 @@ export const api: FeatureApi = {
       deps.commands,
       deps.events,
       services.rooms,
+      services.blocks,
       deps.config.SUBSCRIPTION_QUEUE_LIMIT,
       {
         replay: new FeedReplay(deps.db, deps.events, deps.config.FEED_REPLAY_LIMIT),

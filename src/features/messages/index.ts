@@ -13,6 +13,6 @@ export const messagesFeature = defineFeature({
   name: "messages",
   schemaFile: "messages.graphql",
   commands: [...messageCommands, editMessageCommand, deleteMessageCommand],
-  requires: ["users", "rooms"],
+  requires: ["users", "blocks", "rooms"],
   api: () => import("./api.js").then((m) => m.api),
 });

@@ -4,8 +4,9 @@ import { defineCommand, messageRecord, type RoomEvent } from "../../commands/pro
 import type { Transaction } from "../../db/client.js";
 import { anyOf } from "../../db/arrays.js";
 import { messageColumns, messages, roomMembers, users, type MessageRow } from "../../db/schema.js";
-import { requireMember } from "../rooms/membership.js";
-import { checkChangeable, checkLive, mentionedUsernames, messageBody } from "./messages.rules.js";
+import { memberOf, requireMember } from "../rooms/membership.js";
+import { moderates } from "../rooms/rooms.rules.js";
+import { checkChangeable, checkDeletable, checkLive, mentionedUsernames, messageBody } from "./messages.rules.js";
 
 /**
  * The message, locked for this transaction, if the actor belongs to its room and it is not
@@ -98,13 +99,15 @@ export const deleteMessageCommand = defineCommand({
   result: messageRecord,
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }, { hooks }) {
-    await ownMessage(tx, payload.roomId, payload.messageId, actorId!);
+    const live = await liveMessage(tx, payload.roomId, payload.messageId, actorId!);
+    const { room, role } = await memberOf(tx, payload.roomId, actorId!);
+    checkDeletable(live, actorId!, moderates(room, role));
     // A tombstone: the text is gone for everyone, with what other features keep about it
     // (reactions, saved copies); the row stays so the room's seq has no gap.
     await hooks.messageDeleted(tx, payload.messageId);
     const [message] = await tx
       .update(messages)
-      .set({ body: "", deletedAt: new Date(), mentionIds: [] })
+      .set({ body: "", deletedAt: new Date(), deletedBy: actorId!, mentionIds: [] })
       .where(eq(messages.id, payload.messageId))
       .returning(messageColumns);
     return { result: message!, events: [updated(message!, "deleted")] };

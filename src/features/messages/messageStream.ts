@@ -3,6 +3,7 @@ import type { RoomEvent } from "../../commands/protocol.js";
 import type { Database } from "../../db/client.js";
 import { messages, type MessageRow } from "../../db/schema.js";
 import { AppError, forbidden } from "../../shared/errors.js";
+import type { BlockedSet } from "../blocks/blocks.service.js";
 
 /** Messages per database read while replaying stored messages. */
 const REPLAY_PAGE_SIZE = 100;
@@ -16,7 +17,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * replay starts, so nothing falls between the two; duplicates (redelivered events) are
  * skipped and a gap in the live stream is filled from the database, a page at a time. The
  * stream ends with an AppError item (which the resolver raises as that event's error) when
- * the viewer leaves the room or falls too far behind.
+ * the viewer leaves the room or falls too far behind. Messages of senders the viewer blocked
+ * are passed over (their seqs too).
  *
  * A class rather than an async generator: every idle subscription holds one for its whole
  * life, and a pair of suspended generators with their closures cost it about 1.5 KiB more.
@@ -35,6 +37,8 @@ export class MessageStream implements AsyncIterableIterator<Item> {
     private readonly viewerId: string,
     private lastSeq: number | null,
     private readonly live: AsyncIterableIterator<RoomEvent>,
+    /** Senders whose messages this viewer does not get (those they blocked); released at the end. */
+    private readonly hidden?: BlockedSet,
   ) {
     this.replay = lastSeq === null ? null : {};
   }
@@ -46,10 +50,12 @@ export class MessageStream implements AsyncIterableIterator<Item> {
   async next(): Promise<IteratorResult<Item>> {
     if (this.ended) return DONE;
     try {
-      const message = await this.nextMessage();
-      if (!message) return this.return();
-      this.lastSeq = message.seq;
-      return { done: false, value: message };
+      for (;;) {
+        const message = await this.nextMessage();
+        if (!message) return this.return();
+        this.lastSeq = message.seq;
+        if (!this.hidden?.has(message.senderId)) return { done: false, value: message };
+      }
     } catch (error) {
       await this.return();
       if (error instanceof AppError) return { done: false, value: error };
@@ -61,6 +67,7 @@ export class MessageStream implements AsyncIterableIterator<Item> {
     this.ended = true;
     this.backlog = [];
     this.replay = null;
+    this.hidden?.release();
     await this.live.return?.();
     return DONE;
   }

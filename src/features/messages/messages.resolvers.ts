@@ -48,6 +48,7 @@ export const messagesResolvers: Resolvers = {
       return room;
     },
     sender: (message, _, ctx) => userOrDeleted(ctx, message.senderId),
+    deletedBy: (message, _, ctx) => (message.deletedBy ? userOrDeleted(ctx, message.deletedBy) : null),
     // Of the same room (the worker checked): readable wherever the quoting message is.
     quotedMessage: async (message, _, ctx) => {
       const quoted = message.quotedMessageId ? await ctx.loaders.message.load(message.quotedMessageId) : null;

@@ -18,9 +18,15 @@ export function checkLive<M extends MessageFacts>(message: M | undefined, messag
   return message;
 }
 
-/** Only its sender edits or deletes a message. */
+/** Only its sender edits a message. */
 export function checkChangeable(message: MessageFacts, actorId: string) {
   if (message.senderId !== actorId) throw forbidden("only its sender can change a message");
+}
+
+/** Its sender deletes a message, and so do a group room's owner and admins (`moderator`). */
+export function checkDeletable(message: MessageFacts, actorId: string, moderator: boolean) {
+  if (message.senderId !== actorId && !moderator)
+    throw forbidden("only its sender, or the room's owner and admins, can delete a message");
 }
 
 /** At most this many distinct @usernames of a body are looked up as mentions; the rest are text. */

@@ -16,8 +16,11 @@ import { roomEventStream } from "../rooms/roomEvents.js";
 import { deleteMessageCommand, editMessageCommand } from "./lifecycle.commands.js";
 import { MessageStream } from "./messageStream.js";
 import type { RoomsService } from "../rooms/rooms.service.js";
+import type { BlocksService } from "../blocks/blocks.service.js";
 import { sendMessageCommand } from "./messages.commands.js";
-import { checkChangeable, checkLive, clientMessageId, messageBody } from "./messages.rules.js";
+import { checkChangeable, checkDeletable, checkLive, clientMessageId, messageBody } from "./messages.rules.js";
+import { memberOf } from "../rooms/membership.js";
+import { moderates } from "../rooms/rooms.rules.js";
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -85,6 +88,7 @@ export class MessagesService {
     private readonly commands: CommandBus,
     private readonly events: EventBus,
     private readonly rooms: RoomsService,
+    private readonly blocks: BlocksService,
     private readonly queueLimit: number,
     private readonly feed: { replay: FeedReplay; retentionHours: number },
   ) {
@@ -193,9 +197,14 @@ export class MessagesService {
     );
   }
 
-  /** Your own message, as a tombstone: it keeps its seq, its text, reactions and saved copies are gone. */
+  /**
+   * Your own message, or any of a room you moderate, as a tombstone: it keeps its seq, its
+   * text, reactions and saved copies are gone, and it names who deleted it.
+   */
   async delete(viewer: UserRow, messageId: string): Promise<MessageRow> {
-    const message = await this.ownMessage(viewer, messageId);
+    const message = await this.live(viewer, messageId);
+    const { room, role } = await memberOf(this.db, message.roomId, viewer.id);
+    checkDeletable(message, viewer.id, moderates(room, role));
     return this.commands.execute(deleteMessageCommand, { roomId: message.roomId, messageId: message.id }, viewer.id);
   }
 
@@ -270,6 +279,7 @@ export class MessagesService {
     const { afterSeq } = parseInput(streamInput, input);
     await this.rooms.requireMembership(viewer, roomId);
     const live = this.events.subscribeRoom(roomId, onOverflow);
-    return new MessageStream(this.db, roomId, viewer.id, afterSeq ?? null, live);
+    const blocked = await this.blocks.watch(viewer.id);
+    return new MessageStream(this.db, roomId, viewer.id, afterSeq ?? null, live, blocked);
   }
 }

@@ -193,6 +193,7 @@ const messageRowOf = (row: Decided): MessageRow => ({
   createdAt: messages.createdAt.mapFromDriverValue(row.created_at as string) as Date,
   editedAt: null,
   deletedAt: null,
+  deletedBy: null,
   parentId: row.parent_id,
   quotedMessageId: row.quoted_message_id,
   mentionIds: row.mention_ids,

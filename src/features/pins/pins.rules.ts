@@ -1,4 +1,5 @@
-import { badInput } from "../../shared/errors.js";
+import { badInput, forbidden } from "../../shared/errors.js";
+import { moderates } from "../rooms/rooms.rules.js";
 
 /** Pins a room keeps: a short list people read, not a second timeline. */
 export const MAX_PINS_PER_ROOM = 50;
@@ -7,4 +8,9 @@ export const MAX_PINS_PER_ROOM = 50;
 export function checkPinLimit(pins: number) {
   if (pins >= MAX_PINS_PER_ROOM)
     throw badInput(`a room has at most ${MAX_PINS_PER_ROOM} pinned messages; unpin one first`, "messageId");
+}
+
+/** In a group room its owner and admins pin; in a direct room, which has no roles, either member. */
+export function checkCanPin(room: { isDirect: boolean }, role: string) {
+  if (!room.isDirect && !moderates(room, role)) throw forbidden("only the room's owner and admins pin messages");
 }

@@ -4,7 +4,9 @@ import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { messages, pinnedMessages, type MessageRow, type UserRow } from "../../db/schema.js";
 import type { MessagesService } from "../messages/messages.service.js";
+import { memberOf } from "../rooms/membership.js";
 import { pinMessageCommand, unpinMessageCommand } from "./pins.commands.js";
+import { checkCanPin } from "./pins.rules.js";
 
 export class PinsService {
   constructor(
@@ -13,9 +15,11 @@ export class PinsService {
     private readonly messages: MessagesService,
   ) {}
 
-  /** Pins (or, with `undo`, unpins) a live message of a room the viewer belongs to; returns the message. */
+  /** Pins (or, with `undo`, unpins) a live message of a room the viewer moderates; returns the message. */
   async pin(viewer: UserRow, messageId: string, undo = false): Promise<MessageRow> {
     const message = await this.messages.live(viewer, messageId);
+    const { room, role } = await memberOf(this.db, message.roomId, viewer.id);
+    checkCanPin(room, role);
     const command = undo ? unpinMessageCommand : pinMessageCommand;
     return this.commands.execute(command, { roomId: message.roomId, messageId: message.id }, viewer.id);
   }

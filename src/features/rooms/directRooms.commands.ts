@@ -5,6 +5,7 @@ import { defineCommand, type RoomEvent } from "../../commands/protocol.js";
 import type { Transaction } from "../../db/client.js";
 import { friendships, roomMembers, rooms, users } from "../../db/schema.js";
 import { forbidden, notFound } from "../../shared/errors.js";
+import { checkNotBlockedBy } from "../blocks/blocks.rules.js";
 
 /**
  * The one 1:1 room of two users: its id is derived from the pair, so both sides (and two API
@@ -35,6 +36,7 @@ export const openDirectRoomCommand = defineCommand({
       : [];
     if (member) return { result: { roomId: payload.roomId } };
     await requireFriend(tx, actorId!, payload.userId);
+    await checkNotBlockedBy(tx, [payload.userId], actorId!, "you cannot open a direct chat with this user");
     const events: RoomEvent[] = [];
     if (!existing) {
       await tx.insert(rooms).values({ id: payload.roomId, name: DIRECT_ROOM_NAME, creatorId: actorId, isDirect: true });

@@ -1,5 +1,5 @@
 import { defineFeature } from "../module.js";
-import { deleteEmptyRooms } from "./membership.js";
+import { deleteEmptyRooms, ensureOwners } from "./membership.js";
 import { roomCommands } from "./rooms.commands.js";
 import type { RoomsService } from "./rooms.service.js";
 
@@ -14,7 +14,10 @@ export const roomsFeature = defineFeature({
   schemaFile: "rooms.graphql",
   commands: roomCommands,
   requires: ["users"],
-  // Rooms nobody belongs to any more go, with their history.
-  onAccountDeleted: (tx, _userId, roomIds) => deleteEmptyRooms(tx, roomIds),
+  // Rooms nobody belongs to any more go, with their history; an owner's pass on.
+  onAccountDeleted: async (tx, _userId, roomIds) => {
+    await deleteEmptyRooms(tx, roomIds);
+    await ensureOwners(tx, roomIds);
+  },
   api: () => import("./api.js").then((m) => m.api),
 });

@@ -1,22 +1,29 @@
-import { and, eq, notExists } from "drizzle-orm";
+import { and, eq, notExists, sql } from "drizzle-orm";
 import { anyOf } from "../../db/arrays.js";
-import type { Database, Transaction } from "../../db/client.js";
+import { rowsOf, type Database, type Transaction } from "../../db/client.js";
+import type { RoomEvent } from "../../commands/protocol.js";
 import { roomMembers, rooms, type RoomRow } from "../../db/schema.js";
 import { membershipError } from "./rooms.rules.js";
 
 /**
- * The room, if it exists and the user belongs to it; NOT_FOUND or FORBIDDEN otherwise. Run
- * by the API for reads, and by workers inside the command's transaction (the authoritative one).
+ * The room, if it exists and the user belongs to it, with their role there; NOT_FOUND or
+ * FORBIDDEN otherwise. Run by the API for reads, and by workers inside the command's
+ * transaction (the authoritative one).
  */
-export async function requireMember(db: Database | Transaction, roomId: string, userId: string): Promise<RoomRow> {
+export async function memberOf(db: Database | Transaction, roomId: string, userId: string) {
   const [row] = await db
-    .select({ room: rooms, memberId: roomMembers.userId })
+    .select({ room: rooms, memberId: roomMembers.userId, role: roomMembers.role })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
     .where(eq(rooms.id, roomId));
   const refused = membershipError(roomId, row !== undefined, Boolean(row?.memberId));
   if (refused) throw refused;
-  return row!.room;
+  return { room: row!.room, role: row!.role! };
+}
+
+/** As memberOf, the room alone. */
+export async function requireMember(db: Database | Transaction, roomId: string, userId: string): Promise<RoomRow> {
+  return (await memberOf(db, roomId, userId)).room;
 }
 
 /**
@@ -48,4 +55,36 @@ export async function deleteEmptyRooms(tx: Transaction, roomIds: string[]): Prom
         notExists(tx.select({ one: roomMembers.userId }).from(roomMembers).where(eq(roomMembers.roomId, rooms.id))),
       ),
     );
+}
+
+/** A user's role in a room, or null when they are not a member. */
+export async function roleOf(tx: Transaction, roomId: string, userId: string): Promise<string | null> {
+  const [row] = await tx
+    .select({ role: roomMembers.role })
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
+  return row?.role ?? null;
+}
+
+/**
+ * Group rooms left without an owner (the owner left or deleted their account) pass to their
+ * oldest admin, else their oldest member; the events that say so.
+ */
+export async function ensureOwners(tx: Transaction, roomIds: string[]): Promise<RoomEvent[]> {
+  if (roomIds.length === 0) return [];
+  const result = await tx.execute(sql`
+    update ${roomMembers} m set role = 'OWNER' from (
+      select distinct on (rm.room_id) rm.room_id, rm.user_id from ${roomMembers} rm
+      join ${rooms} r on r.id = rm.room_id
+      where rm.room_id = any(${sql.param(roomIds)}::uuid[]) and not r.is_direct
+        and not exists (select 1 from ${roomMembers} o where o.room_id = rm.room_id and o.role = 'OWNER')
+      order by rm.room_id, rm.role = 'ADMIN' desc, rm.joined_at, rm.user_id
+    ) heir where m.room_id = heir.room_id and m.user_id = heir.user_id
+    returning m.room_id, m.user_id`);
+  return rowsOf<{ room_id: string; user_id: string }>(result).map((r) => ({
+    type: "MemberRoleChanged",
+    roomId: r.room_id,
+    userId: r.user_id,
+    role: "OWNER",
+  }));
 }

@@ -2,11 +2,13 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { anyOf } from "../../db/arrays.js";
 import { friendships, messages, roomDepartures, roomMembers, rooms, savedMessages, users } from "../../db/schema.js";
-import { defineCommand } from "../../commands/protocol.js";
+import { defineCommand, type RoomEvent } from "../../commands/protocol.js";
 import { forbidden, notFound } from "../../shared/errors.js";
 import type { Transaction } from "../../db/client.js";
+import { checkNotBlockedBy } from "../blocks/blocks.rules.js";
 import { openDirectRoomCommand } from "./directRooms.commands.js";
-import { deleteEmptyRooms, requireMember } from "./membership.js";
+import { roleCommands } from "./roles.commands.js";
+import { deleteEmptyRooms, ensureOwners, memberOf, requireMember, roleOf } from "./membership.js";
 import { checkReadPosition, checkRemoveMember, MAX_ROOM_MEMBERS, roomName } from "./rooms.rules.js";
 
 /** A member leaves: their membership and the messages they saved from this room go; the departure is noted. */
@@ -55,10 +57,15 @@ export const createRoomCommand = defineCommand({
       const strangers = found.filter((u) => !u.friend).map((u) => u.id);
       if (strangers.length > 0)
         throw forbidden(`only friends can be added to a room; not your friends: ${strangers.join(", ")}`);
+      await checkNotBlockedBy(tx, others, actorId!, "you cannot add one of these users to a room");
     }
     await tx.insert(rooms).values({ id: payload.roomId, name: payload.name, creatorId: actorId });
     const memberIds = [actorId!, ...others];
-    await tx.insert(roomMembers).values(memberIds.map((userId) => ({ roomId: payload.roomId, userId })));
+    await tx
+      .insert(roomMembers)
+      .values(
+        memberIds.map((userId) => ({ roomId: payload.roomId, userId, role: userId === actorId ? "OWNER" : "MEMBER" })),
+      );
     return {
       result: { roomId: payload.roomId },
       events: [{ type: "RoomCreated", roomId: payload.roomId, creatorId: actorId!, memberIds }],
@@ -75,7 +82,9 @@ export const leaveRoomCommand = defineCommand({
     await requireMember(tx, payload.roomId, actorId!);
     await removeMembership(tx, payload.roomId, actorId!);
     await deleteEmptyRooms(tx, [payload.roomId]);
-    return { result: { left: true }, events: [{ type: "MemberLeft", roomId: payload.roomId, userId: actorId! }] };
+    const handedOver = await ensureOwners(tx, [payload.roomId]);
+    const left: RoomEvent = { type: "MemberLeft", roomId: payload.roomId, userId: actorId! };
+    return { result: { left: true }, events: [left, ...handedOver] };
   },
 });
 
@@ -85,8 +94,9 @@ export const removeMemberCommand = defineCommand({
   result: z.object({ roomId: z.uuid() }),
   key: (p) => p.roomId,
   async apply(tx, { payload, actorId }) {
-    const room = await requireMember(tx, payload.roomId, actorId!);
-    checkRemoveMember(room, actorId!, payload.userId);
+    const { room, role } = await memberOf(tx, payload.roomId, actorId!);
+    const target = await roleOf(tx, payload.roomId, payload.userId);
+    checkRemoveMember(room, { id: actorId!, role }, { id: payload.userId, role: target });
     if (!(await removeMembership(tx, payload.roomId, payload.userId)))
       throw notFound(`user ${payload.userId} is not a member of room ${payload.roomId}`);
     return {
@@ -120,6 +130,7 @@ export const markReadCommand = defineCommand({
 });
 
 export const roomCommands = [
+  ...roleCommands,
   createRoomCommand,
   leaveRoomCommand,
   removeMemberCommand,

@@ -3,6 +3,8 @@ import { forbidden } from "../../shared/errors.js";
 import type { GraphQLContext } from "../../graphql/context.js";
 import type { Resolvers } from "../../graphql/generated/resolvers.js";
 import { deletedUser } from "../users/users.service.js";
+import { userOrDeleted } from "../users/users.resolvers.js";
+import type { RoomRole } from "./rooms.rules.js";
 
 /** The viewer's membership of a room reached through any path, or FORBIDDEN. */
 export async function requireMyMembership(room: RoomRow, ctx: GraphQLContext) {
@@ -61,6 +63,8 @@ export const roomsResolvers: Resolvers = {
     leaveRoom: (_, { roomId }, ctx) => ctx.services.rooms.leave(ctx.requireViewer(), roomId),
     removeMember: (_, args, ctx) => vouched(ctx, ctx.services.rooms.removeMember(ctx.requireViewer(), args)),
     markRead: (_, args, ctx) => vouched(ctx, ctx.services.rooms.markRead(ctx.requireViewer(), args)),
+    setMemberRole: (_, args, ctx) => vouched(ctx, ctx.services.rooms.setRole(ctx.requireViewer(), args)),
+    renameRoom: (_, args, ctx) => vouched(ctx, ctx.services.rooms.rename(ctx.requireViewer(), args)),
   },
   Room: {
     __isTypeOf: (room: RoomRow, ctx: GraphQLContext) => readableRoom(room.id, ctx),
@@ -75,5 +79,18 @@ export const roomsResolvers: Resolvers = {
       await requireMyMembership(room, ctx);
       return ctx.loaders.myUnreadCount.load(room.id);
     },
+    myRole: async (room, _, ctx) => (room.isDirect ? null : ((await requireMyMembership(room, ctx)).role as RoomRole)),
+    memberRoles: (room, _, ctx) =>
+      room.isDirect
+        ? []
+        : ctx.loaders
+            .named("memberRoles", async (roomIds: readonly string[]) => {
+              const rows = await ctx.services.rooms.roles(roomIds);
+              return roomIds.map((id) => rows.filter((r) => r.roomId === id));
+            })
+            .load(room.id),
+  },
+  RoomMember: {
+    user: (member, _, ctx) => userOrDeleted(ctx, member.userId),
   },
 };

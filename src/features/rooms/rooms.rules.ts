@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { badInput, forbidden, notFound, type AppError } from "../../shared/errors.js";
 import { typedText } from "../../shared/text.js";
 
@@ -18,11 +19,37 @@ export function membershipError(roomId: string, roomFound: boolean, member: bool
   return null;
 }
 
-/** Only a room's creator removes members, nobody from a direct room, and not themselves. */
-export function checkRemoveMember(room: RoomFacts, actorId: string, userId: string) {
-  if (room.creatorId !== actorId) throw forbidden("only the room's creator can remove members");
+export const roomRole = z.enum(["OWNER", "ADMIN", "MEMBER"]);
+export type RoomRole = z.infer<typeof roomRole>;
+
+/** The owner and admins moderate a group room: rename it, remove members, pin, delete others' messages. */
+export const moderates = (room: { isDirect: boolean }, role: string) =>
+  !room.isDirect && (role === "OWNER" || role === "ADMIN");
+
+/** Who removes whom: the owner anyone, an admin members; nobody from a direct room, nor themselves. */
+export function checkRemoveMember(
+  room: RoomFacts,
+  actor: { id: string; role: string },
+  target: { id: string; role: string | null },
+) {
   if (room.isDirect) throw forbidden("nobody is removed from a direct room; leave it instead");
-  if (userId === actorId) throw badInput("you cannot remove yourself; use leaveRoom", "userId");
+  if (target.id === actor.id) throw badInput("you cannot remove yourself; use leaveRoom", "userId");
+  if (!moderates(room, actor.role)) throw forbidden("only the room's owner and admins remove members");
+  if (target.role === "OWNER") throw forbidden("the room's owner cannot be removed");
+  if (target.role === "ADMIN" && actor.role !== "OWNER") throw forbidden("only the room's owner removes admins");
+}
+
+/** Only the owner names admins or hands ownership over, in a group room, to another member. */
+export function checkSetRole(room: RoomFacts, actor: { id: string; role: string }, userId: string) {
+  if (room.isDirect) throw forbidden("a direct room has no roles");
+  if (actor.role !== "OWNER") throw forbidden("only the room's owner changes roles");
+  if (userId === actor.id) throw badInput("you cannot change your own role; make someone else the owner", "userId");
+}
+
+/** The owner and admins rename a group room. */
+export function checkRename(room: RoomFacts, role: string) {
+  if (room.isDirect) throw forbidden("a direct room is named after its members; it cannot be renamed");
+  if (!moderates(room, role)) throw forbidden("only the room's owner and admins rename it");
 }
 
 /** A read position can only be at a message the room has. */

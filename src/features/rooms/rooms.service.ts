@@ -9,9 +9,20 @@ import type { CommandBus } from "../../commands/ports.js";
 import { groupBy } from "../../shared/collections.js";
 import { parseInput, requireId } from "../../shared/validation.js";
 import { directRoomId, openDirectRoomCommand } from "./directRooms.commands.js";
-import { requireMember } from "./membership.js";
+import { memberOf, requireMember } from "./membership.js";
 import { createRoomCommand, leaveRoomCommand, markReadCommand, removeMemberCommand } from "./rooms.commands.js";
-import { checkReadPosition, checkRemoveMember, MAX_ROOM_MEMBERS, membershipError, roomName } from "./rooms.rules.js";
+import { renameRoomCommand, setMemberRoleCommand } from "./roles.commands.js";
+import {
+  checkReadPosition,
+  checkRemoveMember,
+  checkRename,
+  checkSetRole,
+  MAX_ROOM_MEMBERS,
+  membershipError,
+  roomName,
+  roomRole,
+  type RoomRole,
+} from "./rooms.rules.js";
 
 export const MAX_ROOMS_PAGE = 500;
 
@@ -51,6 +62,7 @@ const roomWithMembershipQuery = (db: Database) =>
       memberId: roomMembers.userId,
       lastReadSeq: readPosition(sql.placeholder("viewerId")),
       notificationLevel: roomMembers.notificationLevel,
+      role: roomMembers.role,
     })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, sql.placeholder("viewerId"))))
@@ -61,6 +73,7 @@ const membershipColumns = (userId: string) => ({
   roomId: roomMembers.roomId,
   lastReadSeq: readPosition(userId),
   notificationLevel: roomMembers.notificationLevel,
+  role: roomMembers.role,
 });
 
 export interface Membership {
@@ -68,6 +81,14 @@ export interface Membership {
   lastReadSeq: number;
   /** What of the room notifies the member (features/notifications). */
   notificationLevel: string;
+  /** OWNER, ADMIN or MEMBER (all MEMBER in a direct room, which has no roles). */
+  role: string;
+}
+
+/** A member of a room with their role (Room.memberRoles). */
+export interface RoomMemberRow {
+  userId: string;
+  role: RoomRole;
 }
 
 /** A member's read position in a room (read receipts). */
@@ -114,11 +135,50 @@ export class RoomsService {
   }
 
   async removeMember(viewer: UserRow, input: { roomId: string; userId: string }): Promise<RoomRow> {
-    const room = await this.requireMembership(viewer, input.roomId);
     const userId = requireId(input.userId, "user");
-    checkRemoveMember(room, viewer.id, userId);
+    const { room, role } = await memberOf(this.db, requireId(input.roomId, "room"), viewer.id);
+    const [target] = await this.roles([room.id], [userId]);
+    checkRemoveMember(room, { id: viewer.id, role }, { id: userId, role: target?.role ?? null });
     await this.commands.execute(removeMemberCommand, { roomId: room.id, userId }, viewer.id);
     return room;
+  }
+
+  /** The owner names an admin or a member, or hands the room over. */
+  async setRole(viewer: UserRow, input: { roomId: string; userId: string; role: string }): Promise<RoomRow> {
+    const userId = requireId(input.userId, "user");
+    const role = parseInput(roomRole, input.role);
+    const { room, role: mine } = await memberOf(this.db, requireId(input.roomId, "room"), viewer.id);
+    checkSetRole(room, { id: viewer.id, role: mine }, userId);
+    await this.commands.execute(setMemberRoleCommand, { roomId: room.id, userId, role }, viewer.id);
+    return room;
+  }
+
+  /** The owner or an admin renames a group room. */
+  async rename(viewer: UserRow, input: { roomId: string; name: string }): Promise<RoomRow> {
+    const name = parseInput(roomName, input.name);
+    const { room, role } = await memberOf(this.db, requireId(input.roomId, "room"), viewer.id);
+    checkRename(room, role);
+    await this.commands.execute(renameRoomCommand, { roomId: room.id, name }, viewer.id);
+    return { ...room, name };
+  }
+
+  /** Members with their roles, per room (all of each room's members when `userIds` is not given). */
+  async roles(
+    roomIds: readonly string[],
+    userIds?: readonly string[],
+  ): Promise<Array<RoomMemberRow & { roomId: string }>> {
+    const rows = await this.db
+      .select({ roomId: roomMembers.roomId, userId: roomMembers.userId, role: roomMembers.role })
+      .from(roomMembers)
+      .where(
+        and(anyOf(roomMembers.roomId, [...roomIds]), userIds ? anyOf(roomMembers.userId, [...userIds]) : undefined),
+      )
+      .orderBy(
+        sql`array_position(array['OWNER','ADMIN','MEMBER'], ${roomMembers.role})`,
+        roomMembers.joinedAt,
+        roomMembers.userId,
+      );
+    return rows as Array<RoomMemberRow & { roomId: string }>;
   }
 
   async markRead(viewer: UserRow, input: { roomId: string; seq: number }): Promise<RoomRow> {
@@ -153,8 +213,11 @@ export class RoomsService {
     const [row] = await this.roomWithMembership.execute({ viewerId: viewer.id, roomId: id });
     const refused = membershipError(id, row !== undefined, Boolean(row?.memberId));
     if (refused) throw refused;
-    const { lastReadSeq, notificationLevel } = row!;
-    return { room: row!.room, membership: { roomId: id, lastReadSeq, notificationLevel: notificationLevel! } };
+    const { lastReadSeq, notificationLevel, role } = row!;
+    return {
+      room: row!.room,
+      membership: { roomId: id, lastReadSeq, notificationLevel: notificationLevel!, role: role! },
+    };
   }
 
   async byIds(ids: readonly string[]): Promise<RoomRow[]> {

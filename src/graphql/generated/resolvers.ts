@@ -2,9 +2,9 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { UserRow, RoomRow, MessageRow, SavedMessageRow } from '../../db/schema.js';
 import type { MentionedItem } from '../../features/live/feeds.js';
-import type { MessageAddedRecord, MessageUpdatedRecord, RoomCreatedRecord, MemberLeftRecord, ReadPositionMovedRecord, TypingRecord } from '../../commands/protocol.js';
+import type { MessageAddedRecord, MessageUpdatedRecord, RoomCreatedRecord, MemberLeftRecord, ReadPositionMovedRecord, TypingRecord, MemberRoleChangedRecord, RoomRenamedRecord } from '../../commands/protocol.js';
+import type { RoomMemberRow, ReadPositionRow } from '../../features/rooms/rooms.service.js';
 import type { PresenceChange } from '../../features/live/presence.js';
-import type { ReadPositionRow } from '../../features/rooms/rooms.service.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -35,6 +35,19 @@ export type MemberLeftEvent = {
   cursor: Scalars['String']['output'];
   /** The creator who removed them; null when they left by themselves or deleted their account. */
   removedBy?: Maybe<User>;
+  room?: Maybe<Room>;
+  roomId: Scalars['ID']['output'];
+  user: User;
+};
+
+/** A member's role changed: the owner named them, or the room passed to them when its owner left. */
+export type MemberRoleEvent = {
+  __typename?: 'MemberRoleEvent';
+  /** The owner who changed it; null when the room passed to them on its own. */
+  changedBy?: Maybe<User>;
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
+  role: RoomRole;
   room?: Maybe<Room>;
   roomId: Scalars['ID']['output'];
   user: User;
@@ -72,6 +85,8 @@ export type Message = {
   createdAt: Scalars['DateTime']['output'];
   /** When its sender deleted it: the message stays as a tombstone (same id and seq) whose body is empty. */
   deletedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Who deleted it: its sender, or the room's owner or an admin; null while it stands. */
+  deletedBy?: Maybe<User>;
   /** When its sender last edited it; null if never. */
   editedAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
@@ -97,6 +112,8 @@ export type Message = {
   room: Room;
   roomId: Scalars['ID']['output'];
   sender: User;
+  /** Its sender is someone you blocked: clients collapse it. */
+  senderBlocked: Scalars['Boolean']['output'];
   /** Per-room position: 1, 2, 3, ... with no gaps. Order and de-duplicate by it. */
   seq: Scalars['Int']['output'];
   /**
@@ -141,6 +158,13 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Adds up to 100 users to your friend list at once; adding a friend again changes nothing. */
   addFriends: Array<User>;
+  /**
+   * Blocks a user: they can no longer add you as a friend, put you in a room or open a direct
+   * chat with you (those attempts are refused; nothing else tells them), friendships between
+   * you end, and in rooms you share their messages no longer reach you live (history marks
+   * them: `Message.senderBlocked`). Blocking again changes nothing.
+   */
+  blockUser: Scalars['Boolean']['output'];
   /** A room with you and up to 99 of your friends as members. */
   createRoom: Room;
   /**
@@ -148,7 +172,10 @@ export type Mutation = {
    * Their messages stay in other members' history, sent by a deleted user.
    */
   deleteAccount: Scalars['Boolean']['output'];
-  /** Your own message becomes a tombstone: deletedAt set, body empty for everyone, its reactions and saved copies gone. */
+  /**
+   * Your own message, or any in a group room you own or administer, becomes a tombstone:
+   * deletedAt and deletedBy set, body empty for everyone, its reactions and saved copies gone.
+   */
   deleteMessage: Message;
   /**
    * The one 1:1 room of you and that user, created the first time either of you asks (the
@@ -162,7 +189,10 @@ export type Mutation = {
    * gets editedAt. Its mentions are found again in the new body.
    */
   editMessage: Message;
-  /** You stop being a member at once, including on open subscriptions. An emptied room is deleted. */
+  /**
+   * You stop being a member at once, including on open subscriptions. An emptied room is
+   * deleted; an owner's room passes to its oldest admin, else its oldest member.
+   */
   leaveRoom: Scalars['Boolean']['output'];
   /** Wrong username and wrong password give the same UNAUTHENTICATED error. */
   logIn: AuthPayload;
@@ -178,16 +208,19 @@ export type Mutation = {
    */
   markThreadRead: Message;
   /**
-   * Pins a message of a room you belong to, for every member (at most 50 per room); pinning it
-   * again changes nothing. Members see the pin as a `messageUpdated` with change "pinned".
+   * Pins a message for every member (at most 50 per room): in a group room its owner and admins
+   * pin, in a direct room either member. Pinning it again changes nothing. Members see the pin
+   * as a `messageUpdated` with change "pinned".
    */
   pinMessage: Message;
   /** Reacts to a message of a room you belong to; reacting again with the same emoji changes nothing. */
   react: Message;
   /** True if the user was on your friend list. */
   removeFriend: Scalars['Boolean']['output'];
-  /** The room's creator removes a member. */
+  /** The owner removes anyone, an admin removes members; nobody is removed from a direct room. */
   removeMember: Room;
+  /** The owner or an admin renames a group room (1-100 characters). */
+  renameRoom: Room;
   /** Saves a message from a room you belong to; saving it again keeps the first savedAt. */
   saveMessage: SavedMessage;
   /**
@@ -197,6 +230,12 @@ export type Mutation = {
    * as @username in the body are its `mentions` (found by the server, at most 20 names looked up).
    */
   sendMessage: Message;
+  /**
+   * The owner makes a member an ADMIN or a MEMBER, or hands the room over (OWNER: they become
+   * its owner, you an admin). When an owner leaves, the oldest admin, else the oldest member,
+   * becomes the owner. Direct rooms have no roles.
+   */
+  setMemberRole: Room;
   /** Sets your notification level in a room you belong to; your feeds' `notify` follow it at once. */
   setRoomNotifications: Room;
   /**
@@ -209,6 +248,8 @@ export type Mutation = {
    * password: 8+ characters; displayName: 1-64 characters; email: optional (a contact address: several accounts may share one, so signing up tells nobody which are registered).
    */
   signUp: AuthPayload;
+  /** True if the user was blocked. */
+  unblockUser: Scalars['Boolean']['output'];
   /** Unpins a message (change "unpinned"); unpinning one that is not pinned changes nothing. */
   unpinMessage: Message;
   /** Takes your reaction back (nothing happens if you had none). */
@@ -222,6 +263,11 @@ export type Mutation = {
 
 export type MutationAddFriendsArgs = {
   userIds: Array<Scalars['ID']['input']>;
+};
+
+
+export type MutationBlockUserArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -292,6 +338,12 @@ export type MutationRemoveMemberArgs = {
 };
 
 
+export type MutationRenameRoomArgs = {
+  name: Scalars['String']['input'];
+  roomId: Scalars['ID']['input'];
+};
+
+
 export type MutationSaveMessageArgs = {
   messageId: Scalars['ID']['input'];
 };
@@ -303,6 +355,13 @@ export type MutationSendMessageArgs = {
   parentId?: InputMaybe<Scalars['ID']['input']>;
   quotedMessageId?: InputMaybe<Scalars['ID']['input']>;
   roomId: Scalars['ID']['input'];
+};
+
+
+export type MutationSetMemberRoleArgs = {
+  role: RoomRole;
+  roomId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -323,6 +382,11 @@ export type MutationSignUpArgs = {
   email?: InputMaybe<Scalars['String']['input']>;
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
+};
+
+
+export type MutationUnblockUserArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -347,7 +411,7 @@ export type MutationUpdateStatusMessageArgs = {
 };
 
 /** Everything a chat client's room list and friend list need to stay current (see docs/api.md: myEvents). */
-export type MyEvent = MemberLeftEvent | MentionedEvent | MessageAddedEvent | MessageUpdatedEvent | PresenceEvent | ReadPositionEvent | RoomAddedEvent;
+export type MyEvent = MemberLeftEvent | MemberRoleEvent | MentionedEvent | MessageAddedEvent | MessageUpdatedEvent | PresenceEvent | ReadPositionEvent | RoomAddedEvent | RoomRenamedEvent;
 
 /** What of a room's activity notifies a member (the feed's `notify`). */
 export type NotificationLevel =
@@ -370,6 +434,8 @@ export type PresenceEvent = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The users you blocked, most recent first. */
+  blockedUsers: Array<User>;
   /** The signed-in user, or null without a valid token. */
   me?: Maybe<User>;
   /** Messages that mention you in rooms you belong to, newest first, `first` (at most 100) after `after` (a cursor). */
@@ -480,6 +546,8 @@ export type Room = {
   lastMessage?: Maybe<Message>;
   /** Your last read position (0 before reading anything); sending a message moves it to that message. */
   lastReadSeq: Scalars['Int']['output'];
+  /** Every member with their role, the owner first, then admins, then members by joining; empty for a direct room. */
+  memberRoles: Array<RoomMember>;
   members: Array<User>;
   /** Unread messages from others that mention you (counted apart from unreadCount). */
   mentionCount: Scalars['Int']['output'];
@@ -488,6 +556,8 @@ export type Room = {
    * `beforeSeq`, oldest first. Replies are in their threads (`replies`); seq counts them too.
    */
   messages: Array<Message>;
+  /** Your role; null in a direct room, which has none. */
+  myRole?: Maybe<RoomRole>;
   name: Scalars['String']['output'];
   /** Your notification level in the room (ALL until you change it). */
   notificationLevel: NotificationLevel;
@@ -514,6 +584,30 @@ export type RoomAddedEvent = {
   room?: Maybe<Room>;
   roomId: Scalars['ID']['output'];
 };
+
+/** A member of a room with their role. */
+export type RoomMember = {
+  __typename?: 'RoomMember';
+  role: RoomRole;
+  user: User;
+};
+
+/** One of your rooms got a new name. */
+export type RoomRenamedEvent = {
+  __typename?: 'RoomRenamedEvent';
+  /** Pass as `after` to `myEvents` (or `messageUpdated`) to resume after this event. */
+  cursor: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  renamedBy: User;
+  room?: Maybe<Room>;
+  roomId: Scalars['ID']['output'];
+};
+
+/** What a member may do in a group room: the owner everything, admins moderate, members take part. */
+export type RoomRole =
+  | 'ADMIN'
+  | 'MEMBER'
+  | 'OWNER';
 
 /** A message kept in your talk drawer. */
 export type SavedMessage = {
@@ -679,12 +773,14 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = ResolversObject<{
   MyEvent:
     | ( MemberLeftRecord )
+    | ( MemberRoleChangedRecord )
     | ( MentionedItem )
     | ( MessageAddedRecord )
     | ( MessageUpdatedRecord )
     | ( PresenceChange )
     | ( ReadPositionMovedRecord )
     | ( RoomCreatedRecord )
+    | ( RoomRenamedRecord )
   ;
 }>;
 
@@ -697,6 +793,7 @@ export type ResolversTypes = ResolversObject<{
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   MemberLeftEvent: ResolverTypeWrapper<MemberLeftRecord>;
+  MemberRoleEvent: ResolverTypeWrapper<MemberRoleChangedRecord>;
   Mention: ResolverTypeWrapper<MessageRow>;
   MentionedEvent: ResolverTypeWrapper<MentionedItem>;
   Message: ResolverTypeWrapper<MessageRow>;
@@ -712,6 +809,9 @@ export type ResolversTypes = ResolversObject<{
   ReadPositionEvent: ResolverTypeWrapper<ReadPositionMovedRecord>;
   Room: ResolverTypeWrapper<RoomRow>;
   RoomAddedEvent: ResolverTypeWrapper<RoomCreatedRecord>;
+  RoomMember: ResolverTypeWrapper<RoomMemberRow>;
+  RoomRenamedEvent: ResolverTypeWrapper<RoomRenamedRecord>;
+  RoomRole: RoomRole;
   SavedMessage: ResolverTypeWrapper<SavedMessageRow>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -727,6 +827,7 @@ export type ResolversParentTypes = ResolversObject<{
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   MemberLeftEvent: MemberLeftRecord;
+  MemberRoleEvent: MemberRoleChangedRecord;
   Mention: MessageRow;
   MentionedEvent: MentionedItem;
   Message: MessageRow;
@@ -741,6 +842,8 @@ export type ResolversParentTypes = ResolversObject<{
   ReadPositionEvent: ReadPositionMovedRecord;
   Room: RoomRow;
   RoomAddedEvent: RoomCreatedRecord;
+  RoomMember: RoomMemberRow;
+  RoomRenamedEvent: RoomRenamedRecord;
   SavedMessage: SavedMessageRow;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
@@ -781,6 +884,16 @@ export type MemberLeftEventResolvers<ContextType = GraphQLContext, ParentType ex
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
+export type MemberRoleEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MemberRoleEvent'] = ResolversParentTypes['MemberRoleEvent']> = ResolversObject<{
+  changedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['RoomRole'], ParentType, ContextType>;
+  room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
+  roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
 export type MentionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mention'] = ResolversParentTypes['Mention']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
@@ -800,6 +913,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   clientMessageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  deletedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastReplyAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -813,6 +927,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
   roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   sender?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  senderBlocked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   unreadReplyCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
@@ -838,6 +953,7 @@ export type MessageUpdatedEventResolvers<ContextType = GraphQLContext, ParentTyp
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   addFriends?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType, RequireFields<MutationAddFriendsArgs, 'userIds'>>;
+  blockUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationBlockUserArgs, 'userId'>>;
   createRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationCreateRoomArgs, 'memberIds' | 'name'>>;
   deleteAccount?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   deleteMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationDeleteMessageArgs, 'messageId'>>;
@@ -853,11 +969,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   react?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationReactArgs, 'emoji' | 'messageId'>>;
   removeFriend?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveFriendArgs, 'userId'>>;
   removeMember?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'roomId' | 'userId'>>;
+  renameRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRenameRoomArgs, 'name' | 'roomId'>>;
   saveMessage?: Resolver<ResolversTypes['SavedMessage'], ParentType, ContextType, RequireFields<MutationSaveMessageArgs, 'messageId'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'body' | 'roomId'>>;
+  setMemberRole?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationSetMemberRoleArgs, 'role' | 'roomId' | 'userId'>>;
   setRoomNotifications?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationSetRoomNotificationsArgs, 'level' | 'roomId'>>;
   setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'roomId' | 'typing'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'displayName' | 'password' | 'username'>>;
+  unblockUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnblockUserArgs, 'userId'>>;
   unpinMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationUnpinMessageArgs, 'messageId'>>;
   unreact?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationUnreactArgs, 'emoji' | 'messageId'>>;
   unsaveMessage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnsaveMessageArgs, 'messageId'>>;
@@ -865,7 +984,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
 }>;
 
 export type MyEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MyEvent'] = ResolversParentTypes['MyEvent']> = ResolversObject<{
-  __resolveType: TypeResolveFn<'MemberLeftEvent' | 'MentionedEvent' | 'MessageAddedEvent' | 'MessageUpdatedEvent' | 'PresenceEvent' | 'ReadPositionEvent' | 'RoomAddedEvent', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'MemberLeftEvent' | 'MemberRoleEvent' | 'MentionedEvent' | 'MessageAddedEvent' | 'MessageUpdatedEvent' | 'PresenceEvent' | 'ReadPositionEvent' | 'RoomAddedEvent' | 'RoomRenamedEvent', ParentType, ContextType>;
 }>;
 
 export type PresenceEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PresenceEvent'] = ResolversParentTypes['PresenceEvent']> = ResolversObject<{
@@ -877,6 +996,7 @@ export type PresenceEventResolvers<ContextType = GraphQLContext, ParentType exte
 }>;
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  blockedUsers?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   mentions?: Resolver<Array<ResolversTypes['Mention']>, ParentType, ContextType, RequireFields<QueryMentionsArgs, 'first'>>;
   replies?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType, RequireFields<QueryRepliesArgs, 'last' | 'parentId'>>;
@@ -914,9 +1034,11 @@ export type RoomResolvers<ContextType = GraphQLContext, ParentType extends Resol
   isDirect?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  memberRoles?: Resolver<Array<ResolversTypes['RoomMember']>, ParentType, ContextType>;
   members?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   mentionCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   messages?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType, RequireFields<RoomMessagesArgs, 'last'>>;
+  myRole?: Resolver<Maybe<ResolversTypes['RoomRole']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   notificationLevel?: Resolver<ResolversTypes['NotificationLevel'], ParentType, ContextType>;
   pinnedMessages?: Resolver<Array<ResolversTypes['Message']>, ParentType, ContextType>;
@@ -927,6 +1049,20 @@ export type RoomResolvers<ContextType = GraphQLContext, ParentType extends Resol
 export type RoomAddedEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomAddedEvent'] = ResolversParentTypes['RoomAddedEvent']> = ResolversObject<{
   addedBy?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
+  roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type RoomMemberResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomMember'] = ResolversParentTypes['RoomMember']> = ResolversObject<{
+  role?: Resolver<ResolversTypes['RoomRole'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type RoomRenamedEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomRenamedEvent'] = ResolversParentTypes['RoomRenamedEvent']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  renamedBy?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
   roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -967,6 +1103,7 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   MemberLeftEvent?: MemberLeftEventResolvers<ContextType>;
+  MemberRoleEvent?: MemberRoleEventResolvers<ContextType>;
   Mention?: MentionResolvers<ContextType>;
   MentionedEvent?: MentionedEventResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
@@ -981,6 +1118,8 @@ export type Resolvers<ContextType = GraphQLContext> = ResolversObject<{
   ReadPositionEvent?: ReadPositionEventResolvers<ContextType>;
   Room?: RoomResolvers<ContextType>;
   RoomAddedEvent?: RoomAddedEventResolvers<ContextType>;
+  RoomMember?: RoomMemberResolvers<ContextType>;
+  RoomRenamedEvent?: RoomRenamedEventResolvers<ContextType>;
   SavedMessage?: SavedMessageResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TypingEvent?: TypingEventResolvers<ContextType>;

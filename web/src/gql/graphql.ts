@@ -213,12 +213,14 @@ export type MyEventsSubscriptionVariables = Exact<{
 
 export type MyEventsSubscription = { myEvents:
     | { __typename: 'MemberLeftEvent', cursor: string, roomId: string, user: { id: string } }
+    | { __typename: 'MemberRoleEvent' }
     | { __typename: 'MentionedEvent', cursor: string, roomId: string, notify: boolean, message: { id: string } }
     | { __typename: 'MessageAddedEvent', cursor: string, roomId: string, unreadCount: number, notify: boolean, message: { id: string, seq: number, body: string, createdAt: string, sender: { displayName: string } } }
     | { __typename: 'MessageUpdatedEvent', cursor: string, roomId: string, change: string, message: { id: string, body: string, deletedAt: string | null } }
     | { __typename: 'PresenceEvent', cursor: string, online: boolean, user: { id: string } }
     | { __typename: 'ReadPositionEvent', cursor: string, roomId: string, lastReadSeq: number, user: { id: string, displayName: string } }
     | { __typename: 'RoomAddedEvent', cursor: string, roomId: string }
+    | { __typename: 'RoomRenamedEvent' }
    };
 
 export const RoomFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"RoomFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Room"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"isDirect"}},{"kind":"Field","name":{"kind":"Name","value":"unreadCount"}},{"kind":"Field","name":{"kind":"Name","value":"mentionCount"}},{"kind":"Field","name":{"kind":"Name","value":"members"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"displayName"}}]}},{"kind":"Field","name":{"kind":"Name","value":"lastMessage"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"seq"}},{"kind":"Field","name":{"kind":"Name","value":"body"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"sender"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"displayName"}}]}}]}}]}}]} as unknown as DocumentNode<RoomFieldsFragment, unknown>;
