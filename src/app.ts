@@ -23,6 +23,7 @@ import { CommandRegistry } from "./worker/applyCommands.js";
 import { CommandConsumer } from "./worker/commandConsumer.js";
 import { createEventBus } from "./api/eventBus.js";
 import { createEventLogConsumer } from "./worker/eventLogConsumer.js";
+import { ModerationConsumer } from "./worker/moderationConsumer.js";
 import { consumerLag } from "./kafka/lag.js";
 import type { Logger } from "./shared/logger.js";
 import { createMetrics, type Metrics } from "./shared/metrics.js";
@@ -106,8 +107,9 @@ export async function startApp(options: AppOptions): Promise<App> {
       { name: "database", check: () => database.ping() },
       { name: "kafka", check: async () => void (await base.admin.describeCluster()) },
     ];
-    if (role !== "api") await startWorkerRole(base);
-    const api = role !== "worker" ? await startApiRole(base, readiness) : undefined;
+    if (role === "all" || role === "worker") await startWorkerRole(base);
+    if (role === "all" || role === "moderation") await startModerationRole(base);
+    const api = role === "all" || role === "api" ? await startApiRole(base, readiness) : undefined;
 
     const server = await startHttpServer({
       logger: logger.child({ component: "http" }),
@@ -218,6 +220,25 @@ async function startWorkerRole({ config, logger, onFatal, parts, metrics, databa
   });
   await eventLog.start();
   parts.add("event-log consumer", () => eventLog.stop());
+}
+
+/** The moderation consumer: reports and floods in, hidden messages and mutes out (as commands). */
+async function startModerationRole({ config, logger, onFatal, parts, kafka, topics, groups }: Base) {
+  const moderation = new ModerationConsumer({
+    kafka,
+    topics,
+    groupId: groups.moderation,
+    policy: {
+      reportsToHide: config.MODERATION_REPORTS_TO_HIDE,
+      floodRooms: config.MODERATION_FLOOD_ROOMS,
+      floodWindowMs: config.MODERATION_FLOOD_WINDOW_SECONDS * 1000,
+      muteMs: config.MODERATION_MUTE_MINUTES * 60_000,
+    },
+    logger: logger.child({ component: "moderation" }),
+    onFatal,
+  });
+  await moderation.start();
+  parts.add("moderation consumer", () => moderation.stop());
 }
 
 /** The event bus, the command bus and the services behind the GraphQL endpoint. */

@@ -17,7 +17,7 @@ function isRetriableKafkaError(error: unknown): boolean {
   return false;
 }
 
-/** Entry point: `node dist/src/main.js [all|api|worker]`. */
+/** Entry point: `node dist/src/main.js [all|api|worker|moderation]`. */
 async function main() {
   const role = roleOrExit(process.argv[2] ?? "all");
   const config = configOrExit();
@@ -53,7 +53,7 @@ async function main() {
       `GraphQL API ready at ${app.url} (subscriptions: ${app.url.replace(/^http/, "ws")})` +
         (existsSync(webDistDir) ? `; the web client at ${app.origin}/` : ""),
     );
-  else logger.info({ origin: app.origin }, `worker ready; health and metrics at ${app.origin}/readyz and /metrics`);
+  else logger.info({ origin: app.origin }, `${role} ready; health and metrics at ${app.origin}/readyz and /metrics`);
 }
 
 function roleOrExit(name: string): Role {

@@ -39,6 +39,7 @@ export const messageRecord = z.object({
   editedAt: z.coerce.date().nullable().default(null),
   deletedAt: z.coerce.date().nullable().default(null),
   deletedBy: z.uuid().nullable().default(null),
+  hiddenAt: z.coerce.date().nullable().default(null),
   /** Set on a reply: the top-level message whose thread it is in. */
   parentId: z.uuid().nullable().default(null),
   quotedMessageId: z.uuid().nullable().default(null),
@@ -83,6 +84,16 @@ export const roomEvent = z.discriminatedUnion("type", [
   }),
   /** The room got a new name from its owner or an admin. */
   z.object({ type: z.literal("RoomRenamed"), roomId: z.uuid(), name: z.string(), renamedBy: z.uuid() }),
+  /**
+   * A member reported a message (`reports`: how many members have, now). For the moderation
+   * consumer: feeds and room streams pass it over, and nobody is told who reported.
+   */
+  z.object({
+    type: z.literal("MessageReported"),
+    roomId: z.uuid(),
+    messageId: z.uuid(),
+    reports: z.number().int().positive(),
+  }),
   /** A member set their notification level in the room: their own feeds mark events by it. */
   z.object({
     type: z.literal("NotificationLevelChanged"),
@@ -109,6 +120,7 @@ export type TypingRecord = RoomEventOf<"Typing">;
 export type NotificationLevelRecord = RoomEventOf<"NotificationLevelChanged">;
 export type MemberRoleChangedRecord = RoomEventOf<"MemberRoleChanged">;
 export type RoomRenamedRecord = RoomEventOf<"RoomRenamed">;
+export type MessageReportedRecord = RoomEventOf<"MessageReported">;
 
 /** How long a `typing: true` holds without being repeated. */
 export const TYPING_TTL_MS = 6000;
@@ -135,7 +147,11 @@ export const EPHEMERAL_EVENT_TYPES: ReadonlySet<string> = new Set(["Typing", "Pr
  * A user's row changed (login, logout, profile, deletion), on the users channel: API
  * processes drop what they cached of that user, such as the session behind a token.
  */
-export const userEvent = z.object({ type: z.literal("UserChanged"), userId: z.uuid() });
+export const userEvent = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("UserChanged"), userId: z.uuid() }),
+  /** The moderation consumer muted the user: their sends are refused until `until`. */
+  z.object({ type: z.literal("UserMuted"), userId: z.uuid(), until: z.iso.datetime(), reason: z.string() }),
+]);
 export type UserEvent = z.infer<typeof userEvent>;
 
 /** Every event a command can emit. */

@@ -125,6 +125,14 @@ const envSchema = z.object({
    * re-reads (cheaper for both sides than a long replay). @default 5000
    */
   FEED_REPLAY_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+  /** Members who must report a message before the moderation consumer hides it pending review. @default 3 */
+  MODERATION_REPORTS_TO_HIDE: z.coerce.number().int().min(1).max(1000).default(3),
+  /** A sender who sends the same text to this many rooms within MODERATION_FLOOD_WINDOW_SECONDS is muted. @default 5 */
+  MODERATION_FLOOD_ROOMS: z.coerce.number().int().min(2).max(1000).default(5),
+  /** The window the moderation consumer looks for floods in. @default 60 */
+  MODERATION_FLOOD_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** How long a flooding sender stays muted (their sends refused with MUTED). @default 10 */
+  MODERATION_MUTE_MINUTES: z.coerce.number().int().min(1).max(100_000).default(10),
   /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** How often each API process reports its connected users (presence). @default 10000 */
@@ -225,9 +233,9 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-/** Which parts a process runs: both in one process for development, or one role each. */
-export type Role = "all" | "api" | "worker";
-export const roles: readonly Role[] = ["all", "api", "worker"];
+/** Which parts a process runs: all in one process for development, or one role each. */
+export type Role = "all" | "api" | "worker" | "moderation";
+export const roles: readonly Role[] = ["all", "api", "worker", "moderation"];
 
 export interface Config extends Omit<Env, "JWT_SECRET"> {
   JWT_SECRET: string;

@@ -123,6 +123,8 @@ export const messages = pgTable(
      * would scan every message when an account goes.
      */
     deletedBy: uuid("deleted_by"),
+    /** When enough members reported it (features/moderation): hidden for everyone pending review, its text kept. */
+    hiddenAt: optionalTime("hidden_at"),
     /** The top-level message of the same room whose thread this reply is in; null for a top-level message. */
     parentId: uuid("parent_id").references((): AnyPgColumn => messages.id, { onDelete: "cascade" }),
     /**
@@ -213,6 +215,31 @@ export const blocks = pgTable(
   },
   (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("blocks_blocked_idx").on(t.blockedId)],
 );
+
+/** Reports of messages (features/moderation): one per reporter and message. */
+export const reports = pgTable(
+  "reports",
+  {
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    reporterId: uuid("reporter_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    reason: text("reason").notNull(),
+    reportedAt: createdAt("reported_at"),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.reporterId] }), index("reports_reporter_idx").on(t.reporterId)],
+);
+
+/** Users muted by the moderation consumer (features/moderation): their sends are refused until then. */
+export const mutes = pgTable("mutes", {
+  userId: uuid("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  until: timestamp("until", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+  reason: text("reason").notNull(),
+});
 
 /** Pinned messages (features/pins): at most 50 per room, each pinned once; a message's deletion unpins it. */
 export const pinnedMessages = pgTable(

@@ -8,6 +8,7 @@ import { friendsFeature } from "./friends/index.js";
 import { liveFeature } from "./live/index.js";
 import { mentionsFeature } from "./mentions/index.js";
 import { messagesFeature } from "./messages/index.js";
+import { moderationFeature } from "./moderation/index.js";
 import { notificationsFeature } from "./notifications/index.js";
 import { pinsFeature } from "./pins/index.js";
 import { deletionHooksOf, inDependencyOrder, type FeatureModule } from "./module.js";
@@ -30,6 +31,7 @@ export const features: readonly FeatureModule[] = inDependencyOrder([
   threadsFeature,
   mentionsFeature,
   notificationsFeature,
+  moderationFeature,
   searchFeature,
   liveFeature,
 ]);

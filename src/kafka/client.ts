@@ -82,6 +82,8 @@ export interface Groups {
   /** All workers. */
   workers: string;
   eventLog: string;
+  /** The moderation consumer (process role `moderation`). */
+  moderation: string;
   /** Each API process reads every event in a group of its own, named with this prefix. */
   apiPrefix: string;
 }
@@ -89,6 +91,7 @@ export interface Groups {
 export const groupNames = (prefix: string, workerGroup: string): Groups => ({
   workers: `${prefix}${workerGroup}`,
   eventLog: `${prefix}chat-event-log`,
+  moderation: `${prefix}chat-moderation`,
   apiPrefix: `${prefix}chat-api`,
 });
 

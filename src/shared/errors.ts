@@ -13,6 +13,7 @@ export type ErrorCode =
   | "SERVICE_UNAVAILABLE"
   | "TOO_MANY_REQUESTS"
   | "CURSOR_EXPIRED"
+  | "MUTED"
   | "INTERNAL_SERVER_ERROR";
 
 export const errorCodes: readonly ErrorCode[] = [
@@ -24,6 +25,7 @@ export const errorCodes: readonly ErrorCode[] = [
   "SERVICE_UNAVAILABLE",
   "TOO_MANY_REQUESTS",
   "CURSOR_EXPIRED",
+  "MUTED",
   "INTERNAL_SERVER_ERROR",
 ];
 

@@ -1,4 +1,10 @@
-import type { MessageAddedRecord, NotificationLevelRecord, RoomEvent, TypingRecord } from "../../commands/protocol.js";
+import type {
+  MessageAddedRecord,
+  MessageReportedRecord,
+  NotificationLevelRecord,
+  RoomEvent,
+  TypingRecord,
+} from "../../commands/protocol.js";
 import {
   advanced,
   isAfter,
@@ -23,10 +29,12 @@ export interface MentionedItem {
 }
 
 /**
- * What a user's feed delivers: room events but typing (shared by all local members) and
- * level changes (they change the feed itself), mentions and presence changes.
+ * What a user's feed delivers: room events but typing (shared by all local members), level
+ * changes (they change the feed itself) and reports (the moderation consumer's), mentions
+ * and presence changes.
  */
-export type FeedItem = Exclude<RoomEvent, TypingRecord | NotificationLevelRecord> | MentionedItem | PresenceChange;
+export type FeedItem =
+  Exclude<RoomEvent, TypingRecord | NotificationLevelRecord | MessageReportedRecord> | MentionedItem | PresenceChange;
 
 /** Which rooms' events reach a subscriber: the feed's index, told as rooms come and go. */
 export interface RoomIndex {
@@ -138,7 +146,8 @@ export class FeedSubscriber {
         this.push(event, at);
         return;
       case "Typing":
-        return; // a stream of its own (typing(roomId))
+      case "MessageReported":
+        return; // typing is a stream of its own (typing(roomId)); reports are the moderators'
     }
   }
 

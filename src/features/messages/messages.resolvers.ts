@@ -48,6 +48,8 @@ export const messagesResolvers: Resolvers = {
       return room;
     },
     sender: (message, _, ctx) => userOrDeleted(ctx, message.senderId),
+    // Hidden pending review (features/moderation): the text is kept, not shown.
+    body: (message) => (message.hiddenAt ? "" : message.body),
     deletedBy: (message, _, ctx) => (message.deletedBy ? userOrDeleted(ctx, message.deletedBy) : null),
     // Of the same room (the worker checked): readable wherever the quoting message is.
     quotedMessage: async (message, _, ctx) => {

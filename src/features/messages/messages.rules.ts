@@ -1,4 +1,4 @@
-import { badInput, forbidden, notFound } from "../../shared/errors.js";
+import { AppError, badInput, forbidden, notFound } from "../../shared/errors.js";
 import { typedText } from "../../shared/text.js";
 
 /** A message's text, for the API's arguments and the workers' payloads alike. */
@@ -66,4 +66,13 @@ const replyToReply = () => badInput("parentId: that message is a reply; its thre
 export function checkThreadParent<M extends { parentId: string | null }>(message: M): M {
   if (message.parentId !== null) throw replyToReply();
   return message;
+}
+
+/** A muted sender's messages are refused until the mute ends (MUTED, saying when). */
+export function mutedError(until: string | Date | null) {
+  if (until === null) return null;
+  const ends = new Date(until).toISOString();
+  return new AppError("MUTED", `you are muted until ${ends} for sending the same text to many rooms at once`, {
+    mutedUntil: ends,
+  });
 }

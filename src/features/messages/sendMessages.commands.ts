@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
 import { anyOf, unnestAs } from "../../db/arrays.js";
 import { rowsOf, type Transaction } from "../../db/client.js";
-import { messageColumns, messages, roomMembers, rooms, users, type MessageRow } from "../../db/schema.js";
+import { messageColumns, messages, mutes, roomMembers, rooms, users, type MessageRow } from "../../db/schema.js";
 import { derivedUuid } from "../../commands/derivedId.js";
 import type { CommandEnvelope, ManyResult, RoomEventOf } from "../../commands/protocol.js";
 import { membershipError } from "../rooms/rooms.rules.js";
-import { mentionedUsernames, referenceError, type Reference } from "./messages.rules.js";
+import { mentionedUsernames, mutedError, referenceError, type Reference } from "./messages.rules.js";
 
 export interface SendMessagePayload {
   roomId: string;
@@ -35,6 +35,8 @@ interface Decided {
   quoted_ref: Reference;
   /** Stored earlier in this transaction (a client's retry in another run of the chunk). */
   already: boolean;
+  /** Until when the sender is muted (features/moderation); null when they are not. */
+  muted_until: string | Date | null;
   id: string | null;
   room_id: string;
   seq: number;
@@ -83,6 +85,7 @@ export async function sendMessages(
     const { roomId } = commands[i]!.payload;
     const refused =
       membershipError(roomId, row.room_found, row.member) ??
+      mutedError(row.muted_until) ??
       referenceError({ parent: row.parent_ref, quoted: row.quoted_ref }, roomId);
     if (refused) results[i] = { ok: false, error: refused };
     else if (row.already) results[i] = { ok: true, applied: { result: earlier.get(messageIds[i]!)! } };
@@ -140,6 +143,7 @@ async function storeRun(
   const result = await tx.execute(sql`
     with checked as (
       select i.*, r.id is not null as room_found, m.user_id is not null as member, e.id is not null as already,
+        mu.until as muted_until,
         case when i.parent_id is null then 'none'
           when p.id is null or p.room_id <> i.room_id then 'missing'
           when p.parent_id is not null then 'reply' else 'ok' end as parent_ref,
@@ -152,9 +156,10 @@ async function storeRun(
         left join ${messages} e on e.id = i.id
         left join ${messages} p on p.id = i.parent_id
         left join ${messages} q on q.id = i.quoted_message_id
+        left join ${mutes} mu on mu.user_id = i.sender_id and mu.until > now()
     ), accepted as (
       select * from checked
-      where member and not already and parent_ref in ('none', 'ok') and quoted_ref in ('none', 'ok')
+      where member and not already and muted_until is null and parent_ref in ('none', 'ok') and quoted_ref in ('none', 'ok')
     ), counts as (
       select room_id, count(*)::int as n from accepted group by room_id
     ), reserved as (
@@ -174,7 +179,7 @@ async function storeRun(
       from accepted c join reserved using (room_id)
       returning *
     )
-    select c.ord, c.room_found, c.member, c.parent_ref, c.quoted_ref, c.already,
+    select c.ord, c.room_found, c.member, c.parent_ref, c.quoted_ref, c.already, c.muted_until,
       case when c.already then c.id else s.id end as id,
       s.room_id, s.seq, s.sender_id, s.body, s.client_message_id, s.created_at, s.parent_id, s.quoted_message_id,
       s.mention_ids
@@ -194,6 +199,7 @@ const messageRowOf = (row: Decided): MessageRow => ({
   editedAt: null,
   deletedAt: null,
   deletedBy: null,
+  hiddenAt: null,
   parentId: row.parent_id,
   quotedMessageId: row.quoted_message_id,
   mentionIds: row.mention_ids,

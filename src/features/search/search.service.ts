@@ -76,7 +76,12 @@ export class SearchService {
   ): Promise<MessageRow[]> {
     const { query, first } = parseInput(searchInput, input);
     const room = input.roomId ? (await this.rooms.requireMembership(viewer, input.roomId)).id : null;
-    const conditions = [sql`${document} @@ plainto_tsquery('simple', ${query})`, isNull(messages.deletedAt)];
+    // Deleted messages have no text; hidden ones (pending review) show none.
+    const conditions = [
+      sql`${document} @@ plainto_tsquery('simple', ${query})`,
+      isNull(messages.deletedAt),
+      isNull(messages.hiddenAt),
+    ];
     if (input.after) {
       // Only among the viewer's rooms: a foreign message's id answers as an unknown one does.
       const [last] = await this.db

@@ -89,6 +89,8 @@ export type Message = {
   deletedBy?: Maybe<User>;
   /** When its sender last edited it; null if never. */
   editedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Hidden for everyone pending review (enough members reported it): its body reads empty meanwhile. */
+  hidden: Scalars['Boolean']['output'];
   id: Scalars['ID']['output'];
   /** When the newest reply was sent; null without replies. */
   lastReplyAt?: Maybe<Scalars['DateTime']['output']>;
@@ -221,6 +223,12 @@ export type Mutation = {
   removeMember: Room;
   /** The owner or an admin renames a group room (1-100 characters). */
   renameRoom: Room;
+  /**
+   * Reports a message of a room you belong to (reason: 1-500 characters), once per message: a
+   * report again changes nothing. Nobody is told who reported. A message reported by enough
+   * members (MODERATION_REPORTS_TO_HIDE, 3 by default) is hidden for everyone pending review.
+   */
+  reportMessage: Scalars['Boolean']['output'];
   /** Saves a message from a room you belong to; saving it again keeps the first savedAt. */
   saveMessage: SavedMessage;
   /**
@@ -341,6 +349,12 @@ export type MutationRemoveMemberArgs = {
 export type MutationRenameRoomArgs = {
   name: Scalars['String']['input'];
   roomId: Scalars['ID']['input'];
+};
+
+
+export type MutationReportMessageArgs = {
+  messageId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 
@@ -915,6 +929,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   deletedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  hidden?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastReplyAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   mentions?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
@@ -970,6 +985,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   removeFriend?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveFriendArgs, 'userId'>>;
   removeMember?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'roomId' | 'userId'>>;
   renameRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRenameRoomArgs, 'name' | 'roomId'>>;
+  reportMessage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReportMessageArgs, 'messageId' | 'reason'>>;
   saveMessage?: Resolver<ResolversTypes['SavedMessage'], ParentType, ContextType, RequireFields<MutationSaveMessageArgs, 'messageId'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'body' | 'roomId'>>;
   setMemberRole?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationSetMemberRoleArgs, 'role' | 'roomId' | 'userId'>>;
