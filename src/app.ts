@@ -234,6 +234,7 @@ async function startModerationRole({ config, logger, onFatal, parts, kafka, topi
       floodWindowMs: config.MODERATION_FLOOD_WINDOW_SECONDS * 1000,
       muteMs: config.MODERATION_MUTE_MINUTES * 60_000,
     },
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     logger: logger.child({ component: "moderation" }),
     onFatal,
   });

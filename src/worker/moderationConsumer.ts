@@ -19,6 +19,8 @@ export interface ModerationConsumerOptions {
   topics: Topics;
   groupId: string;
   policy: ModerationPolicy;
+  /** How soon a dead moderation process's partitions move to its replacement. */
+  sessionTimeoutMs: number;
   logger: Logger;
   onFatal(error: unknown): void;
 }
@@ -41,7 +43,13 @@ export class ModerationConsumer {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await this.producer.connect();
-    const consumer = (this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, retry: KAFKA_RETRY }));
+    const consumer = (this.consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      retry: KAFKA_RETRY,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: Math.floor(this.options.sessionTimeoutMs / 3),
+    }));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       logger.error({ err: payload.error, restart: payload.restart }, "moderation consumer crashed");
       if (!payload.restart) this.options.onFatal(payload.error);
