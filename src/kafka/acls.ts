@@ -5,7 +5,7 @@ import { ensureTopics, type Groups, type Topics, type TopicSettings } from "./cl
 // Node's ESM loader does not find these names in kafkajs's CommonJS exports (vitest's does).
 const { AclOperationTypes: Op, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
-/** The Kafka principals (`User:name`) the api and worker processes authenticate as. */
+/** The Kafka principals (`User:name`) the api and worker processes authenticate as (moderation: the api's). */
 export interface Principals {
   api: string;
   worker: string;
@@ -46,7 +46,10 @@ export function chatAcls(topics: Topics, groups: Groups, principals: Principals)
     ...allow(api, TOPIC, topics.events, [Op.READ, Op.WRITE]),
     // Each API process reads all events in a group of its own, deleted when it stops.
     ...allow(api, GROUP, groups.apiPrefix, [Op.READ, Op.DESCRIBE, Op.DELETE], ResourcePatternTypes.PREFIXED),
-    // The consumer-lag gauge on /metrics.
+    // The moderation process runs as the api principal: like an API, it reads events and
+    // writes commands.
+    ...allow(api, GROUP, groups.moderation, [Op.READ, Op.DESCRIBE]),
+    // The consumer-lag gauge on /metrics, and the workers' positions a feed starts from.
     ...allow(api, GROUP, groups.workers, [Op.DESCRIBE]),
     ...allow(api, GROUP, groups.eventLog, [Op.DESCRIBE]),
 
