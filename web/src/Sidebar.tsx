@@ -55,6 +55,8 @@ export function Sidebar(props: {
           setRooms((all) =>
             all.map((room) => (room.id === event.roomId ? { ...room, mentionCount: room.mentionCount + 1 } : room)),
           );
+        } else if (event.__typename === "RoomRenamedEvent") {
+          setRooms((all) => all.map((room) => (room.id === event.roomId ? { ...room, name: event.name } : room)));
         } else if (event.__typename === "MessageUpdatedEvent") {
           setRooms((all) =>
             all.map((room) =>

@@ -350,6 +350,15 @@ export const MyEvents = graphql(`
           }
         }
       }
+      ... on RoomRenamedEvent {
+        cursor
+        roomId
+        name
+      }
+      ... on MemberRoleEvent {
+        cursor
+        roomId
+      }
       ... on MessageUpdatedEvent {
         cursor
         roomId
