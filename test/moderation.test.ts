@@ -3,8 +3,7 @@
  * real Kafka and PostgreSQL: it hides what enough members report and mutes a flooding
  * sender, and while it is down nothing on the chat path waits for it.
  */
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { AppProcess, waitUntil } from "../scripts/app-process.js";
 import {
   befriend,
@@ -16,16 +15,10 @@ import {
   TestSubscription,
   wsClient,
   type TestUser,
+  processEnv,
 } from "./support/harness.js";
 
-const env = {
-  DATABASE_URL: inject("databaseUrl"),
-  KAFKA_BROKERS: inject("kafkaBrokers"),
-  KAFKA_TOPIC_PREFIX: `moderation-${randomUUID().slice(0, 8)}.`,
-  MODERATION_REPORTS_TO_HIDE: "2",
-  MODERATION_FLOOD_ROOMS: "3",
-  RATE_LIMIT_SIGNUP_PER_ADDRESS: "1000000",
-};
+const env = processEnv("moderation", { MODERATION_REPORTS_TO_HIDE: "2", MODERATION_FLOOD_ROOMS: "3" });
 let worker: AppProcess;
 let api: AppProcess;
 let moderation: AppProcess;

@@ -4,18 +4,20 @@
  * exactly those changes, in order, once, then live events; on another API process, and on one
  * restarted meanwhile.
  */
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { AppProcess } from "../scripts/app-process.js";
-import { befriend, createRoom, gqlOk, signUp, TestSubscription, wsClient, type TestUser } from "./support/harness.js";
+import {
+  befriend,
+  createRoom,
+  gqlOk,
+  processEnv,
+  signUp,
+  TestSubscription,
+  wsClient,
+  type TestUser,
+} from "./support/harness.js";
 
-const env = {
-  DATABASE_URL: inject("databaseUrl"),
-  KAFKA_BROKERS: inject("kafkaBrokers"),
-  KAFKA_TOPIC_PREFIX: `resume-${randomUUID().slice(0, 8)}.`,
-  KAFKA_TOPIC_PARTITIONS: "3",
-  RATE_LIMIT_SIGNUP_PER_ADDRESS: "1000000",
-};
+const env = processEnv("resume", { KAFKA_TOPIC_PARTITIONS: "3" });
 let worker: AppProcess;
 let a: AppProcess;
 let b: AppProcess;

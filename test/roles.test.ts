@@ -3,8 +3,7 @@
  * each rule, and the races a second worker makes possible (a block against a direct chat,
  * keyed differently; a promotion against a removal).
  */
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { AppProcess } from "../scripts/app-process.js";
 import {
   befriend,
@@ -17,16 +16,10 @@ import {
   testDatabase,
   wsClient,
   type TestUser,
+  processEnv,
 } from "./support/harness.js";
 
-const env = {
-  DATABASE_URL: inject("databaseUrl"),
-  KAFKA_BROKERS: inject("kafkaBrokers"),
-  KAFKA_TOPIC_PREFIX: `roles-${randomUUID().slice(0, 8)}.`,
-  KAFKA_TOPIC_PARTITIONS: "4",
-  WORKER_CONCURRENCY: "4",
-  RATE_LIMIT_SIGNUP_PER_ADDRESS: "1000000",
-};
+const env = processEnv("roles", { KAFKA_TOPIC_PARTITIONS: "4", WORKER_CONCURRENCY: "4" });
 const processes: AppProcess[] = [];
 let api: AppProcess;
 const sql = testDatabase();

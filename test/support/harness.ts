@@ -68,6 +68,20 @@ export const LOAD_GENERATOR_LIMITS = {
   GRAPHQL_MAX_CONCURRENT_QUERIES: "1000",
 };
 
+/**
+ * The environment of app processes a test starts itself (AppProcess): the test database and
+ * broker, topics of their own under `name`, and sign-ups from one address unlimited.
+ */
+export function processEnv(name: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: inject("databaseUrl"),
+    KAFKA_BROKERS: inject("kafkaBrokers"),
+    KAFKA_TOPIC_PREFIX: `${name}-${randomUUID().slice(0, 8)}.`,
+    RATE_LIMIT_SIGNUP_PER_ADDRESS: "1000000",
+    ...overrides,
+  };
+}
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     NODE_ENV: "test",
