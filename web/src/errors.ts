@@ -19,6 +19,8 @@ export function explain(error: CombinedError | Error | null | undefined): string
       return `Please check what you typed: ${message}.`;
     case "TOO_MANY_REQUESTS":
       return `Slow down a little; try again in ${first?.extensions?.retryAfterSeconds ?? "a few"} seconds.`;
+    case "MUTED":
+      return `You can't send for now: ${message}.`;
     case "COMMAND_TIMEOUT":
     case "SERVICE_UNAVAILABLE":
       return "The server is busy. Your message will be sent when you retry.";
