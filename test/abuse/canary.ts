@@ -38,6 +38,9 @@ const room = (
 const sentAt = new Map<number, number>();
 const latencies: number[] = [];
 let failedSends = 0;
+/** Deliveries slower than this are listed with when they arrived, to line them up with the probes' start times. */
+const SLOW_MS = 250;
+const slow: string[] = [];
 
 const client = createClient({
   url: url.replace(/^http/, "ws"),
@@ -50,7 +53,11 @@ await new Promise<void>((resolve, reject) => {
     {
       next: ({ data }) => {
         const at = sentAt.get(Number(data?.messageAdded.body));
-        if (at !== undefined) latencies.push(performance.now() - at);
+        if (at === undefined) return;
+        const latency = performance.now() - at;
+        latencies.push(latency);
+        if (latency > SLOW_MS)
+          slow.push(`${new Date().toISOString()} #${data?.messageAdded.body}: ${latency.toFixed(0)} ms`);
       },
       error: reject,
       complete: () => {},
@@ -78,6 +85,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() !== "stop") continue;
   clearInterval(timer);
   await new Promise((r) => setTimeout(r, 1000)); // the last sends' deliveries
+  if (slow.length > 0) console.error(`[canary] deliveries over ${SLOW_MS} ms:\n${slow.join("\n")}`);
   console.log(JSON.stringify({ sent: n, failedSends, latencies }));
   await client.dispose();
   process.exit(0);
