@@ -143,6 +143,7 @@ async function startDatabase({ config, logger, onQuery }: AppOptions, parts: Par
     url: config.DATABASE_URL,
     pgliteDir: config.PGLITE_DIR,
     poolSize: config.DATABASE_POOL_SIZE,
+    lockTimeoutMs: config.DATABASE_LOCK_TIMEOUT_MS,
     logger,
     onQuery,
   });

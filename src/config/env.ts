@@ -41,6 +41,14 @@ const envSchema = z.object({
   PGLITE_DIR: z.string().min(1).default(".data/pglite"),
   /** Database connections per process. @default 10 */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /**
+   * How long a statement waits for a row lock before it fails (PostgreSQL's lock_timeout). A
+   * worker's chunk that waits longer (two chunks of racing commands, such as a save and a
+   * leave, holding what the other needs) is undone and tried again at once, instead of
+   * holding up the other commands of its transaction until the deadlock detector's 1 s.
+   * @default 100
+   */
+  DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(100),
   /** Comma-separated `host:port` list of seed brokers; give several for a cluster. @default 127.0.0.1:9092 */
   KAFKA_BROKERS: brokerList.default(["127.0.0.1:9092"]),
   /**

@@ -32,6 +32,8 @@ export interface DatabaseOptions {
   pgliteDir: string;
   poolSize: number;
   logger: Logger;
+  /** PostgreSQL's lock_timeout for every connection (0: none). */
+  lockTimeoutMs?: number;
   /** Called for every SQL statement; tests count statements with it. */
   onQuery?: (sql: string, params: unknown[]) => void;
 }
@@ -47,7 +49,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     const client = postgres(options.url, {
       max: options.poolSize,
       onnotice: () => {},
-      connection: { application_name: "chat" },
+      connection: { application_name: "chat", lock_timeout: options.lockTimeoutMs ?? 0 },
     });
     const db = drizzle(client, { schema, logger });
     return {

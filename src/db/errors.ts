@@ -16,9 +16,11 @@ export interface DatabaseFailure {
    * `invalid`: a data exception or integrity violation, the same statement can never succeed;
    * `unavailable`: a lost or refused connection, or a server shutting down;
    * `canceled`: the statement hit statement_timeout or was canceled;
-   * `other`: anything else (a deadlock, a serialization failure, a bug).
+   * `contended`: it waited past lock_timeout or was picked as a deadlock's victim (another
+   * transaction holds what it needs: trying again at once usually succeeds);
+   * `other`: anything else (a serialization failure, a bug).
    */
-  kind: "invalid" | "unavailable" | "canceled" | "other";
+  kind: "invalid" | "unavailable" | "canceled" | "contended" | "other";
   /**
    * Whether the same work may succeed when tried again. Only `invalid` is not: a failure
    * nobody classified is retried rather than given up on, so a bug stalls a partition
@@ -37,6 +39,8 @@ export function databaseFailure(error: unknown): DatabaseFailure {
       ? "unavailable"
       : code === "57014"
         ? "canceled"
-        : "other";
+        : code === "55P03" || code === "40P01"
+          ? "contended"
+          : "other";
   return { kind, retriable: kind !== "invalid", code };
 }

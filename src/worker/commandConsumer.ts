@@ -14,6 +14,7 @@ import {
   type Producer,
 } from "kafkajs";
 import type { Database } from "../db/client.js";
+import { databaseFailure } from "../db/errors.js";
 import { eventHeaders, OUTCOMES_CHANNEL, channelOf, keyOf, type DomainEvent } from "../commands/protocol.js";
 import type { Logger } from "../shared/logger.js";
 import type { Metrics } from "../shared/metrics.js";
@@ -227,7 +228,9 @@ export class CommandConsumer {
           await this.applyGrouped(chunk, heartbeat);
           break;
         } catch (error) {
-          const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
+          // Lost a lock race (the other transaction has committed or is about to): again at once.
+          const contended = attempt === 1 && databaseFailure(error).kind === "contended";
+          const delayMs = contended ? 0 : Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
           this.options.logger.warn(
             { err: error, attempt, delayMs, partition: batch.partition },
             "batch failed; retrying",
