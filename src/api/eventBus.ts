@@ -22,7 +22,14 @@ import {
   USERS_CHANNEL,
 } from "../commands/protocol.js";
 import { identifyEvent } from "../commands/eventIdentity.js";
-import { advanced, parsePosition, setPositionOf, type Place, type Positions } from "../commands/positions.js";
+import {
+  isAfter,
+  parsePosition,
+  setPositionOf,
+  type EventPosition,
+  type Place,
+  type Positions,
+} from "../commands/positions.js";
 import type { EventBus } from "../commands/ports.js";
 import { BoundedQueue } from "../shared/boundedQueue.js";
 import { ACKS_ALL, KAFKA_RETRY } from "../kafka/client.js";
@@ -78,7 +85,11 @@ class KafkaEventBus implements EventBus {
   /** A record reaches both a channel's listeners and the answer hook: it is decoded once. */
   private readonly decodedRecords = new WeakMap<KafkaMessage, unknown>();
   /** Per partition of commands, the place of the last stored room event read (see positions.ts). */
-  private currentPositions: Positions = new Map();
+  private currentPositions = new Map<number, Place>();
+  /** `positions` handed the current map out: the next change copies it first (feeds keep snapshots). */
+  private positionsShared = false;
+  /** Each record's `position` header, read once in `route`. */
+  private readonly recordPositions = new WeakMap<KafkaMessage, EventPosition>();
   private commandPartitions = 1;
 
   constructor(private readonly options: EventBusOptions) {
@@ -93,7 +104,8 @@ class KafkaEventBus implements EventBus {
     return this.queues.size;
   }
 
-  get positions() {
+  get positions(): Positions {
+    this.positionsShared = true;
     return this.currentPositions;
   }
 
@@ -137,6 +149,7 @@ class KafkaEventBus implements EventBus {
     if (this.options.commands) {
       const commands = await commandsState(kafka, this.options.commands);
       this.currentPositions = commands.positions;
+      this.positionsShared = false;
       this.commandPartitions = commands.partitions;
     }
     const positioned = new Promise<void>((resolve) => {
@@ -311,12 +324,24 @@ class KafkaEventBus implements EventBus {
     this.restarting = false;
   }
 
+  /** Takes a record's position into account (per record: no copy unless a feed holds the current map). */
+  private advance(message: KafkaMessage, position: EventPosition) {
+    this.recordPositions.set(message, position);
+    const last = this.currentPositions.get(position.partition);
+    if (last !== undefined && !isAfter(position.place, last)) return;
+    if (this.positionsShared) {
+      this.currentPositions = new Map(this.currentPositions);
+      this.positionsShared = false;
+    }
+    this.currentPositions.set(position.partition, position.place);
+  }
+
   private decode<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
     if (this.decodedRecords.has(message)) return this.decodedRecords.get(message) as T | null;
     const event = this.parse(schema, message);
     if (event !== null && typeof event === "object") {
       identifyEvent(event, ...("message" in event && typeof event.message === "object" ? [event.message!] : []));
-      const position = parsePosition(message.headers?.[eventHeaders.position]?.toString());
+      const position = this.recordPositions.get(message);
       if (position) setPositionOf(event, position);
     }
     this.decodedRecords.set(message, event);
@@ -376,7 +401,7 @@ class KafkaEventBus implements EventBus {
     if (!channel || !this.pubsub) return;
     const position = parsePosition(message.headers?.[eventHeaders.position]?.toString());
     // Before its listeners run: a feed delivering this event hands out positions that include it.
-    if (position) this.currentPositions = advanced(this.currentPositions, position);
+    if (position) this.advance(message, position);
     const { answers, roomFeed } = this;
     const commandId = message.headers?.[eventHeaders.outcomeOf]?.toString();
     if (commandId && answers?.awaits(commandId)) {
