@@ -18,6 +18,7 @@ import { historyScenario } from "./scenarios/history.js";
 import { latencyScenario } from "./scenarios/latency.js";
 import { persistenceScenario } from "./scenarios/persistence.js";
 import { replicationScenario } from "./scenarios/replication.js";
+import { scaleOutScenario } from "./scenarios/scaleOut.js";
 import { searchScenario } from "./scenarios/search.js";
 import { threadsScenario } from "./scenarios/threads.js";
 import { throughputScenario } from "./scenarios/throughput.js";
@@ -35,6 +36,7 @@ const sizes = quick
   ? {
       cost: { messages: 1000, rounds: 1, concurrency: 20, rooms: 20 },
       threads: { messages: 1000, rounds: 1, concurrency: 20, rooms: 20 },
+      scaleOut: { messages: 1000, rounds: 1, concurrency: 25, rooms: 50, subscribersPerRoom: 3 },
       latency: { rates: [100, 500], seconds: 5, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 5, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 1000, messages: 50 },
@@ -49,6 +51,7 @@ const sizes = quick
       cost: { messages: 3000, rounds: 3, concurrency: 20, rooms: 20 },
       // Two loads on one stack: more rounds, as the difference sought (10%) is near the noise.
       threads: { messages: 3000, rounds: 5, concurrency: 20, rooms: 20 },
+      scaleOut: { messages: 2000, rounds: 3, concurrency: 25, rooms: 50, subscribersPerRoom: 3 },
       latency: { rates: [100, 500, 1000], seconds: 15, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 15, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 5000, messages: 100 },
@@ -64,6 +67,7 @@ const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) 
   ["cost", (s) => costScenario(s, sizes.cost, log)],
   ["replication", (s) => replicationScenario(s, sizes.cost, log)],
   ["threads", (s) => threadsScenario(s, sizes.threads, log)],
+  ["scaleout", (s) => scaleOutScenario(s, sizes.scaleOut, log)],
   ["latency", (s) => latencyScenario(s, sizes.latency, log)],
   ["throughput", (s) => throughputScenario(s, sizes.throughput, log)],
   ["fanout", (s) => fanoutScenario(s, sizes.fanout, log)],

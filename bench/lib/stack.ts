@@ -58,10 +58,15 @@ const singleBrokerPids = () => findPids({ cmdline: "kafka.Kafka", notCmdline: "/
 /** api and worker as separate processes, on topics of their own, configured as in production. */
 export class Chat {
   private constructor(
-    readonly api: AppProcess | null,
+    /** API processes: the first is `api`, the one scenarios send through. */
+    readonly apis: AppProcess[],
     readonly workers: AppProcess[],
     readonly env: Record<string, string>,
   ) {}
+
+  get api(): AppProcess | null {
+    return this.apis[0] ?? null;
+  }
 
   static env(stack: Stack, extra: Record<string, string> = {}): Record<string, string> {
     return {
@@ -90,7 +95,10 @@ export class Chat {
   }
 
   /** With BENCH_PROFILE=DIR, each process writes a CPU profile (`node --cpu-prof`) there when it stops. */
-  static async start(env: Record<string, string>, parts: { api: boolean; workers: number }): Promise<Chat> {
+  static async start(
+    env: Record<string, string>,
+    parts: { api: boolean; workers: number; apis?: number },
+  ): Promise<Chat> {
     const profile = process.env.BENCH_PROFILE;
     const nodeArgs = [
       ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
@@ -98,8 +106,10 @@ export class Chat {
     ];
     const workers: AppProcess[] = [];
     for (let i = 0; i < parts.workers; i++) workers.push(await AppProcess.start("worker", env, nodeArgs, "build"));
-    const api = parts.api ? await AppProcess.start("api", env, nodeArgs, "build") : null;
-    return new Chat(api, workers, env);
+    const apis = await Promise.all(
+      Array.from({ length: parts.api ? (parts.apis ?? 1) : 0 }, () => AppProcess.start("api", env, nodeArgs, "build")),
+    );
+    return new Chat(apis, workers, env);
   }
 
   get url(): string {
@@ -112,15 +122,28 @@ export class Chat {
    */
   processGroups(kafka = singleBrokerPids): ProcessGroup[] {
     return [
-      { name: "api", pids: () => (this.api ? [this.api.pid] : []) },
+      { name: "api", pids: () => this.apis.map((api) => api.pid) },
       { name: "worker", pids: () => this.workers.map((w) => w.pid) },
       { name: "kafka", pids: kafka },
       { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
     ];
   }
 
+  /** Each API process a group of its own (`api0`, `api1`, ...), then the rest as in processGroups. */
+  processGroupsPerApi(): ProcessGroup[] {
+    return [
+      ...this.apis.map((api, i) => ({ name: `api${i}`, pids: () => [api.pid] })),
+      ...this.processGroups().filter((g) => g.name !== "api"),
+    ];
+  }
+
+  /** Stops the API processes after the first `keep`. */
+  async dropApis(keep: number): Promise<void> {
+    await Promise.all(this.apis.splice(keep).map((api) => api.stop()));
+  }
+
   async stop(): Promise<void> {
-    await Promise.all([this.api, ...this.workers].map((p) => p?.stop()));
+    await Promise.all([...this.apis, ...this.workers].map((p) => p.stop()));
   }
 }
 

@@ -36,10 +36,14 @@ export interface Options {
   rounds: number;
   concurrency: number;
   rooms: number;
+  /** Subscribers that must receive each room's messages (2 unless told). */
+  subscribersPerRoom?: number;
 }
 
 export interface Target {
   url: string;
+  /** Where clients connect when spread over several API processes (`url` alone unless given). */
+  apiUrls?: string[];
   senderToken: string;
   readerToken: string;
   rooms: string[];
@@ -108,9 +112,9 @@ export class Load {
    */
   async start() {
     const { target } = this.contender;
-    const wsUrl = target.url.replace(/^http/, "ws");
     for (const r of target.rooms)
-      for (let i = 0; i < SUBSCRIBERS_PER_ROOM; i++)
+      for (let i = 0; i < this.subscribersPerRoom; i++) {
+        const wsUrl = this.urlFor(this.subscribers.length).replace(/^http/, "ws");
         this.subscribers.push(
           await subscribe(wsUrl, target.readerToken, SUBSCRIPTION, { r }, (data, receivedAt) => {
             const entry = this.pending.get(data.messageAdded.clientMessageId);
@@ -119,6 +123,7 @@ export class Load {
             if (--entry.remaining === 0) this.pending.delete(data.messageAdded.clientMessageId);
           }),
         );
+      }
     await this.sendAll(2 * this.opts.messages, "warm");
     await waitUntil(() => this.pending.size === 0, 30_000, "warm-up deliveries");
     await this.contender.settle();
@@ -169,17 +174,27 @@ export class Load {
     await this.contender.stop();
   }
 
-  private async send(i: number, tag: string) {
+  private get subscribersPerRoom() {
+    return this.opts.subscribersPerRoom ?? SUBSCRIBERS_PER_ROOM;
+  }
+
+  /** The API process the `n`th client (subscriber or sending loop) uses: round robin over them. */
+  private urlFor(n: number) {
+    const { url, apiUrls } = this.contender.target;
+    return apiUrls ? apiUrls[n % apiUrls.length]! : url;
+  }
+
+  private async send(i: number, tag: string, loop: number) {
     const { target } = this.contender;
     const clientMessageId = `${tag}-${i}`;
     const room = target.rooms[i % target.rooms.length]!;
     const turn = Math.floor(i / target.rooms.length);
     const parentId = this.replyEvery > 0 && turn % this.replyEvery === 0 ? this.newestTopLevel.get(room) : undefined;
-    this.pending.set(clientMessageId, { started: performance.now(), remaining: SUBSCRIBERS_PER_ROOM });
+    this.pending.set(clientMessageId, { started: performance.now(), remaining: this.subscribersPerRoom });
     const variables = { r: room, b: `message ${i} of the cost scenario`, c: clientMessageId };
     try {
       const sent = await graphql<{ sendMessage: { id: string } }>(
-        target.url,
+        this.urlFor(loop),
         parentId ? REPLY : SEND,
         parentId ? { ...variables, p: parentId } : variables,
         target.senderToken,
@@ -197,10 +212,10 @@ export class Load {
     let acked = 0;
     let failed = 0;
     await Promise.all(
-      Array.from({ length: this.opts.concurrency }, async () => {
+      Array.from({ length: this.opts.concurrency }, async (_, loop) => {
         while (next < count) {
           try {
-            await this.send(next++, tag);
+            await this.send(next++, tag, loop);
             acked++;
           } catch {
             failed++;
@@ -230,7 +245,12 @@ export interface KafkaTarget {
   pids(): number[];
 }
 
-export async function startOurs(stack: Stack, opts: Options, kafka?: KafkaTarget): Promise<Contender> {
+export async function startOurs(
+  stack: Stack,
+  opts: Options,
+  kafka?: KafkaTarget,
+  apis = 1,
+): Promise<Contender & { chat: Chat }> {
   // The default configuration: only what the bench needs to run beside itself is set.
   const brokers = kafka?.brokers ?? stack.brokers;
   const env = Chat.env(stack, {
@@ -238,12 +258,13 @@ export async function startOurs(stack: Stack, opts: Options, kafka?: KafkaTarget
     SUBSCRIPTION_QUEUE_LIMIT: "1000",
     KAFKA_BROKERS: brokers,
   });
-  const chat = await Chat.start(env, { api: true, workers: 1 });
+  const chat = await Chat.start(env, { api: true, workers: 1, apis });
   const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   const fixture = await createFixture(chat.url, opts.rooms);
   const topics = topicNames(env.KAFKA_TOPIC_PREFIX!);
   return {
+    chat,
     name: `ours (api + worker, event log on${kafka ? `, ${kafka.name}` : ""})`,
     target: {
       url: chat.url,
@@ -361,7 +382,7 @@ export async function costScenario(stack: Stack, opts: Options, log: (l: string)
       messages: opts.messages,
       concurrency: opts.concurrency,
       rooms: opts.rooms,
-      subscribersPerRoom: SUBSCRIBERS_PER_ROOM,
+      subscribersPerRoom: opts.subscribersPerRoom ?? SUBSCRIBERS_PER_ROOM,
       ours: { acked: ours.acked, failed: ours.failed, perProcess: breakdown(ours), latency: ours.latency },
       conventional: {
         acked: theirs.acked,
