@@ -10,7 +10,16 @@ import postgres from "postgres";
 import { row, type Row } from "../lib/report.js";
 import type { Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
-import { Load, medianRound, perMessage, startOurs, total, type Contender, type Measured, type Options } from "./cost.js";
+import {
+  Load,
+  medianRound,
+  perMessage,
+  startOurs,
+  total,
+  type Contender,
+  type Measured,
+  type Options,
+} from "./cost.js";
 
 const IDLE_SECONDS = 5;
 
