@@ -95,6 +95,8 @@ export class Load {
   /** Every `replyEvery`-th message of a room is a reply to its newest top-level one (0: none). */
   replyEvery = 0;
   private readonly newestTopLevel = new Map<string, string>();
+  /** Client message ids are idempotency keys: each load's are its own (a scenario may run several on one stack). */
+  private readonly tag = randomUUID().slice(0, 8);
 
   constructor(
     readonly contender: Contender,
@@ -124,7 +126,7 @@ export class Load {
           }),
         );
       }
-    await this.sendAll(2 * this.opts.messages, "warm");
+    await this.sendAll(2 * this.opts.messages, `${this.tag}-warm`);
     await waitUntil(() => this.pending.size === 0, 30_000, "warm-up deliveries");
     await this.contender.settle();
   }
@@ -139,7 +141,7 @@ export class Load {
       rows: await rowsWritten(this.sqlClient, conventional),
     };
     const started = performance.now();
-    const { acked, failed } = await this.sendAll(this.opts.messages, `round${++this.rounds}`);
+    const { acked, failed } = await this.sendAll(this.opts.messages, `${this.tag}-round${++this.rounds}`);
     const seconds = (performance.now() - started) / 1000;
     await waitUntil(() => this.pending.size === 0, 60_000, "every message delivered to both subscribers");
     await this.contender.settle();
