@@ -50,6 +50,9 @@ export async function scaleOutScenario(stack: Stack, opts: Options, log: (l: str
   const base = await startOurs(stack, opts, undefined, 4);
   const results: Result[] = [];
   try {
+    // A broker and processes the bench just started are cold (JVM, JIT): warmed up on a load
+    // of their own first, or the first configuration measured pays for it.
+    await warmUp(base, opts, sqlClient, log);
     for (const configuration of CONFIGURATIONS) {
       await base.chat.dropApis(configuration.apis);
       results.push(await measureConfiguration(base, configuration, opts, sqlClient, log));
@@ -59,6 +62,19 @@ export async function scaleOutScenario(stack: Stack, opts: Options, log: (l: str
     await sqlClient.end();
   }
   return figures(results, opts);
+}
+
+async function warmUp(
+  base: Awaited<ReturnType<typeof startOurs>>,
+  opts: Options,
+  sqlClient: postgres.Sql,
+  log: (l: string) => void,
+) {
+  const apiUrls = base.chat.apis.map((api) => api.url);
+  const load = new Load({ ...base, target: { ...base.target, apiUrls }, stop: async () => {} }, opts, sqlClient, log);
+  log(`scale-out: warming the stack up with ${2 * opts.messages} messages`);
+  await load.start();
+  await load.stop();
 }
 
 async function measureConfiguration(
