@@ -122,6 +122,8 @@ export async function startApp(options: AppOptions): Promise<App> {
       graphql: api?.graphql,
     });
     parts.add("http server", () => server.stop());
+    // Events are wanted by open sockets (subscriptions, presence, sessions) and awaited commands.
+    if (api) api.events.setDemand(() => server.connections > 0 || api.commands.awaiting > 0);
     metrics.gauge("chat_websocket_connections", "Open WebSocket connections.", [], (g) => g.set(server.connections));
     metrics.gauge("chat_subscriptions", "Open messageAdded subscriptions.", [], (g) =>
       g.set(api?.events.subscriptionCount ?? 0),
@@ -277,7 +279,7 @@ async function startApiRole(base: Base, readiness: ReadinessCheck[]) {
     const { stop } = feature;
     if (stop) parts.add(`${feature.name} feature`, () => stop(services));
   }
-  return { graphql: endpointOptions(config, services, usage, apiFeatures), events };
+  return { graphql: endpointOptions(config, services, usage, apiFeatures), events, commands };
 }
 
 /** The event bus (every event, for subscriptions and answers) and the command bus on top of it. */

@@ -65,6 +65,11 @@ export class KafkaCommandBus implements CommandBus {
     this.outbox = new Outbox(options.topic, options.lingerMs);
   }
 
+  /** Commands published here whose answers are awaited. */
+  get awaiting(): number {
+    return this.pending.size;
+  }
+
   async start() {
     const producer = this.options.kafka.producer({
       allowAutoTopicCreation: false,

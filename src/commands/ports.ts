@@ -61,4 +61,11 @@ export interface EventBus {
    */
   publish(event: RoomEventOf<"Typing"> | PresenceReport): Promise<void>;
   readonly connected: boolean;
+  /**
+   * Tells the bus whether anyone here may want an event soon (open WebSockets, commands
+   * waiting for their answers); asked before each fetch. While nobody has for a while, the bus
+   * still reads every event, in order, but in a few large fetches a second: a process that
+   * serves none of the traffic costs little for it.
+   */
+  setDemand(demand: () => boolean): void;
 }
