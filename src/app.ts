@@ -128,6 +128,12 @@ export async function startApp(options: AppOptions): Promise<App> {
     metrics.gauge("chat_subscriptions", "Open messageAdded subscriptions.", [], (g) =>
       g.set(api?.events.subscriptionCount ?? 0),
     );
+    metrics.gauge(
+      "chat_event_consumer_paused",
+      "1 while this API process serves nobody and its event consumer is paused (API_IDLE_PAUSE_MS).",
+      [],
+      (g) => g.set(api?.events.paused ? 1 : 0),
+    );
     return {
       url: api ? `${server.origin}/graphql` : null,
       origin: server.origin,
@@ -294,6 +300,7 @@ async function startBuses(
     commands: { topic: topics.commands, workerGroup: groups.workers },
     logger: logger.child({ component: "events" }),
     queueLimit: config.SUBSCRIPTION_QUEUE_LIMIT,
+    idlePauseMs: config.API_IDLE_PAUSE_MS,
     onRoomEvent: (event) => {
       if (event.type === "MessageAdded" && event.issuedAt)
         metrics.deliveryLatency.observe((Date.now() - Date.parse(event.issuedAt)) / 1000);

@@ -92,6 +92,7 @@ export class KafkaCommandBus implements CommandBus {
 
   async execute<P, R>(command: CommandDefinition<P, R>, payload: P, actorId: string | null): Promise<R> {
     if (!this.outbox.producer) throw new AppError("SERVICE_UNAVAILABLE", "the API is not connected to Kafka");
+    await this.options.answers.awake(); // the answer must not be published while the consumer sleeps
     const envelope: CommandEnvelope<P> = {
       id: randomUUID(),
       type: command.type,

@@ -44,6 +44,11 @@ export interface EventBusOptions {
   queueLimit: number;
   /** Observes each room event once per process, before it is handed to its subscribers. */
   onRoomEvent?: (event: RoomEvent) => void;
+  /**
+   * After this long without anyone to serve (no demand, no subscription, no `awake()` call)
+   * the consumer pauses; 0: never. Traffic the process does not serve then costs it nothing.
+   */
+  idlePauseMs: number;
   /** Where the workers' committed positions are read at start (the feed's first positions). */
   commands?: { topic: string; workerGroup: string };
 }
@@ -53,18 +58,6 @@ export interface EventBusOptions {
  * within 250 ms, records or not): it is started again, its subscribers kept.
  */
 const STALLED_AFTER_MS = 30_000;
-
-/**
- * How the consumer fetches while this process serves nobody who could want an event (see
- * `setDemand`): at most every 100 ms, in one large batch. Every event is still read, in order,
- * but what other processes' clients send costs this one about a record's decoding, not a
- * fetch's round trip and processing (about 0.3 ms each) per few records. The first client to
- * arrive waits for that fetch once: at most 100 ms.
- */
-const UNSERVED_FETCH = { minBytes: 1024 * 1024, maxWaitTimeInMs: 100 };
-
-/** The consumer fetches eagerly for this long after the last client left (clients come and go between requests). */
-const SERVED_LINGER_MS = 10_000;
 
 const keyPartitioner = Partitioners.DefaultPartitioner();
 
@@ -105,6 +98,11 @@ class KafkaEventBus implements EventBus {
   private commandPartitions = 1;
   private demand: () => boolean = () => true;
   private servedAt = Date.now();
+  /** The consumer is paused (see idlePauseMs); `awake()` seeks it to the end and resumes it. */
+  private dormant = false;
+  private waking: Promise<void> | null = null;
+  private dormancyCheck: NodeJS.Timeout | undefined;
+  private readonly resumeListeners = new Set<() => void>();
 
   constructor(private readonly options: EventBusOptions) {
     this.groupId = `${options.groupPrefix}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -112,6 +110,10 @@ class KafkaEventBus implements EventBus {
 
   get connected() {
     return this.isConnected;
+  }
+
+  get paused() {
+    return this.dormant;
   }
 
   get subscriptionCount() {
@@ -147,7 +149,6 @@ class KafkaEventBus implements EventBus {
       consumerConfig: {
         groupId: this.groupId,
         maxWaitTimeInMs: 250,
-        fetchPolicy: () => (this.served() ? undefined : UNSERVED_FETCH),
         allowAutoTopicCreation: false,
         retry: KAFKA_RETRY,
       },
@@ -159,14 +160,7 @@ class KafkaEventBus implements EventBus {
     // the group starts with every partition's latest offset committed, so a rejoin while
     // the coordinator moves resumes there rather than at a newer "latest".
     await commitLatestOffsets(kafka, this.groupId, topic);
-    // Starting at the end, this process reads nothing the workers published before: what they
-    // have committed is taken as read (a feed subscribed now reads current state instead).
-    if (this.options.commands) {
-      const commands = await commandsState(kafka, this.options.commands);
-      this.currentPositions = commands.positions;
-      this.positionsShared = false;
-      this.commandPartitions = commands.partitions;
-    }
+    await this.takeWorkersPositions();
     const positioned = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.FETCH, () => {
         off();
@@ -179,11 +173,13 @@ class KafkaEventBus implements EventBus {
     await this.run(consumer);
     await positioned;
     this.isConnected = true;
+    this.dormancyCheck = setInterval(() => this.sleepIfUnserved(), 1000).unref();
     logger.info({ topic, groupId: this.groupId }, "event bus ready");
   }
 
   async stop() {
     clearInterval(this.watchdog);
+    clearInterval(this.dormancyCheck);
     for (const queue of this.queues) void queue.return();
     if (!this.pubsub) return;
     const consumer = this.pubsub["consumer"];
@@ -274,11 +270,69 @@ class KafkaEventBus implements EventBus {
     this.demand = demand;
   }
 
+  awake(): Promise<void> {
+    this.servedAt = Date.now();
+    if (!this.dormant) return Promise.resolve();
+    this.waking ??= this.wake()
+      .catch((error: unknown) => {
+        this.options.logger.warn({ err: error }, "could not resume the event consumer");
+        throw new AppError("SERVICE_UNAVAILABLE", "the event stream is not connected; try again");
+      })
+      .finally(() => (this.waking = null));
+    return this.waking;
+  }
+
+  onResume(listener: () => void) {
+    this.resumeListeners.add(listener);
+    return () => void this.resumeListeners.delete(listener);
+  }
+
   /** Whether anyone here may want events soon: someone does (or a subscription is open), or did lately. */
   private served() {
     const now = Date.now();
     if (this.queues.size > 0 || this.demand()) this.servedAt = now;
-    return now - this.servedAt < SERVED_LINGER_MS;
+    return this.options.idlePauseMs === 0 || now - this.servedAt < this.options.idlePauseMs;
+  }
+
+  private sleepIfUnserved() {
+    if (this.dormant || this.waking || this.restarting || !this.pubsub || this.served()) return;
+    this.pubsub["consumer"].pause([{ topic: this.options.topic }]);
+    this.dormant = true;
+    this.options.logger.info(
+      { idleMs: this.options.idlePauseMs },
+      "nobody to serve: the event consumer is paused until a client arrives",
+    );
+  }
+
+  /**
+   * Resumes a paused consumer at the topic's end: every event published from now on reaches
+   * this process. What it missed meanwhile is what nobody here subscribed to; the caches that
+   * events keep current (sessions, users) are dropped, and positions are the workers' again.
+   */
+  private async wake() {
+    const { kafka, topic, logger } = this.options;
+    const consumer = this.live()["consumer"];
+    for (const { partition, offset } of await latestOffsets(kafka, topic)) consumer.seek({ topic, partition, offset });
+    await this.takeWorkersPositions();
+    consumer.resume([{ topic }]);
+    this.dormant = false;
+    for (const listener of this.resumeListeners) listener();
+    logger.info("a client arrived: the event consumer resumed at the end of the topic");
+  }
+
+  /**
+   * Starting (or resuming) at the end, this process reads nothing the workers published
+   * before: what they have committed is taken as read (a feed subscribed now reads current
+   * state instead).
+   */
+  private async takeWorkersPositions() {
+    if (!this.options.commands) return;
+    const commands = await commandsState(this.options.kafka, this.options.commands);
+    for (const [partition, place] of commands.positions) {
+      const last = this.currentPositions.get(partition);
+      if (last === undefined || isAfter(place, last)) this.setPosition(partition, place);
+    }
+    this.commandPartitions = commands.partitions;
   }
 
   /** The running pubsub, or SERVICE_UNAVAILABLE before start and after stop. */
@@ -340,6 +394,8 @@ class KafkaEventBus implements EventBus {
         await consumer.disconnect().catch(() => {});
         await consumer.connect();
         await this.run(consumer);
+        // A consumer run again is not paused: it reads on from its committed offsets.
+        this.dormant = false;
         break;
       } catch (error) {
         logger.warn({ err: error, attempt }, "could not restart the event consumer; trying again");
@@ -354,12 +410,15 @@ class KafkaEventBus implements EventBus {
   private advance(message: KafkaMessage, position: EventPosition) {
     this.recordPositions.set(message, position);
     const last = this.currentPositions.get(position.partition);
-    if (last !== undefined && !isAfter(position.place, last)) return;
+    if (last === undefined || isAfter(position.place, last)) this.setPosition(position.partition, position.place);
+  }
+
+  private setPosition(partition: number, place: Place) {
     if (this.positionsShared) {
       this.currentPositions = new Map(this.currentPositions);
       this.positionsShared = false;
     }
-    this.currentPositions.set(position.partition, position.place);
+    this.currentPositions.set(partition, place);
   }
 
   private decode<T>(schema: z.ZodType<T>, message: KafkaMessage): T | null {
@@ -466,6 +525,17 @@ async function commandsState(kafka: Kafka, { topic, workerGroup }: { topic: stri
   }
 }
 
+/** Each partition's end offset (where the next record will be written). */
+async function latestOffsets(kafka: Kafka, topic: string) {
+  const admin = kafka.admin({ retry: KAFKA_RETRY });
+  try {
+    await admin.connect();
+    return (await admin.fetchTopicOffsets(topic)).map(({ partition, offset }) => ({ partition, offset }));
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
 /**
  * Commits each partition's end offset for a group that has no members yet. A partition
  * whose leader is still being elected (a topic just created, a broker just lost) is asked
@@ -477,9 +547,7 @@ async function commitLatestOffsets(kafka: Kafka, groupId: string, topic: string)
     const admin = kafka.admin({ retry: KAFKA_RETRY });
     try {
       await admin.connect();
-      const latest = await admin.fetchTopicOffsets(topic);
-      const partitions = latest.map(({ partition, offset }) => ({ partition, offset }));
-      return await admin.setOffsets({ groupId, topic, partitions });
+      return await admin.setOffsets({ groupId, topic, partitions: await latestOffsets(kafka, topic) });
     } catch (error) {
       if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
     } finally {

@@ -16,7 +16,7 @@ export interface CommandBus {
 }
 
 /** Where a command bus hears its commands' answers: the event bus, seen by the command bus. */
-export type CommandAnswers = Pick<EventBus, "onAnswer">;
+export type CommandAnswers = Pick<EventBus, "onAnswer" | "awake">;
 
 export interface EventBus {
   /** Connects and resolves once the consumer is positioned at the end of the topic. */
@@ -63,9 +63,18 @@ export interface EventBus {
   readonly connected: boolean;
   /**
    * Tells the bus whether anyone here may want an event soon (open WebSockets, commands
-   * waiting for their answers); asked before each fetch. While nobody has for a while, the bus
-   * still reads every event, in order, but in a few large fetches a second: a process that
-   * serves none of the traffic costs little for it.
+   * waiting for their answers); asked once a second. When nobody has for a while, the bus
+   * pauses its consumer: a process costs nothing for traffic it does not serve.
    */
   setDemand(demand: () => boolean): void;
+  /**
+   * Resolves once this process reads every event published from now on: at once, unless the
+   * consumer was paused (see setDemand), which it then resumes at the topic's end. Call it
+   * before relying on what events keep current (cached sessions, command answers).
+   */
+  awake(): Promise<void>;
+  /** The consumer is paused: nobody here has been served for a while (see setDemand). */
+  readonly paused: boolean;
+  /** Called when a paused consumer resumed: whatever events kept current may have changed meanwhile. */
+  onResume(listener: () => void): () => void;
 }

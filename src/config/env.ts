@@ -143,6 +143,13 @@ const envSchema = z.object({
   MODERATION_MUTE_MINUTES: z.coerce.number().int().min(1).max(100_000).default(10),
   /** Events buffered per subscription before a slow client is disconnected. @default 1000 */
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /**
+   * An API process that has served nobody this long (no WebSocket open, no request) pauses its
+   * event consumer, so the traffic of other processes' clients costs it nothing; the next
+   * client resumes it at the end of the topic (a few milliseconds, once). 0: never pause.
+   * @default 10000
+   */
+  API_IDLE_PAUSE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** How often each API process reports its connected users (presence). @default 10000 */
   PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** An API process not heard from for this long is gone: its users go offline. @default 30000 */

@@ -33,6 +33,10 @@ export class ExpiringMap<K, V> {
   delete(key: K): void {
     this.entries.delete(key);
   }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
 /** Counts by key (things running, sockets open); a key whose count drops to zero is forgotten. */

@@ -81,9 +81,15 @@ export class UsersService {
     private readonly db: Database,
     private readonly commands: CommandBus,
     private readonly tokens: TokenService,
-    events: EventBus,
+    private readonly events: EventBus,
   ) {
     events.onUserChanged((userId) => this.forget(userId));
+    // Changes made while the event consumer was paused were not seen: nothing cached is trusted.
+    events.onResume(() => {
+      this.changes++;
+      this.recent.clear();
+      this.revoked.clear();
+    });
   }
 
   /** Called for every change of a user's row: by its event, and at once by the process that made it. */
@@ -168,6 +174,7 @@ export class UsersService {
    * token is invalid, expired or logged out, or the user is gone.
    */
   async session(token: string): Promise<(Session & { user: UserRow }) | null> {
+    await this.events.awake(); // the cached users and revoked sessions are current only while events are read
     const claims = await this.tokens.verify(token);
     if (!claims) return null;
     const user = await this.signedInUser(claims.userId);
