@@ -145,10 +145,14 @@ class KafkaEventBus implements EventBus {
     const pubsub = (this.pubsub = new build({
       kafka,
       topic,
-      // Idle fetches return after this long; it bounds how long start() waits to be positioned.
+      // The first fetch returns after 250 ms at most: it bounds how long start() waits to be
+      // positioned. After a fetch that found nothing, the next waits up to a second for the
+      // first event (it returns as soon as one is there; kafkajs patched): an idle process asks
+      // the broker once a second, not four times. A stop waits for that fetch, so it bounds that too.
       consumerConfig: {
         groupId: this.groupId,
         maxWaitTimeInMs: 250,
+        idleMaxWaitTimeInMs: 1000,
         allowAutoTopicCreation: false,
         retry: KAFKA_RETRY,
       },
