@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { machine, printTable, writeResults, type Row } from "./lib/report.js";
 import { startStack } from "./lib/stack.js";
 import { applyPathScenario } from "./scenarios/applyPath.js";
-import { costScenario } from "./scenarios/cost.js";
+import { costScenario, LEAN_COST } from "./scenarios/cost.js";
 import { connectionsScenario } from "./scenarios/connections.js";
 import { fanoutScenario } from "./scenarios/fanout.js";
 import { feedScenario } from "./scenarios/feed.js";
@@ -32,11 +32,22 @@ const started = performance.now();
 const log = (line: string) =>
   console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
+/** The lean scenario's subscribers also select each message's sender. */
+const SENDER_SELECTED = `subscription($r: ID!) { messageAdded(roomId: $r) { id seq body clientMessageId sender { id displayName } } }`;
+
 const sizes = quick
   ? {
       cost: { messages: 1000, rounds: 1, concurrency: 20, rooms: 20 },
       threads: { messages: 1000, rounds: 1, concurrency: 20, rooms: 20 },
       scaleOut: { messages: 1000, rounds: 1, concurrency: 25, rooms: 50, subscribersPerRoom: 3 },
+      lean: {
+        messages: 1000,
+        rounds: 1,
+        concurrency: 25,
+        rooms: 50,
+        subscribersPerRoom: 3,
+        subscription: SENDER_SELECTED,
+      },
       latency: { rates: [100, 500], seconds: 5, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 5, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 1000, messages: 50 },
@@ -52,6 +63,14 @@ const sizes = quick
       // Two loads on one stack: more rounds, as the difference sought (10%) is near the noise.
       threads: { messages: 3000, rounds: 5, concurrency: 20, rooms: 20 },
       scaleOut: { messages: 2000, rounds: 3, concurrency: 25, rooms: 50, subscribersPerRoom: 3 },
+      lean: {
+        messages: 3000,
+        rounds: 3,
+        concurrency: 25,
+        rooms: 50,
+        subscribersPerRoom: 3,
+        subscription: SENDER_SELECTED,
+      },
       latency: { rates: [100, 500, 1000], seconds: 15, subscribers: 1000, rooms: 100 },
       throughput: { seconds: 15, concurrency: 32, rooms: 20 },
       fanout: { subscribers: 5000, messages: 100 },
@@ -65,6 +84,7 @@ const sizes = quick
 
 const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
   ["cost", (s) => costScenario(s, sizes.cost, log)],
+  ["lean", (s) => costScenario(s, sizes.lean, log, LEAN_COST)],
   ["replication", (s) => replicationScenario(s, sizes.cost, log)],
   ["threads", (s) => threadsScenario(s, sizes.threads, log)],
   ["scaleout", (s) => scaleOutScenario(s, sizes.scaleOut, log)],

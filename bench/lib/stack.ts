@@ -151,49 +151,56 @@ export interface Fixture {
   sender: { id: string; token: string };
   reader: { id: string; token: string };
   rooms: string[];
+  /** With `senderPerRoom`: room i's own sender (the room's creator), one user per room. */
+  roomSenders?: Array<{ id: string; token: string }>;
 }
 
-/** Two users who are friends and share `roomCount` rooms. */
-export async function createFixture(url: string, roomCount: number): Promise<Fixture> {
-  const SIGN_UP = `mutation($u: String!) { signUp(username: $u, password: "benchmark password", displayName: "Bench") { token user { id } } }`;
-  const user = async () => {
-    const { signUp } = await graphql(url, SIGN_UP, { u: `b_${randomUUID().replace(/-/g, "").slice(0, 20)}` });
-    return { id: signUp.user.id as string, token: signUp.token as string };
+const SIGN_UP = `mutation($u: String!) { signUp(username: $u, password: "benchmark password", displayName: "Bench") { token user { id } } }`;
+const ADD_FRIENDS = `mutation ($ids: [ID!]!) { addFriends(userIds: $ids) { id } }`;
+const CREATE_ROOM = `mutation ($n: String!, $ids: [ID!]!) { createRoom(name: $n, memberIds: $ids) { id } }`;
+
+async function benchUser(url: string) {
+  const { signUp } = await graphql(url, SIGN_UP, { u: `b_${randomUUID().replace(/-/g, "").slice(0, 20)}` });
+  return { id: signUp.user.id as string, token: signUp.token as string };
+}
+
+/**
+ * A reader who is a member of `roomCount` rooms. By default one sender created them all (the
+ * sender and the reader are friends); with `senderPerRoom`, each room has a creator of its own,
+ * the room's only sender.
+ */
+export async function createFixture(
+  url: string,
+  roomCount: number,
+  options: { senderPerRoom?: boolean } = {},
+): Promise<Fixture> {
+  const [sender, reader] = await Promise.all([benchUser(url), benchUser(url)]);
+  const creators = options.senderPerRoom
+    ? await inBatches(roomCount, () => benchUser(url))
+    : Array.from({ length: roomCount }, () => sender);
+  for (const creator of new Set([sender, ...creators]))
+    await graphql(url, ADD_FRIENDS, { ids: [reader.id] }, creator.token);
+  let created = 0;
+  const rooms = await inBatches(roomCount, async () => {
+    const i = created++;
+    const { createRoom } = await graphql(url, CREATE_ROOM, { n: `bench ${i}`, ids: [reader.id] }, creators[i]!.token);
+    return { index: i, id: createRoom.id as string };
+  });
+  rooms.sort((a, b) => a.index - b.index);
+  return {
+    sender,
+    reader,
+    rooms: rooms.map((r) => r.id),
+    ...(options.senderPerRoom ? { roomSenders: creators } : {}),
   };
-  const [sender, reader] = await Promise.all([user(), user()]);
-  await graphql(
-    url,
-    `
-      mutation ($ids: [ID!]!) {
-        addFriends(userIds: $ids) {
-          id
-        }
-      }
-    `,
-    { ids: [reader.id] },
-    sender.token,
-  );
-  const rooms: string[] = [];
-  for (let i = 0; i < roomCount; i += 10) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(10, roomCount - i) }, (_, j) =>
-        graphql(
-          url,
-          `
-            mutation ($n: String!, $ids: [ID!]!) {
-              createRoom(name: $n, memberIds: $ids) {
-                id
-              }
-            }
-          `,
-          { n: `bench ${i + j}`, ids: [reader.id] },
-          sender.token,
-        ),
-      ),
-    );
-    rooms.push(...batch.map((b) => b.createRoom.id as string));
-  }
-  return { sender, reader, rooms };
+}
+
+/** `count` results of `make`, ten at a time. */
+async function inBatches<T>(count: number, make: () => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < count; i += 10)
+    results.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, make))));
+  return results;
 }
 
 /**

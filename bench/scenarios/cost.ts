@@ -38,10 +38,14 @@ export interface Options {
   rooms: number;
   /** Subscribers that must receive each room's messages (2 unless told). */
   subscribersPerRoom?: number;
+  /** The subscription each subscriber opens (`$r` is the room); it must select `messageAdded.clientMessageId`. */
+  subscription?: string;
 }
 
 export interface Target {
   url: string;
+  /** Room i's own sender, when each room has one (else `senderToken` sends to every room). */
+  senderTokens?: string[];
   /** Where clients connect when spread over several API processes (`url` alone unless given). */
   apiUrls?: string[];
   senderToken: string;
@@ -59,23 +63,27 @@ export interface Measured {
   rows: number;
 }
 
-/** Rows inserted, updated and deleted in the database's tables (`conv_` ones for the peer only). */
-async function rowsWritten(sqlClient: postgres.Sql, conventional: boolean): Promise<number> {
-  const [r] = await sqlClient`
-    select coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint as n from pg_stat_user_tables
-    where (relname like 'conv\\_%') = ${conventional}`;
-  return Number(r!.n);
+/** A peer's tables start with this; ours with neither. */
+const PEER_TABLE_PREFIXES = ["conv_", "lean_"];
+
+/** Rows inserted, updated and deleted in the tables whose names start with `prefix` (null: ours). */
+async function rowsWritten(sqlClient: postgres.Sql, prefix: string | null): Promise<number> {
+  const tables = await sqlClient<{ relname: string; n: string }[]>`
+    select relname, (n_tup_ins + n_tup_upd + n_tup_del)::bigint as n from pg_stat_user_tables`;
+  const mine = (name: string) =>
+    prefix ? name.startsWith(prefix) : !PEER_TABLE_PREFIXES.some((peer) => name.startsWith(peer));
+  return tables.filter((t) => mine(t.relname)).reduce((sum, t) => sum + Number(t.n), 0);
 }
 
 /**
  * Backends report table statistics when idle, at most once a second: wait until the counters
  * have held still for three seconds.
  */
-async function settledRows(sqlClient: postgres.Sql, conventional: boolean): Promise<number> {
+async function settledRows(sqlClient: postgres.Sql, prefix: string | null): Promise<number> {
   let last = -1;
   let still = 0;
   for (let i = 0; i < 40 && still < 3; i++) {
-    const now = await rowsWritten(sqlClient, conventional);
+    const now = await rowsWritten(sqlClient, prefix);
     still = now === last ? still + 1 : 0;
     last = now;
     await new Promise((r) => setTimeout(r, 1000));
@@ -118,12 +126,18 @@ export class Load {
       for (let i = 0; i < this.subscribersPerRoom; i++) {
         const wsUrl = this.urlFor(this.subscribers.length).replace(/^http/, "ws");
         this.subscribers.push(
-          await subscribe(wsUrl, target.readerToken, SUBSCRIPTION, { r }, (data, receivedAt) => {
-            const entry = this.pending.get(data.messageAdded.clientMessageId);
-            if (!entry) return;
-            this.latencies.push(receivedAt - entry.started);
-            if (--entry.remaining === 0) this.pending.delete(data.messageAdded.clientMessageId);
-          }),
+          await subscribe(
+            wsUrl,
+            target.readerToken,
+            this.opts.subscription ?? SUBSCRIPTION,
+            { r },
+            (data, receivedAt) => {
+              const entry = this.pending.get(data.messageAdded.clientMessageId);
+              if (!entry) return;
+              this.latencies.push(receivedAt - entry.started);
+              if (--entry.remaining === 0) this.pending.delete(data.messageAdded.clientMessageId);
+            },
+          ),
         );
       }
     await this.sendAll(2 * this.opts.messages, `${this.tag}-warm`);
@@ -132,20 +146,20 @@ export class Load {
   }
 
   async measure(): Promise<Measured> {
-    const { groups, conventional } = this.contender;
+    const { groups, tablePrefix } = this.contender;
     this.latencies.length = 0;
-    await settledRows(this.sqlClient, conventional);
+    await settledRows(this.sqlClient, tablePrefix);
     const before = {
       procs: sample(groups),
       wal: await walPosition(this.sqlClient),
-      rows: await rowsWritten(this.sqlClient, conventional),
+      rows: await rowsWritten(this.sqlClient, tablePrefix),
     };
     const started = performance.now();
     const { acked, failed } = await this.sendAll(this.opts.messages, `${this.tag}-round${++this.rounds}`);
     const seconds = (performance.now() - started) / 1000;
     await waitUntil(() => this.pending.size === 0, 60_000, "every message delivered to both subscribers");
     await this.contender.settle();
-    const rows = (await settledRows(this.sqlClient, conventional)) - before.rows;
+    const rows = (await settledRows(this.sqlClient, tablePrefix)) - before.rows;
     const after = { procs: sample(groups), wal: await walPosition(this.sqlClient) };
     const [{ bytes }] = (await this
       .sqlClient`select pg_wal_lsn_diff(${after.wal}, ${before.wal})::bigint as bytes`) as [{ bytes: string }];
@@ -189,7 +203,8 @@ export class Load {
   private async send(i: number, tag: string, loop: number) {
     const { target } = this.contender;
     const clientMessageId = `${tag}-${i}`;
-    const room = target.rooms[i % target.rooms.length]!;
+    const roomIndex = i % target.rooms.length;
+    const room = target.rooms[roomIndex]!;
     const turn = Math.floor(i / target.rooms.length);
     const parentId = this.replyEvery > 0 && turn % this.replyEvery === 0 ? this.newestTopLevel.get(room) : undefined;
     this.pending.set(clientMessageId, { started: performance.now(), remaining: this.subscribersPerRoom });
@@ -199,7 +214,7 @@ export class Load {
         this.urlFor(loop),
         parentId ? REPLY : SEND,
         parentId ? { ...variables, p: parentId } : variables,
-        target.senderToken,
+        target.senderTokens?.[roomIndex] ?? target.senderToken,
       );
       if (!parentId) this.newestTopLevel.set(room, sent.sendMessage.id);
     } catch (error) {
@@ -234,8 +249,8 @@ export interface Contender {
   name: string;
   target: Target;
   groups: ProcessGroup[];
-  /** Its rows are the `conv_` tables'. */
-  conventional: boolean;
+  /** The prefix of its tables, for a peer (null: ours, the tables of neither peer). */
+  tablePrefix: string | null;
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -247,11 +262,19 @@ export interface KafkaTarget {
   pids(): number[];
 }
 
+export interface OursOptions {
+  /** Another Kafka than the stack's broker. */
+  kafka?: KafkaTarget;
+  /** API processes (1 unless told); clients use the first unless a scenario spreads them. */
+  apis?: number;
+  /** Each room its own sender. */
+  senderPerRoom?: boolean;
+}
+
 export async function startOurs(
   stack: Stack,
   opts: Options,
-  kafka?: KafkaTarget,
-  apis = 1,
+  { kafka, apis = 1, senderPerRoom = false }: OursOptions = {},
 ): Promise<Contender & { chat: Chat }> {
   // The default configuration: only what the bench needs to run beside itself is set.
   const brokers = kafka?.brokers ?? stack.brokers;
@@ -263,7 +286,7 @@ export async function startOurs(
   const chat = await Chat.start(env, { api: true, workers: 1, apis });
   const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  const fixture = await createFixture(chat.url, opts.rooms);
+  const fixture = await createFixture(chat.url, opts.rooms, { senderPerRoom });
   const topics = topicNames(env.KAFKA_TOPIC_PREFIX!);
   return {
     chat,
@@ -271,11 +294,12 @@ export async function startOurs(
     target: {
       url: chat.url,
       senderToken: fixture.sender.token,
+      senderTokens: fixture.roomSenders?.map((s) => s.token),
       readerToken: fixture.reader.token,
       rooms: fixture.rooms,
     },
     groups: chat.processGroups(kafka?.pids),
-    conventional: false,
+    tablePrefix: null,
     // Done means every consumer group, the event log's too, has committed everything.
     settle: () =>
       waitUntil(
@@ -296,14 +320,33 @@ export async function startOurs(
   };
 }
 
-/** The conventional stack with `rooms` rooms, a sender and a reader in each (`conv_` tables). */
-export async function startConventional(
+const PEERS = {
+  conventional: {
+    script: "conventional.ts",
+    tablePrefix: "conv_",
+    name: "conventional stack (Apollo + graphql-ws + Drizzle + PostgreSQL + Redis PubSub)",
+  },
+  lean: {
+    script: "lean.ts",
+    tablePrefix: "lean_",
+    name: "lean peer (Apollo + graphql-ws + one SQL statement through postgres.js + Redis PubSub)",
+  },
+};
+
+/**
+ * A peer (bench/baselines/) with `rooms` rooms and a reader in each; one sender in all of
+ * them, or with `senderPerRoom` a sender of each room's own. Its tables are filled directly.
+ */
+export async function startPeer(
+  kind: keyof typeof PEERS,
   stack: Stack,
   opts: { rooms: number },
   sqlClient: postgres.Sql,
+  { senderPerRoom = false } = {},
 ): Promise<Contender> {
+  const peer = PEERS[kind];
   const secret = "conventional-stack-secret-conventional-stack";
-  const server = await startBaseline("conventional.ts", {
+  const server = await startBaseline(peer.script, {
     DATABASE_URL: stack.databaseUrl,
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     JWT_SECRET: secret,
@@ -311,16 +354,23 @@ export async function startConventional(
   });
   const [sender, reader] = [randomUUID(), randomUUID()];
   const rooms = Array.from({ length: opts.rooms }, () => randomUUID());
-  await sqlClient`insert into conv_rooms ${sqlClient(rooms.map((id) => ({ id })))}`;
-  await sqlClient`insert into conv_members ${sqlClient(rooms.flatMap((r) => [sender, reader].map((u) => ({ room_id: r, user_id: u }))))}`;
+  const roomSenders = rooms.map(() => (senderPerRoom ? randomUUID() : sender));
+  const members = rooms.flatMap((r, i) => [roomSenders[i]!, reader].map((u) => ({ room_id: r, user_id: u })));
+  await sqlClient`insert into ${sqlClient(`${peer.tablePrefix}rooms`)} ${sqlClient(rooms.map((id) => ({ id })))}`;
+  await sqlClient`insert into ${sqlClient(`${peer.tablePrefix}members`)} ${sqlClient(members)}`;
+  if (kind === "lean") {
+    const users = [...new Set([sender, reader, ...roomSenders])].map((id) => ({ id, display_name: "Bench" }));
+    await sqlClient`insert into lean_users ${sqlClient(users)}`;
+  }
   const key = new TextEncoder().encode(secret);
   const token = (sub: string) =>
     new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime("1h").sign(key);
   return {
-    name: "conventional stack (Apollo + graphql-ws + PostgreSQL + Redis PubSub)",
+    name: peer.name,
     target: {
       url: `${server.origin}/graphql`,
       senderToken: await token(sender),
+      ...(senderPerRoom ? { senderTokens: await Promise.all(roomSenders.map(token)) } : {}),
       readerToken: await token(reader),
       rooms,
     },
@@ -329,7 +379,7 @@ export async function startConventional(
       { name: "redis", pids: () => findPids({ comm: "redis-server" }) },
       { name: "postgresql", pids: () => findPids({ comm: "postgres" }) },
     ],
-    conventional: true,
+    tablePrefix: peer.tablePrefix,
     settle: async () => {},
     stop: () => server.stop(),
   };
@@ -349,11 +399,46 @@ export function medianRound(rounds: Measured[]): Measured {
   return rounds.find((m) => cpu(m) === middle)!;
 }
 
-export async function costScenario(stack: Stack, opts: Options, log: (l: string) => void): Promise<Row[]> {
+/** Which peer the cost scenario measures ours against, on which shape of load. */
+export interface CostVariant {
+  scenario: string;
+  peer: keyof typeof PEERS;
+  /** Each room its own sender (else one sender sends to every room). */
+  senderPerRoom: boolean;
+  /** CPU per message, all processes: the goal and whether it was met. */
+  cpuTarget: { text: string; met(ours: number, peer: number): boolean };
+}
+
+/** The bench's own shape: one sender, two subscribers per room, the conventional peer. */
+export const CONVENTIONAL_COST: CostVariant = {
+  scenario: "0. cost per message",
+  peer: "conventional",
+  senderPerRoom: false,
+  cpuTarget: { text: "<= 1.5x peer and <= 2.5 ms", met: (ours, peer) => ours <= 1.5 * peer && ours <= 2.5 },
+};
+
+/** A shape that does not flatter: a sender per room, the sender selected, the leanest peer. */
+export const LEAN_COST: CostVariant = {
+  scenario: "0e. cost per message, a sender per room, sender selected",
+  peer: "lean",
+  senderPerRoom: true,
+  cpuTarget: { text: "<= 1.0x lean peer", met: (ours, peer) => ours <= peer },
+};
+
+export async function costScenario(
+  stack: Stack,
+  opts: Options,
+  log: (l: string) => void,
+  variant: CostVariant = CONVENTIONAL_COST,
+): Promise<Row[]> {
   const sqlClient = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
   const loads: Load[] = [];
+  const { senderPerRoom } = variant;
   try {
-    for (const start of [() => startOurs(stack, opts), () => startConventional(stack, opts, sqlClient)]) {
+    for (const start of [
+      () => startOurs(stack, opts, { senderPerRoom }),
+      () => startPeer(variant.peer, stack, opts, sqlClient, { senderPerRoom }),
+    ]) {
       const load = new Load(await start(), opts, sqlClient, log);
       loads.push(load);
       log(`cost: ${load.contender.name}: warming up with ${2 * opts.messages} messages`);
@@ -393,8 +478,8 @@ export async function costScenario(stack: Stack, opts: Options, log: (l: string)
         latency: theirs.latency,
       },
     };
-    const scenario = `0. cost per message, ${opts.concurrency} senders`;
-    const peer = "conventional stack";
+    const scenario = `${variant.scenario}, ${opts.concurrency} concurrent sends`;
+    const peer = `${variant.peer} peer`;
     const cpuOurs = perMessage(ours, total(ours));
     const cpuTheirs = perMessage(theirs, total(theirs));
     const rows: Row[] = [
@@ -406,8 +491,8 @@ export async function costScenario(stack: Stack, opts: Options, log: (l: string)
         baselineName: peer,
         baseline: round(cpuTheirs, 3),
         lowerIsBetter: true,
-        target: "<= 1.5x peer and <= 2.5 ms",
-        met: cpuOurs <= 1.5 * cpuTheirs && cpuOurs <= 2.5,
+        target: variant.cpuTarget.text,
+        met: variant.cpuTarget.met(cpuOurs, cpuTheirs),
         details,
       }),
     ];

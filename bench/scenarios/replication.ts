@@ -27,7 +27,7 @@ export async function replicationScenario(stack: Stack, opts: Options, log: (l: 
       pids: () => findPids({ cmdline: `/cluster-${CLUSTER_PORT}/` }),
     };
     for (const kafka of [undefined, cluster]) {
-      const load = new Load(await startOurs(stack, opts, kafka), opts, sqlClient, log);
+      const load = new Load(await startOurs(stack, opts, { kafka }), opts, sqlClient, log);
       loads.push(load);
       log(`replication: ${load.contender.name}: warming up with ${2 * opts.messages} messages`);
       await load.start();

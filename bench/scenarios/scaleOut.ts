@@ -51,7 +51,7 @@ interface Result {
 
 export async function scaleOutScenario(stack: Stack, opts: Options, log: (l: string) => void): Promise<Row[]> {
   const sqlClient = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
-  const base = await startOurs(stack, opts, undefined, 4);
+  const base = await startOurs(stack, opts, { apis: 4 });
   const results: Result[] = [];
   try {
     // A broker and processes the bench just started are cold (JVM, JIT): warmed up on a load

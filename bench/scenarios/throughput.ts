@@ -11,7 +11,7 @@ import { startBaseline } from "../lib/processes.js";
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
-import { startConventional, type Target } from "./cost.js";
+import { startPeer, type Target } from "./cost.js";
 
 const SEND = `mutation($r: ID!, $b: String!, $c: String) { sendMessage(roomId: $r, body: $b, clientMessageId: $c) { seq } }`;
 
@@ -76,7 +76,7 @@ export async function throughputScenario(stack: Stack, opts: Options, log: (l: s
   const sqlClient = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
   let peer: Sent;
   try {
-    const conventional = await startConventional(stack, opts, sqlClient);
+    const conventional = await startPeer("conventional", stack, opts, sqlClient);
     try {
       peer = await sustainedSends(conventional.target, opts, log, "conventional stack");
     } finally {

@@ -1,0 +1,165 @@
+/**
+ * The lean peer: the least a GraphQL chat server can do per message and still be one. Apollo
+ * Server 5 + graphql-ws on one port; `sendMessage` verifies the JWT and runs one SQL statement
+ * through postgres.js (no ORM, no transaction block): the membership check, the room's next
+ * seq and the insert, returning the message with its sender's name; it is published with
+ * graphql-redis-subscriptions and `messageAdded` is served from that Redis PubSub, the sender
+ * resolved from the payload. No Kafka, no idempotency, no replay, no budgets.
+ *
+ * Env: PORT, DATABASE_URL, REDIS_URL, JWT_SECRET. It creates its tables (prefixed `lean_`) at
+ * start; the bench fills users, rooms and members directly.
+ */
+import { createServer } from "node:http";
+import { randomUUID } from "node:crypto";
+import { ApolloServer } from "@apollo/server";
+import { expressMiddleware } from "@as-integrations/express5";
+import { makeExecutableSchema } from "@graphql-tools/schema";
+import express from "express";
+import { GraphQLError } from "graphql";
+import { RedisPubSub } from "graphql-redis-subscriptions";
+import { useServer } from "graphql-ws/use/ws";
+import { Redis } from "ioredis";
+import { jwtVerify } from "jose";
+import postgres from "postgres";
+import { WebSocketServer } from "ws";
+
+const LEAN_DDL = `
+  create table if not exists lean_users (id uuid primary key, display_name text not null);
+  create table if not exists lean_rooms (id uuid primary key, last_seq integer not null default 0);
+  create table if not exists lean_members (room_id uuid not null, user_id uuid not null, primary key (room_id, user_id));
+  create table if not exists lean_messages (
+    id uuid primary key, room_id uuid not null, seq integer not null, sender_id uuid not null, body text not null,
+    client_message_id text, created_at timestamptz not null default now());
+  create unique index if not exists lean_messages_room_seq_key on lean_messages (room_id, seq);`;
+
+const typeDefs = /* GraphQL */ `
+  type User {
+    id: ID!
+    displayName: String!
+  }
+  type Message {
+    id: ID!
+    roomId: ID!
+    seq: Int!
+    body: String!
+    clientMessageId: String
+    createdAt: String!
+    sender: User!
+  }
+  type Query {
+    ok: Boolean
+  }
+  type Mutation {
+    sendMessage(roomId: ID!, body: String!, clientMessageId: String): Message!
+  }
+  type Subscription {
+    messageAdded(roomId: ID!): Message!
+  }
+`;
+
+type Context = {
+  userId: string | null;
+};
+
+interface StoredMessage {
+  id: string;
+  roomId: string;
+  seq: number;
+  body: string;
+  clientMessageId: string | null;
+  createdAt: string;
+  sender: { id: string; displayName: string };
+}
+
+async function main() {
+  const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
+  await sql.unsafe(LEAN_DDL);
+  const redis = { host: "127.0.0.1", port: Number(new URL(process.env.REDIS_URL!).port || 6379) };
+  const pubsub = new RedisPubSub({ publisher: new Redis(redis), subscriber: new Redis(redis) });
+  const key = new TextEncoder().encode(process.env.JWT_SECRET!);
+
+  async function authenticate(authorization: unknown): Promise<string | null> {
+    const token = typeof authorization === "string" ? /^Bearer (\S+)$/.exec(authorization)?.[1] : undefined;
+    if (!token) return null;
+    try {
+      return (await jwtVerify(token, key, { algorithms: ["HS256"] })).payload.sub ?? null;
+    } catch {
+      return null;
+    }
+  }
+  const requireUser = (context: Context) => {
+    if (!context.userId) throw new GraphQLError("sign in", { extensions: { code: "UNAUTHENTICATED" } });
+    return context.userId;
+  };
+
+  async function send(roomId: string, userId: string, body: string, clientMessageId: string | null) {
+    const [row] = await sql`
+      with room as (
+        update lean_rooms set last_seq = last_seq + 1
+        where id = ${roomId} and exists (select 1 from lean_members where room_id = ${roomId} and user_id = ${userId})
+        returning last_seq
+      ), stored as (
+        insert into lean_messages (id, room_id, seq, sender_id, body, client_message_id)
+        select ${randomUUID()}, ${roomId}, last_seq, ${userId}, ${body}, ${clientMessageId} from room
+        returning *
+      )
+      select stored.*, lean_users.display_name from stored join lean_users on lean_users.id = stored.sender_id`;
+    if (!row) throw new GraphQLError("not a member", { extensions: { code: "FORBIDDEN" } });
+    const message: StoredMessage = {
+      id: row.id,
+      roomId: row.room_id,
+      seq: row.seq,
+      body: row.body,
+      clientMessageId: row.client_message_id,
+      createdAt: (row.created_at as Date).toISOString(),
+      sender: { id: row.sender_id, displayName: row.display_name },
+    };
+    return message;
+  }
+
+  const schema = makeExecutableSchema({
+    typeDefs,
+    resolvers: {
+      Mutation: {
+        async sendMessage(_: unknown, args: { roomId: string; body: string; clientMessageId?: string }, ctx: Context) {
+          const message = await send(args.roomId, requireUser(ctx), args.body, args.clientMessageId ?? null);
+          await pubsub.publish(`room.${args.roomId}`, { messageAdded: message });
+          return message;
+        },
+      },
+      Subscription: {
+        messageAdded: {
+          subscribe: async (_: unknown, args: { roomId: string }, ctx: Context) => {
+            const userId = requireUser(ctx);
+            const [member] = await sql`
+              select 1 from lean_members where room_id = ${args.roomId} and user_id = ${userId}`;
+            if (!member) throw new GraphQLError("not a member", { extensions: { code: "FORBIDDEN" } });
+            return pubsub.asyncIterator(`room.${args.roomId}`);
+          },
+        },
+      },
+    },
+  });
+
+  const app = express();
+  const httpServer = createServer(app);
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
+  useServer<Record<string, unknown>, Context>(
+    { schema, context: async (ctx) => ({ userId: await authenticate(ctx.connectionParams?.authorization) }) },
+    wsServer,
+  );
+  const apollo = new ApolloServer<Context>({ schema });
+  await apollo.start();
+  app.get("/ready", (_req, res) => void res.send("ok"));
+  app.use(
+    "/graphql",
+    express.json(),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => ({ userId: await authenticate(req.headers.authorization) }),
+    }),
+  );
+  httpServer.listen(Number(process.env.PORT), "127.0.0.1");
+}
+
+await main();
+process.on("SIGTERM", () => process.exit(0));
