@@ -161,8 +161,9 @@ export class Load {
     const seconds = (performance.now() - started) / 1000;
     await waitUntil(() => this.pending.size === 0, 60_000, "every message delivered to both subscribers");
     await this.contender.settle();
-    const rows = (await settledRows(this.sqlClient, tablePrefix)) - before.rows;
+    // CPU and WAL before the row counters settle: that wait is idle time, not the round's.
     const after = { procs: sample(groups), wal: await walPosition(this.sqlClient) };
+    const rows = (await settledRows(this.sqlClient, tablePrefix)) - before.rows;
     const [{ bytes }] = (await this
       .sqlClient`select pg_wal_lsn_diff(${after.wal}, ${before.wal})::bigint as bytes`) as [{ bytes: string }];
     this.log(
