@@ -468,13 +468,13 @@ export async function costScenario(
       );
     const details = {
       rounds: opts.rounds,
-      cpuMsPerMessageByRound: { ours: cpuPerRound(measured[0]!), conventional: cpuPerRound(measured[1]!) },
+      cpuMsPerMessageByRound: { ours: cpuPerRound(measured[0]!), [variant.peer]: cpuPerRound(measured[1]!) },
       messages: opts.messages,
       concurrency: opts.concurrency,
       rooms: opts.rooms,
       subscribersPerRoom: opts.subscribersPerRoom ?? SUBSCRIBERS_PER_ROOM,
       ours: { acked: ours.acked, failed: ours.failed, perProcess: breakdown(ours), latency: ours.latency },
-      conventional: {
+      [variant.peer]: {
         acked: theirs.acked,
         failed: theirs.failed,
         perProcess: breakdown(theirs),
@@ -578,7 +578,7 @@ export async function costScenario(
         lowerIsBetter: true,
         details: {
           ours: Object.fromEntries(idle[0]!),
-          conventional: Object.fromEntries(idle[1]!),
+          [variant.peer]: Object.fromEntries(idle[1]!),
           seconds: IDLE_SECONDS,
         },
       }),
