@@ -8,22 +8,14 @@
  * Env: PORT, DATABASE_URL, REDIS_URL, JWT_SECRET. It creates its tables (prefixed `conv_`) at start;
  * the bench fills rooms and members directly.
  */
-import { createServer } from "node:http";
 import { randomUUID } from "node:crypto";
-import { ApolloServer } from "@apollo/server";
-import { expressMiddleware } from "@as-integrations/express5";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { and, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import express from "express";
 import { GraphQLError } from "graphql";
-import { RedisPubSub } from "graphql-redis-subscriptions";
-import { useServer } from "graphql-ws/use/ws";
-import { Redis } from "ioredis";
-import { jwtVerify } from "jose";
 import postgres from "postgres";
-import { WebSocketServer } from "ws";
+import { redisPubSub, requireUser, servePeer, type PeerContext } from "./peerServer.js";
 
 const convRooms = pgTable("conv_rooms", {
   id: uuid("id").primaryKey(),
@@ -77,31 +69,11 @@ const typeDefs = /* GraphQL */ `
   }
 `;
 
-type Context = {
-  userId: string | null;
-};
-
 async function main() {
   const client = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
   const db = drizzle(client);
   await client.unsafe(CONVENTIONAL_DDL);
-  const redis = { host: "127.0.0.1", port: Number(new URL(process.env.REDIS_URL!).port || 6379) };
-  const pubsub = new RedisPubSub({ publisher: new Redis(redis), subscriber: new Redis(redis) });
-  const key = new TextEncoder().encode(process.env.JWT_SECRET!);
-
-  async function authenticate(authorization: unknown): Promise<string | null> {
-    const token = typeof authorization === "string" ? /^Bearer (\S+)$/.exec(authorization)?.[1] : undefined;
-    if (!token) return null;
-    try {
-      return (await jwtVerify(token, key, { algorithms: ["HS256"] })).payload.sub ?? null;
-    } catch {
-      return null;
-    }
-  }
-  const requireUser = (context: Context) => {
-    if (!context.userId) throw new GraphQLError("sign in", { extensions: { code: "UNAUTHENTICATED" } });
-    return context.userId;
-  };
+  const pubsub = redisPubSub();
   const isMember = (roomId: string, userId: string) =>
     sql`exists (select 1 from ${convMembers} where ${convMembers.roomId} = ${roomId} and ${convMembers.userId} = ${userId})`;
 
@@ -110,7 +82,11 @@ async function main() {
     resolvers: {
       Message: { createdAt: (m: { createdAt: Date }) => m.createdAt.toISOString() },
       Mutation: {
-        async sendMessage(_: unknown, args: { roomId: string; body: string; clientMessageId?: string }, ctx: Context) {
+        async sendMessage(
+          _: unknown,
+          args: { roomId: string; body: string; clientMessageId?: string },
+          ctx: PeerContext,
+        ) {
           const userId = requireUser(ctx);
           const message = await db.transaction(async (tx) => {
             const [room] = await tx
@@ -138,7 +114,7 @@ async function main() {
       },
       Subscription: {
         messageAdded: {
-          subscribe: async (_: unknown, args: { roomId: string }, ctx: Context) => {
+          subscribe: async (_: unknown, args: { roomId: string }, ctx: PeerContext) => {
             const userId = requireUser(ctx);
             const [member] = await db
               .select()
@@ -157,25 +133,7 @@ async function main() {
     },
   });
 
-  const app = express();
-  const httpServer = createServer(app);
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  useServer<Record<string, unknown>, Context>(
-    { schema, context: async (ctx) => ({ userId: await authenticate(ctx.connectionParams?.authorization) }) },
-    wsServer,
-  );
-  const apollo = new ApolloServer<Context>({ schema });
-  await apollo.start();
-  app.get("/ready", (_req, res) => void res.send("ok"));
-  app.use(
-    "/graphql",
-    express.json(),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => ({ userId: await authenticate(req.headers.authorization) }),
-    }),
-  );
-  httpServer.listen(Number(process.env.PORT), "127.0.0.1");
+  await servePeer(schema);
 }
 
 await main();
-process.on("SIGTERM", () => process.exit(0));

@@ -9,19 +9,11 @@
  * Env: PORT, DATABASE_URL, REDIS_URL, JWT_SECRET. It creates its tables (prefixed `lean_`) at
  * start; the bench fills users, rooms and members directly.
  */
-import { createServer } from "node:http";
 import { randomUUID } from "node:crypto";
-import { ApolloServer } from "@apollo/server";
-import { expressMiddleware } from "@as-integrations/express5";
 import { makeExecutableSchema } from "@graphql-tools/schema";
-import express from "express";
 import { GraphQLError } from "graphql";
-import { RedisPubSub } from "graphql-redis-subscriptions";
-import { useServer } from "graphql-ws/use/ws";
-import { Redis } from "ioredis";
-import { jwtVerify } from "jose";
 import postgres from "postgres";
-import { WebSocketServer } from "ws";
+import { redisPubSub, requireUser, servePeer, type PeerContext } from "./peerServer.js";
 
 const LEAN_DDL = `
   create table if not exists lean_users (id uuid primary key, display_name text not null);
@@ -57,10 +49,6 @@ const typeDefs = /* GraphQL */ `
   }
 `;
 
-type Context = {
-  userId: string | null;
-};
-
 interface StoredMessage {
   id: string;
   roomId: string;
@@ -74,23 +62,7 @@ interface StoredMessage {
 async function main() {
   const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
   await sql.unsafe(LEAN_DDL);
-  const redis = { host: "127.0.0.1", port: Number(new URL(process.env.REDIS_URL!).port || 6379) };
-  const pubsub = new RedisPubSub({ publisher: new Redis(redis), subscriber: new Redis(redis) });
-  const key = new TextEncoder().encode(process.env.JWT_SECRET!);
-
-  async function authenticate(authorization: unknown): Promise<string | null> {
-    const token = typeof authorization === "string" ? /^Bearer (\S+)$/.exec(authorization)?.[1] : undefined;
-    if (!token) return null;
-    try {
-      return (await jwtVerify(token, key, { algorithms: ["HS256"] })).payload.sub ?? null;
-    } catch {
-      return null;
-    }
-  }
-  const requireUser = (context: Context) => {
-    if (!context.userId) throw new GraphQLError("sign in", { extensions: { code: "UNAUTHENTICATED" } });
-    return context.userId;
-  };
+  const pubsub = redisPubSub();
 
   async function send(roomId: string, userId: string, body: string, clientMessageId: string | null) {
     const [row] = await sql`
@@ -121,7 +93,11 @@ async function main() {
     typeDefs,
     resolvers: {
       Mutation: {
-        async sendMessage(_: unknown, args: { roomId: string; body: string; clientMessageId?: string }, ctx: Context) {
+        async sendMessage(
+          _: unknown,
+          args: { roomId: string; body: string; clientMessageId?: string },
+          ctx: PeerContext,
+        ) {
           const message = await send(args.roomId, requireUser(ctx), args.body, args.clientMessageId ?? null);
           await pubsub.publish(`room.${args.roomId}`, { messageAdded: message });
           return message;
@@ -129,7 +105,7 @@ async function main() {
       },
       Subscription: {
         messageAdded: {
-          subscribe: async (_: unknown, args: { roomId: string }, ctx: Context) => {
+          subscribe: async (_: unknown, args: { roomId: string }, ctx: PeerContext) => {
             const userId = requireUser(ctx);
             const [member] = await sql`
               select 1 from lean_members where room_id = ${args.roomId} and user_id = ${userId}`;
@@ -141,25 +117,7 @@ async function main() {
     },
   });
 
-  const app = express();
-  const httpServer = createServer(app);
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  useServer<Record<string, unknown>, Context>(
-    { schema, context: async (ctx) => ({ userId: await authenticate(ctx.connectionParams?.authorization) }) },
-    wsServer,
-  );
-  const apollo = new ApolloServer<Context>({ schema });
-  await apollo.start();
-  app.get("/ready", (_req, res) => void res.send("ok"));
-  app.use(
-    "/graphql",
-    express.json(),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => ({ userId: await authenticate(req.headers.authorization) }),
-    }),
-  );
-  httpServer.listen(Number(process.env.PORT), "127.0.0.1");
+  await servePeer(schema);
 }
 
 await main();
-process.on("SIGTERM", () => process.exit(0));

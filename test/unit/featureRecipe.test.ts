@@ -42,7 +42,9 @@ it("lists every file the pins feature touched, each of which exists", () => {
 
 it("leaves no trace of pins outside the files the recipe lists", () => {
   const listed = recipeFiles();
-  const mentions = [...filesUnder("src"), ...filesUnder("schema")].filter((file) =>
+  // Released schemas (schema/releases/) are snapshots of the whole contract, every feature's.
+  const sources = [...filesUnder("src"), ...filesUnder("schema").filter((f) => !f.startsWith("schema/releases/"))];
+  const mentions = sources.filter((file) =>
     /\b(pins|pinned|pinMessage|unpinMessage|pinnedMessages|pinned_messages|pinsFeature)\b/i.test(
       readFileSync(path.join(ROOT, file), "utf8"),
     ),
