@@ -1,9 +1,10 @@
 /**
  * 0. Cost per message: the same load on our stack (default configuration, event log on) and on
- * the conventional stack (Apollo + graphql-ws + PostgreSQL + Redis PubSub), each measured from
- * /proc (CPU time and read/write system calls of every process involved), PostgreSQL's WAL
- * position and its row counters. Load: `messages` sendMessage calls from `concurrency` closed
- * loops over `rooms` rooms, each room with two subscribers that must receive every message.
+ * a peer (bench/baselines/: the conventional stack, Apollo + graphql-ws + Drizzle + PostgreSQL +
+ * Redis PubSub, or for 0e the lean peer), each measured from /proc (CPU time and read/write
+ * system calls of every process involved), PostgreSQL's WAL position and its row counters.
+ * Load: `messages` sendMessage calls from `concurrency` closed loops over `rooms` rooms, each
+ * room with `subscribersPerRoom` subscribers (2) that must receive every message.
  * Both stacks run side by side and are measured in alternating rounds (ours, theirs, ours,
  * ...); each stack's figures are those of its median round by CPU per message.
  */
@@ -159,7 +160,7 @@ export class Load {
     const started = performance.now();
     const { acked, failed } = await this.sendAll(this.opts.messages, `${this.tag}-round${++this.rounds}`);
     const seconds = (performance.now() - started) / 1000;
-    await waitUntil(() => this.pending.size === 0, 60_000, "every message delivered to both subscribers");
+    await waitUntil(() => this.pending.size === 0, 60_000, "every message delivered to every subscriber");
     await this.contender.settle();
     // CPU and WAL before the row counters settle: that wait is idle time, not the round's.
     const after = { procs: sample(groups), wal: await walPosition(this.sqlClient) };

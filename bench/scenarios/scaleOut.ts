@@ -1,9 +1,9 @@
 /**
  * 0d. Scale-out: what an added API process costs. The cost scenario's load (closed loops of
  * sendMessage, every room's subscribers receiving every message) on one worker and 4 API
- * processes with the clients spread over all of them, then on the first API only (the other 3
- * running with no clients at all), then on 2 API processes and on 1 (the extra ones stopped).
- * Each configuration opens its own subscribers, warms up with twice the measured load, and is
+ * processes: every client on the first API (the other 3 running with no clients at all), then
+ * the clients spread over all 4, then over 2 and on 1 (the extra ones stopped). Each
+ * configuration opens its own subscribers, warms up with twice the measured load, and is
  * measured per process from /proc; the figures are each configuration's median round.
  */
 import postgres from "postgres";
@@ -32,8 +32,9 @@ interface Configuration {
 }
 
 /**
- * In this order: the APIs without clients have had none since they started (an API process
- * that lost its last client fetches eagerly for 10 s more), and the stopped ones go last.
+ * In this order: the APIs without clients have had none since they started (one that lost
+ * its last client would keep its event consumer running for API_IDLE_PAUSE_MS, 10 s), and
+ * the stopped ones go last.
  */
 const CONFIGURATIONS: Configuration[] = [
   { name: "1 API serving, 3 without clients", apis: 4, serving: 1 },
@@ -55,7 +56,8 @@ export async function scaleOutScenario(stack: Stack, opts: Options, log: (l: str
   const results: Result[] = [];
   try {
     // A broker and processes the bench just started are cold (JVM, JIT): warmed up on a load
-    // of their own first, or the first configuration measured pays for it.
+    // of their own first (through the first API: the others stay without clients), or the
+    // first configuration measured pays for it.
     await warmUp(base, opts, sqlClient, log);
     for (const configuration of CONFIGURATIONS) {
       await base.chat.dropApis(configuration.apis);
