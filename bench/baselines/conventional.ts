@@ -15,7 +15,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { GraphQLError } from "graphql";
 import postgres from "postgres";
-import { redisPubSub, requireUser, servePeer, type PeerContext } from "./peerServer.js";
+import { chatTables, redisPubSub, requireUser, servePeer, type PeerContext } from "./peerServer.js";
 
 const convRooms = pgTable("conv_rooms", {
   id: uuid("id").primaryKey(),
@@ -39,14 +39,6 @@ const convMessages = pgTable(
   },
   (t) => [uniqueIndex("conv_messages_room_seq_key").on(t.roomId, t.seq)],
 );
-
-const CONVENTIONAL_DDL = `
-  create table if not exists conv_rooms (id uuid primary key, last_seq integer not null default 0);
-  create table if not exists conv_members (room_id uuid not null, user_id uuid not null, primary key (room_id, user_id));
-  create table if not exists conv_messages (
-    id uuid primary key, room_id uuid not null, seq integer not null, sender_id uuid not null, body text not null,
-    client_message_id text, created_at timestamptz not null default now());
-  create unique index if not exists conv_messages_room_seq_key on conv_messages (room_id, seq);`;
 
 const typeDefs = /* GraphQL */ `
   type Message {
@@ -72,7 +64,7 @@ const typeDefs = /* GraphQL */ `
 async function main() {
   const client = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
   const db = drizzle(client);
-  await client.unsafe(CONVENTIONAL_DDL);
+  await client.unsafe(chatTables("conv_"));
   const pubsub = redisPubSub();
   const isMember = (roomId: string, userId: string) =>
     sql`exists (select 1 from ${convMembers} where ${convMembers.roomId} = ${roomId} and ${convMembers.userId} = ${userId})`;

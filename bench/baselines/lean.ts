@@ -13,16 +13,11 @@ import { randomUUID } from "node:crypto";
 import { makeExecutableSchema } from "@graphql-tools/schema";
 import { GraphQLError } from "graphql";
 import postgres from "postgres";
-import { redisPubSub, requireUser, servePeer, type PeerContext } from "./peerServer.js";
+import { chatTables, redisPubSub, requireUser, servePeer, type PeerContext } from "./peerServer.js";
 
 const LEAN_DDL = `
   create table if not exists lean_users (id uuid primary key, display_name text not null);
-  create table if not exists lean_rooms (id uuid primary key, last_seq integer not null default 0);
-  create table if not exists lean_members (room_id uuid not null, user_id uuid not null, primary key (room_id, user_id));
-  create table if not exists lean_messages (
-    id uuid primary key, room_id uuid not null, seq integer not null, sender_id uuid not null, body text not null,
-    client_message_id text, created_at timestamptz not null default now());
-  create unique index if not exists lean_messages_room_seq_key on lean_messages (room_id, seq);`;
+  ${chatTables("lean_")}`;
 
 const typeDefs = /* GraphQL */ `
   type User {

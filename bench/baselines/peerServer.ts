@@ -14,6 +14,15 @@ import { Redis } from "ioredis";
 import { jwtVerify } from "jose";
 import { WebSocketServer } from "ws";
 
+/** The tables both peers keep a room's messages in, their names prefixed (`conv_`, `lean_`). */
+export const chatTables = (prefix: string) => `
+  create table if not exists ${prefix}rooms (id uuid primary key, last_seq integer not null default 0);
+  create table if not exists ${prefix}members (room_id uuid not null, user_id uuid not null, primary key (room_id, user_id));
+  create table if not exists ${prefix}messages (
+    id uuid primary key, room_id uuid not null, seq integer not null, sender_id uuid not null, body text not null,
+    client_message_id text, created_at timestamptz not null default now());
+  create unique index if not exists ${prefix}messages_room_seq_key on ${prefix}messages (room_id, seq);`;
+
 export type PeerContext = {
   userId: string | null;
 };

@@ -23,6 +23,9 @@ import {
 
 const IDLE_SECONDS = 10;
 
+/** Our stack with its API processes, as startOurs returns it. */
+type Ours = Awaited<ReturnType<typeof startOurs>>;
+
 interface Configuration {
   name: string;
   /** API processes running. */
@@ -70,12 +73,7 @@ export async function scaleOutScenario(stack: Stack, opts: Options, log: (l: str
   return figures(results, opts);
 }
 
-async function warmUp(
-  base: Awaited<ReturnType<typeof startOurs>>,
-  opts: Options,
-  sqlClient: postgres.Sql,
-  log: (l: string) => void,
-) {
+async function warmUp(base: Ours, opts: Options, sqlClient: postgres.Sql, log: (l: string) => void) {
   const apiUrls = [base.chat.apis[0]!.url];
   const load = new Load({ ...base, target: { ...base.target, apiUrls }, stop: async () => {} }, opts, sqlClient, log);
   log(`scale-out: warming the stack up with ${2 * opts.messages} messages`);
@@ -84,7 +82,7 @@ async function warmUp(
 }
 
 async function measureConfiguration(
-  base: Awaited<ReturnType<typeof startOurs>>,
+  base: Ours,
   configuration: Configuration,
   opts: Options,
   sqlClient: postgres.Sql,

@@ -61,6 +61,8 @@ const STALLED_AFTER_MS = 30_000;
 
 const keyPartitioner = Partitioners.DefaultPartitioner();
 
+const AWAKE = Promise.resolve();
+
 type Listener = (record: unknown) => void;
 
 /**
@@ -276,7 +278,7 @@ class KafkaEventBus implements EventBus {
 
   awake(): Promise<void> {
     this.servedAt = Date.now();
-    if (!this.dormant) return Promise.resolve();
+    if (!this.dormant) return AWAKE; // per request and per command: no promise made
     this.waking ??= this.wake()
       .catch((error: unknown) => {
         this.options.logger.warn({ err: error }, "could not resume the event consumer");
