@@ -51,6 +51,8 @@ export class UsageBudget {
   /** When this process last read a key's shared count (it learns of spending elsewhere so). */
   private readonly sharedReadAt = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
+  private counting = false;
+  private countAgain = false;
 
   constructor(
     db: Database,
@@ -70,7 +72,7 @@ export class UsageBudget {
         duration: 60,
       });
     this.shared = { points: shared("points"), time: shared("time") };
-    this.timer = setInterval(() => void this.count(), COUNT_INTERVAL_MS).unref();
+    this.timer = setInterval(() => this.countSoon(), COUNT_INTERVAL_MS).unref();
   }
 
   /** TOO_MANY_REQUESTS when `key` has spent a budget here or (as last read) everywhere; before an operation. */
@@ -96,7 +98,12 @@ export class UsageBudget {
 
   /** Records spending; never throws (a later check refuses). */
   spend(key: string, name: BudgetName, amount: number): void {
-    if (amount > 0) this.pending[name].set(key, (this.pending[name].get(key) ?? 0) + amount);
+    if (amount <= 0) return;
+    const uncounted = (this.pending[name].get(key) ?? 0) + amount;
+    this.pending[name].set(key, uncounted);
+    // A client fast enough to spend 5% of its budget between two counts is counted at once:
+    // otherwise it could spend several budgets within the second before the next count.
+    if (uncounted >= this.limitOf(name) * SYNC_FRACTION) this.countSoon();
   }
 
   /** Checks, then spends (an operation's estimate, before it runs). */
@@ -122,7 +129,27 @@ export class UsageBudget {
     );
   }
 
-  /** Once a second: what was spent into this process's windows, and heavy spenders' into the shared count. */
+  /** Counts now, or right after the count under way (one at a time: each takes what is pending when it starts). */
+  private countSoon(): void {
+    if (this.counting) {
+      this.countAgain = true;
+      return;
+    }
+    this.counting = true;
+    void this.count().finally(() => {
+      this.counting = false;
+      if (this.countAgain) {
+        this.countAgain = false;
+        this.countSoon();
+      }
+    });
+  }
+
+  private limitOf(name: BudgetName) {
+    return name === "points" ? this.config.pointsPerMinute : this.config.timeMsPerMinute;
+  }
+
+  /** Once a second (or sooner, see spend): what was spent into this process's windows, and heavy spenders' into the shared count. */
   private async count(): Promise<void> {
     const now = Date.now();
     for (const [key, at] of this.sharedReadAt) if (at + SHARED_READ_MS < now) this.sharedReadAt.delete(key);
@@ -143,7 +170,7 @@ export class UsageBudget {
 
   /** Tells the shared count what keys past 5% of the budget spent here, and learns whether they are spent everywhere. */
   private async share(name: BudgetName): Promise<void> {
-    const threshold = (name === "points" ? this.config.pointsPerMinute : this.config.timeMsPerMinute) * SYNC_FRACTION;
+    const threshold = this.limitOf(name) * SYNC_FRACTION;
     for (const [key, points] of this.unsynced[name]) {
       if (points < threshold) {
         if (await this.local[name].get(key)) continue; // still in its window: keep adding up
