@@ -30,12 +30,13 @@ export type BudgetName = "points" | "time";
  * A budget per user over a minute, enforced in each API process's memory and shared through
  * PostgreSQL (table `rate_limits`) for the users who spend much of it. Spending is added up
  * in a plain map as it happens (a subscription event delivered costs a map update, nothing
- * more) and counted once a second: into this process's window, and, for a key past 5% of the
- * budget, into the shared count, whose answer tells whether the key is spent everywhere. A
- * process also reads a key's shared count when the key starts an operation here, at most
- * every 10 s. An ordinary reader costs a read per 10 s of activity; a heavy one, one
- * statement a second per process; with N processes a user spends at most the budget plus
- * N x 5% of it and a second's worth. Spending is recorded after the fact (bytes and time are
+ * more) and counted once a second, or at once when a key's uncounted spending passes 5% of
+ * the budget: into this process's window, and, for a key past 5% of the budget, into the
+ * shared count, whose answer tells whether the key is spent everywhere. A process also reads
+ * a key's shared count when the key starts an operation here, at most every 10 s. An ordinary
+ * reader costs a read per 10 s of activity; a heavy one, a statement per process each second
+ * or each 5% of the budget; with N processes a user spends at most the budget plus N x 5% of
+ * it and what is under way. Spending is recorded after the fact (bytes and time are
  * known only then), so an operation that starts with budget left runs to its own limits;
  * the next one is refused.
  */

@@ -67,6 +67,12 @@ await new Promise<void>((resolve, reject) => {
 });
 
 let n = 0;
+/** Counts a send that failed, and says why (the suite prints the canary's stderr). */
+function failed(i: number, why: string) {
+  failedSends++;
+  console.error(`[canary] send ${i} failed: ${why}`);
+}
+
 const timer = setInterval(() => {
   const i = n++;
   sentAt.set(i, performance.now());
@@ -75,8 +81,8 @@ const timer = setInterval(() => {
     { r: room, b: String(i) },
     a.token,
   ).then(
-    (result) => void (result.errors && failedSends++),
-    () => void failedSends++,
+    (result) => result.errors && failed(i, JSON.stringify(result.errors)),
+    (error: Error) => failed(i, error.message),
   );
 }, 100);
 console.log("ready");
