@@ -83,11 +83,21 @@ it("creates topics with the cluster's replication and min.insync.replicas 2, and
     const replicas = (name: string) => metadata.find((t) => t.name === name)!.partitions.map((p) => p.replicas.length);
     expect(replicas(topics.commands)).toEqual([3, 3]);
     expect(replicas(topics.events)).toEqual([1, 1]);
-    const { resources } = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.commands, configNames: ["min.insync.replicas"] }],
-    });
-    expect(resources[0]!.configEntries[0]!.configValue).toBe("2");
+    // describeConfigs asks any one broker, which may not know the topic yet either (waitUntil asks again).
+    let minInsync: string | undefined;
+    await waitUntil(
+      async () => {
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.commands, configNames: ["min.insync.replicas"] }],
+        });
+        minInsync = resources[0]?.configEntries[0]?.configValue;
+        return minInsync !== undefined;
+      },
+      10_000,
+      "the new topic's configuration",
+    );
+    expect(minInsync).toBe("2");
     expect(warnings.filter((w) => w.includes(topics.events) && w.includes("fewer than the 3"))).toHaveLength(1);
   } finally {
     // A topic with one replica would have no leader while its broker is down in the scenarios below.
