@@ -16,6 +16,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/drizzle ./drizzle
 COPY --from=build /app/schema ./schema
 COPY --from=build /app/web/dist ./web/dist
+COPY --from=build /app/web/src/gql/persisted-documents.json ./web/src/gql/persisted-documents.json
 USER node
 EXPOSE 4000
 ENTRYPOINT ["node", "dist/src/main.js"]

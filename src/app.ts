@@ -27,8 +27,11 @@ import { ModerationConsumer } from "./worker/moderationConsumer.js";
 import { consumerLag } from "./kafka/lag.js";
 import type { Logger } from "./shared/logger.js";
 import { createMetrics, type Metrics } from "./shared/metrics.js";
+import { tracing } from "./shared/tracing.js";
 import { createRateLimits } from "./graphql/rateLimits.js";
 import { UsageBudget } from "./api/usageBudget.js";
+import { TrustedDocuments } from "./api/trustedDocuments.js";
+import { trustedDocumentsFile } from "./shared/paths.js";
 import { startHttpServer, type GraphQLEndpointOptions, type ReadinessCheck } from "./api/httpServer.js";
 
 export { roles, type Role } from "./config/env.js";
@@ -99,6 +102,9 @@ export async function startApp(options: AppOptions): Promise<App> {
     if (!config.DATABASE_URL && role !== "all") {
       throw new Error(`role '${role}' needs DATABASE_URL: embedded PGlite cannot be shared between processes`);
     }
+    // First, so that it stops last: spans of the shutdown are flushed too.
+    const stopTracing = await tracing.start(config, role, logger);
+    if (stopTracing) parts.add("tracing", stopTracing);
     const metrics = createMetrics();
     const database = await startDatabase(options, parts);
     const base: Base = { ...options, parts, metrics, database, ...(await startKafka(config, logger, parts)) };
@@ -340,6 +346,10 @@ function endpointOptions(
     connectionListeners: apiFeatures.flatMap((f) => f.connections?.(services) ?? []),
     production: config.NODE_ENV === "production",
     trustProxy: config.TRUST_PROXY,
+    trustedDocuments: TrustedDocuments.load(
+      config.TRUSTED_DOCUMENTS_FILE ?? trustedDocumentsFile,
+      config.TRUSTED_DOCUMENTS,
+    ),
     limits: {
       maxDepth: config.GRAPHQL_MAX_DEPTH,
       maxAliases: config.GRAPHQL_MAX_ALIASES,

@@ -6,6 +6,7 @@ import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { Metrics } from "../shared/metrics.js";
 import { ACKS_ALL } from "../kafka/client.js";
+import { failed, messagingAttributes, SpanKind, tracing } from "../shared/tracing.js";
 
 export interface CommandBusOptions {
   kafka: Kafka;
@@ -132,14 +133,22 @@ export class KafkaCommandBus implements CommandBus {
     const abort = new AbortController();
     let published = false;
     const answer = this.waitForAnswer(envelope, abort.signal, () => published);
-    const message = { key, value: JSON.stringify(envelope), headers: { type: envelope.type } };
+    const span = tracing.begin(`send ${this.options.topic}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: messagingAttributes(this.options.topic, "send", { key, id: envelope.id }),
+    });
+    const headers = tracing.inject({ type: envelope.type }, span);
+    const message = { key, value: JSON.stringify(envelope), headers };
     const sent = this.outbox.send(message).then(
       () => {
+        span?.end();
         published = true;
         metrics.commandsProduced.inc({ type: envelope.type });
         logger.debug({ commandId: envelope.id, type: envelope.type, key }, "command published");
       },
       (error: unknown) => {
+        failed(span, error);
+        span?.end();
         abort.abort();
         logger.error({ err: error, commandId: envelope.id, type: envelope.type }, "could not publish command");
         throw new AppError("SERVICE_UNAVAILABLE", `could not publish command ${envelope.id}: Kafka is unavailable`, {

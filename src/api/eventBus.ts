@@ -5,6 +5,7 @@ import { Partitioners, type Consumer, type Kafka, type KafkaMessage } from "kafk
 import type { z } from "zod";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import { messagingAttributes, SpanKind, tracing } from "../shared/tracing.js";
 import {
   commandOutcome,
   eventHeaders,
@@ -507,7 +508,32 @@ class KafkaEventBus implements EventBus {
         if (event) roomFeed.listener(event);
       }
     }
+    if (tracing.on && message.headers?.traceparent) return this.deliverTraced(channel, message);
     this.pubsub["onMessage"](channel, message);
+  }
+
+  /**
+   * While tracing, an event some subscriber here wants is handed to them in one span, a
+   * child of the worker's span for its command: one span per event and process, however
+   * many subscribers share it (their count is an attribute).
+   */
+  private deliverTraced(channel: string, message: KafkaMessage) {
+    const pubsub = this.pubsub!;
+    const subscribers = (pubsub["channelSubscriptions"] as Record<string, Set<number>>)[channel]?.size ?? 0;
+    if (subscribers === 0) return pubsub["onMessage"](channel, message);
+    const span = tracing.begin(`process ${this.options.topic}`, {
+      kind: SpanKind.CONSUMER,
+      parent: tracing.extract(message.headers),
+      attributes: {
+        ...messagingAttributes(this.options.topic, "process", { offset: message.offset }),
+        "chat.subscribers": subscribers,
+      },
+    });
+    try {
+      pubsub["onMessage"](channel, message);
+    } finally {
+      span?.end();
+    }
   }
 }
 

@@ -2,7 +2,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import proxyAddr from "proxy-addr";
 import type { Logger } from "../shared/logger.js";
+import { AppError } from "../shared/errors.js";
+import { SpanKind, tracing } from "../shared/tracing.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
+import type { DocumentRequest, TrustedDocuments } from "./trustedDocuments.js";
 
 /** A JSON body without a charset, or in UTF-8: anything else is Express's to answer. */
 const PLAIN_JSON = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -12,6 +15,7 @@ export interface GraphQLPostOptions<Context extends BaseContext> {
   context(req: IncomingMessage, clientAddress: string | undefined): Promise<Context>;
   /** Express's compiled `trust proxy` setting, so the client address is the one Express would see. */
   trustProxy: (address: string, hop: number) => boolean;
+  trustedDocuments: TrustedDocuments;
   logger: Logger;
 }
 
@@ -32,7 +36,9 @@ export const beforeGraphQL = {
 
 export type BeforeGraphQLError = (typeof beforeGraphQL)[keyof typeof beforeGraphQL];
 
-export const errorBody = ({ code, message }: BeforeGraphQLError) => ({ errors: [{ message, extensions: { code } }] });
+export const errorBody = ({ code, message }: { code: string; message: string }) => ({
+  errors: [{ message, extensions: { code } }],
+});
 
 /**
  * `POST /graphql` with a plain JSON body, answered by Apollo straight from Node's server: the
@@ -53,18 +59,28 @@ export function graphqlPostHandler<Context extends BaseContext>(options: GraphQL
     if (declared === "0" || Number(declared) > BODY_LIMIT_BYTES) return false;
 
     res.setHeader("access-control-allow-origin", "*"); // cors() with its defaults, as on the Express route
-    readBody(req, res, (body) =>
-      execute(options, req, res, body, query === -1 ? "" : url.slice(query)).catch((error: unknown) => {
+    readBody(req, res, (body) => {
+      const trusted = trustedBody(options.trustedDocuments, body);
+      if (trusted instanceof AppError)
+        return answer(res, { status: 400, code: trusted.code, message: trusted.message });
+      execute(options, req, res, trusted, query === -1 ? "" : url.slice(query)).catch((error: unknown) => {
         options.logger.error({ err: error }, "unexpected error before GraphQL");
         if (!res.headersSent) answer(res, beforeGraphQL.internal);
         else res.destroy();
-      }),
-    );
+      });
+    });
     return true;
   };
 }
 
-function answer(res: ServerResponse, error: BeforeGraphQLError) {
+/** The body with a trusted document's text in place of its hash (a batch or a non-object is Apollo's to refuse, or `only`'s). */
+export function trustedBody(trusted: TrustedDocuments, body: unknown): unknown {
+  if (typeof body === "object" && body !== null && !Array.isArray(body))
+    return trusted.resolve(body as DocumentRequest);
+  return trusted.mode === "any" ? body : trusted.resolve({});
+}
+
+function answer(res: ServerResponse, error: { status: number; code: string; message: string }) {
   res.statusCode = error.status;
   res.setHeader("content-type", "application/json; charset=utf-8");
   res.end(JSON.stringify(errorBody(error)));
@@ -109,13 +125,19 @@ async function execute<Context extends BaseContext>(
   for (const [key, value] of Object.entries(req.headers))
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
   const clientAddress = proxyAddr(req, options.trustProxy);
-  const response = await options.apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: "POST", headers, search, body },
-    context: () => options.context(req, clientAddress),
+  // The trace of this operation (named for it once Apollo has read it: tracingPlugin).
+  const attributes = { "http.request.method": "POST", "url.path": "/graphql" };
+  const parent = tracing.extract(req.headers);
+  await tracing.span("POST /graphql", { kind: SpanKind.SERVER, attributes, parent }, async (span) => {
+    const response = await options.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: "POST", headers, search, body },
+      context: () => options.context(req, clientAddress),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    span?.setAttribute("http.response.status_code", res.statusCode);
+    if (response.body.kind === "complete") return void res.end(response.body.string);
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
   });
-  for (const [key, value] of response.headers) res.setHeader(key, value);
-  res.statusCode = response.status ?? 200;
-  if (response.body.kind === "complete") return void res.end(response.body.string);
-  for await (const chunk of response.body.asyncIterator) res.write(chunk);
-  res.end();
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
@@ -13,6 +13,7 @@ import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type Graph
 import { WebSocketServer, type WebSocket } from "ws";
 import { databaseFailure } from "../db/errors.js";
 import { webDistDir } from "../shared/paths.js";
+import { SpanKind, tracing } from "../shared/tracing.js";
 import { AppError, asGraphQLError } from "../shared/errors.js";
 import { createContext, usageKeyOf, type GraphQLContext } from "../graphql/context.js";
 import type { ConnectionListener } from "../features/module.js";
@@ -22,12 +23,14 @@ import {
   BODY_LIMIT_BYTES,
   errorBody,
   graphqlPostHandler,
+  trustedBody,
   type BeforeGraphQLError,
 } from "./graphqlPost.js";
 import { BYTES_PER_POINT, type UsageBudget } from "./usageBudget.js";
 import { budgetsPlugin } from "./budgetsPlugin.js";
 import { createOperationLimits, type OperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
 import { createOperationPreparer } from "./prepareOperation.js";
+import type { TrustedDocuments } from "./trustedDocuments.js";
 import { serveGraphQLWs, type WsExtra } from "./graphqlWs.js";
 import { nestsDeeperThan } from "./jsonDepth.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
@@ -59,6 +62,8 @@ export interface GraphQLEndpointOptions {
   };
   /** Told when a user's authenticated WebSocket opens and closes (presence). */
   connectionListeners: ConnectionListener[];
+  /** The web client's documents by hash, and whether only they are served. */
+  trustedDocuments: TrustedDocuments;
 }
 
 export interface HttpServerOptions {
@@ -269,7 +274,13 @@ async function mountGraphQL(
   const apollo = await startApollo(endpoint, httpServer);
   const httpContext = mountGraphQLHttp(app, apollo, endpoint);
   return {
-    graphqlPost: graphqlPostHandler({ apollo, context: httpContext, trustProxy: app.get("trust proxy fn"), logger }),
+    graphqlPost: graphqlPostHandler({
+      apollo,
+      context: httpContext,
+      trustProxy: app.get("trust proxy fn"),
+      trustedDocuments: options.trustedDocuments,
+      logger,
+    }),
     connections: () => wsServer.clients.size,
     async stop() {
       // Close WebSockets first (1001 Going Away: clients reconnect elsewhere), then drain HTTP.
@@ -299,7 +310,10 @@ function graphqlWsOptions({
       const userId = await sessions.open(ctx.extra.socket, ctx.connectionParams?.authorization);
       if (userId) ctx.extra.signedIn(userId);
     },
-    onSubscribe: (ctx, _id, payload) => admitSubscription(ctx, payload, prepareOperation, { options, onLimit }),
+    onSubscribe: (ctx, _id, payload) =>
+      tracing.span(`subscribe ${payload.operationName ?? ""}`.trim(), { kind: SpanKind.SERVER }, () =>
+        admitSubscription(ctx, payload, prepareOperation, { options, onLimit }),
+      ),
     subscribe: createSharedSubscribe(schema, {
       maxEventBytes: budgets.maxEventBytes,
       charge(context, bytes) {
@@ -341,7 +355,9 @@ async function admitSubscription(
       }),
     ];
   }
-  const prepared = prepareOperation(payload);
+  const trusted = options.trustedDocuments.resolve(payload);
+  if (trusted instanceof AppError) return [asGraphQLError(trusted)];
+  const prepared = prepareOperation(trusted);
   if (Array.isArray(prepared)) return prepared;
   try {
     const key = usageKeyOf(ctx.extra.userId, ctx.extra.remoteAddress);
@@ -367,6 +383,9 @@ async function startApollo({ options, limits, formatError }: Endpoint, httpServe
     includeStacktraceInErrorResponses: !options.production,
     hideSchemaDetailsFromClientErrors: options.production,
     parseOptions: limits.parseOptions,
+    // Hashes are resolved from the trusted documents before Apollo (its own cache would let any
+    // client register any document).
+    persistedQueries: false,
     // main.ts owns shutdown; Apollo's own signal handlers would race it and re-raise the signal.
     stopOnTerminationSignals: false,
     // Bounded by the text it holds (Apollo's default holds 30 MiB of parsed documents).
@@ -374,6 +393,7 @@ async function startApollo({ options, limits, formatError }: Endpoint, httpServe
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       budgetsPlugin(limits, options.budgets.usage, options.budgets.maxConcurrentQueries),
+      ...(tracing.on ? [tracingPlugin] : []),
       // Its per-field hook wraps every resolver of every request to compute HTTP cache hints,
       // which authenticated POSTs of a chat API never use.
       ApolloServerPluginCacheControlDisabled(),
@@ -381,6 +401,37 @@ async function startApollo({ options, limits, formatError }: Endpoint, httpServe
   });
   await apollo.start();
   return apollo;
+}
+
+/** Names the request's span for its operation, as OpenTelemetry's GraphQL conventions do. */
+const tracingPlugin: ApolloServerPlugin<GraphQLContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, operationName }) {
+        const type = operation?.operation ?? "query";
+        const span = tracing.active();
+        span?.updateName(operationName ? `${type} ${operationName}` : type);
+        span?.setAttributes({
+          "graphql.operation.type": type,
+          ...(operationName ? { "graphql.operation.name": operationName } : {}),
+        });
+      },
+    };
+  },
+};
+
+/**
+ * Trusted documents on the Express route (graphqlPost.ts does the same on the fast path). A
+ * GET (Sandbox) is passed on as it is: under `only`, its text must be a trusted one.
+ */
+function trustedDocumentsOnExpress(trusted: TrustedDocuments): express.RequestHandler {
+  return (req, res, next) => {
+    const get = req.method === "GET";
+    const resolved = trustedBody(trusted, get ? { query: req.query.query } : req.body);
+    if (resolved instanceof AppError) return void res.status(400).json(errorBody(resolved));
+    if (!get) req.body = resolved;
+    next();
+  };
 }
 
 /** POST /graphql through Express; returns how a request's context is built (graphqlPost.ts builds it the same way). */
@@ -397,6 +448,7 @@ function mountGraphQLHttp(app: express.Express, apollo: ApolloServer<GraphQLCont
         if (nestsDeeperThan(body.toString("utf8"))) throw new Error(beforeGraphQL.tooDeep.message);
       },
     }),
+    trustedDocumentsOnExpress(options.trustedDocuments),
     expressMiddleware(apollo, { context: ({ req }) => httpContext(req, req.ip ?? req.socket.remoteAddress) }),
   );
   app.use(jsonErrors(logger));

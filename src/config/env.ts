@@ -154,6 +154,15 @@ const envSchema = z.object({
   PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** An API process not heard from for this long is gone: its users go offline. @default 30000 */
   PRESENCE_TIMEOUT_MS: z.coerce.number().int().min(300).max(3_600_000).default(30_000),
+  /**
+   * `only`: serve only the documents the web client was built with (sent by hash as
+   * `extensions.persistedQuery.sha256Hash` or `documentId`, or as their exact text) and refuse
+   * any other before parsing it, code TRUSTED_DOCUMENT_REQUIRED. `any`: also serve any other
+   * document (Sandbox, your own clients). @default any
+   */
+  TRUSTED_DOCUMENTS: z.enum(["any", "only"]).default("any"),
+  /** The trusted documents: `sha256:<hex>` to text, as codegen's client preset writes them. @default web/src/gql/persisted-documents.json */
+  TRUSTED_DOCUMENTS_FILE: z.string().min(1).optional(),
   /** Deepest selection an operation may have. @default 8 */
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
   /** Aliases an operation may use. @default 15 */
@@ -243,6 +252,24 @@ const envSchema = z.object({
    * pino's level for the JSON log lines on stdout: `debug` adds where each command went (its
    * partition, the worker's chunk, its answer), `trace` also every request kafkajs makes. @default info
    */
+  /**
+   * Tracing's exporter, as OpenTelemetry names them: `otlp` (OTLP over HTTP), `zipkin` or `none`.
+   * @default the one whose endpoint is set; none when neither is (tracing off)
+   */
+  OTEL_TRACES_EXPORTER: z.enum(["otlp", "zipkin", "none"]).optional(),
+  /** An OTLP/HTTP collector (Jaeger, Tempo, the OpenTelemetry Collector), e.g. http://127.0.0.1:4318; turns tracing on. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** The OTLP traces URL itself, when not OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  /** Zipkin's span endpoint, e.g. http://127.0.0.1:9411/api/v2/spans (`npm run zipkin:start`); turns tracing on. */
+  OTEL_EXPORTER_ZIPKIN_ENDPOINT: z.url().optional(),
+  /** The service name on this process's spans. @default chat-<role> */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** `true` turns tracing off whatever else is set. @default false */
+  OTEL_SDK_DISABLED: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

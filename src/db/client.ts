@@ -3,6 +3,8 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { Logger } from "../shared/logger.js";
 import { migrationsDir as migrationsFolder } from "../shared/paths.js";
 import * as schema from "./schema.js";
+import { tracing } from "../shared/tracing.js";
+import { traceStatements } from "./tracedSql.js";
 
 export type Schema = typeof schema;
 /** Either driver: postgres-js against a server, or embedded PGlite. */
@@ -51,7 +53,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       onnotice: () => {},
       connection: { application_name: "chat", lock_timeout: options.lockTimeoutMs ?? 0 },
     });
-    const db = drizzle(client, { schema, logger });
+    const { hostname, port } = new URL(options.url);
+    const traced = tracing.on ? traceStatements(client, { address: hostname, port: Number(port || 5432) }) : client;
+    const db = drizzle(traced, { schema, logger });
     return {
       db: db as unknown as Database,
       kind: "postgres",

@@ -14,6 +14,8 @@ export type ErrorCode =
   | "TOO_MANY_REQUESTS"
   | "CURSOR_EXPIRED"
   | "MUTED"
+  | "PERSISTED_QUERY_NOT_FOUND"
+  | "TRUSTED_DOCUMENT_REQUIRED"
   | "INTERNAL_SERVER_ERROR";
 
 export const errorCodes: readonly ErrorCode[] = [
@@ -26,6 +28,8 @@ export const errorCodes: readonly ErrorCode[] = [
   "TOO_MANY_REQUESTS",
   "CURSOR_EXPIRED",
   "MUTED",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "TRUSTED_DOCUMENT_REQUIRED",
   "INTERNAL_SERVER_ERROR",
 ];
 

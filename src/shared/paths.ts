@@ -18,3 +18,5 @@ export const migrationsDir = path.join(projectRoot, "drizzle");
 export const schemaDir = path.join(projectRoot, "schema");
 /** The built web client (`npm run build:web`), served at / by API processes when present. */
 export const webDistDir = path.join(projectRoot, "web", "dist");
+/** The web client's operations by hash, written by `npm run codegen` (the default trusted documents). */
+export const trustedDocumentsFile = path.join(projectRoot, "web", "src", "gql", "persisted-documents.json");

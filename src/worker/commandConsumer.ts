@@ -21,6 +21,7 @@ import type { Metrics } from "../shared/metrics.js";
 import { ACKS_ALL, KAFKA_RETRY, partitionCount, type Topics } from "../kafka/client.js";
 import { applyCommands, type Answer, type CommandRegistry, type Verdict } from "./applyCommands.js";
 import { groupCommit, type Heartbeat } from "./groupCommit.js";
+import { contextOf, failed, messagingAttributes, SpanKind, tracing, type Span } from "../shared/tracing.js";
 
 export interface CommandWorkerOptions {
   kafka: Kafka;
@@ -80,8 +81,13 @@ async function waitWithHeartbeats(ms: number, heartbeat: Heartbeat, isRunning: (
  * event carries is that event alone, marked `outcome-of`; anything else is an outcome record
  * followed by the events.
  */
-function eventRecords({ definition, outcome, events }: Answer, trace: string, place: FeedPlace): Message[] {
-  const record = (event: DomainEvent, index: number, headers: Record<string, string> = {}): Message => ({
+function eventRecords(
+  { definition, outcome, events }: Answer,
+  trace: string,
+  place: FeedPlace,
+  traceContext: Record<string, string> = {},
+): Message[] {
+  const record = (event: DomainEvent, index: number, headers: Record<string, string> = traceContext): Message => ({
     key: keyOf(event),
     value: JSON.stringify(event),
     // A room event goes to the events partition numbered as its command's (modulo their
@@ -98,7 +104,7 @@ function eventRecords({ definition, outcome, events }: Answer, trace: string, pl
     },
   });
   if (outcome.ok && events.length === 1 && definition?.resultOf?.(events[0]!) !== undefined)
-    return [record(events[0]!, 0, { [eventHeaders.outcomeOf]: outcome.commandId })];
+    return [record(events[0]!, 0, { ...traceContext, [eventHeaders.outcomeOf]: outcome.commandId })];
   return [
     {
       key: outcome.commandId,
@@ -107,6 +113,38 @@ function eventRecords({ definition, outcome, events }: Answer, trace: string, pl
     },
     ...events.map((event, i) => record(event, i)),
   ];
+}
+
+/** While tracing: a `process` span per traced command record, a child of its `send` span in the API. */
+function processSpans(topic: string, records: FetchedCommand[]): Array<Span | undefined> {
+  return records.map(({ headers, partition, offset, key }) =>
+    headers?.traceparent
+      ? tracing.begin(`process ${topic}`, {
+          kind: SpanKind.CONSUMER,
+          parent: tracing.extract(headers),
+          attributes: messagingAttributes(topic, "process", { partition, offset, key: key?.toString() }),
+        })
+      : undefined,
+  );
+}
+
+/**
+ * The chunk's own span (its transaction, statements and publish beneath it): a chunk applies
+ * many commands of many traces, so it is the child of the first traced one and linked from
+ * the others (OpenTelemetry's way for batches; Zipkin shows the parent only).
+ */
+function chunkSpan(spans: Array<Span | undefined>, size: number, fn: () => Promise<void>) {
+  const traced = spans.filter((s): s is Span => s !== undefined);
+  if (traced.length === 0) return fn();
+  return tracing.span(
+    "apply commands",
+    {
+      parent: contextOf(traced[0]!),
+      links: traced.slice(1).map((s) => ({ context: s.spanContext() })),
+      attributes: { "messaging.batch.message_count": size },
+    },
+    fn,
+  );
 }
 
 /** Where a command stood in chat.commands, and how many partitions chat.events has. */
@@ -247,11 +285,23 @@ export class CommandConsumer {
 
   /** Decides a chunk, publishes what it decided; throws when the chunk must be tried again. */
   private async applyChunk(records: FetchedCommand[], heartbeat: Heartbeat) {
+    const spans = tracing.on ? processSpans(this.options.topics.commands, records) : [];
+    try {
+      await chunkSpan(spans, records.length, () => this.decideAndPublish(records, heartbeat, spans));
+    } catch (error) {
+      spans.forEach((span) => failed(span, error));
+      throw error;
+    } finally {
+      spans.forEach((span) => span?.end());
+    }
+  }
+
+  private async decideAndPublish(records: FetchedCommand[], heartbeat: Heartbeat, spans: Array<Span | undefined>) {
     const { db, logger } = this.options;
     const startedAt = Date.now();
     const decision = await applyCommands(db, this.options.commands, records, { progress: heartbeat, logger });
     if (decision.kind === "retry") throw decision.error;
-    await this.publish(records, decision.verdicts, startedAt);
+    await this.publish(records, decision.verdicts, startedAt, spans);
     this.count(records, decision.verdicts);
     if (logger.isLevelEnabled("debug"))
       logger.debug(
@@ -260,18 +310,32 @@ export class CommandConsumer {
       );
   }
 
-  private async publish(records: FetchedCommand[], verdicts: Verdict[], startedAt: number) {
+  private async publish(
+    records: FetchedCommand[],
+    verdicts: Verdict[],
+    startedAt: number,
+    spans: Array<Span | undefined>,
+  ) {
     // When each command was produced, and when this chunk was taken up and committed: the
     // stages of a message's latency, for the bench and for anyone tracing a slow delivery.
     const trace = (record: KafkaMessage) => `${record.timestamp},${startedAt},${Date.now()}`;
     const eventPartitions = this.eventPartitions;
     const answers = verdicts.flatMap((v, i) => {
       const { partition, offset } = records[i]!;
-      return v.answer ? eventRecords(v.answer, trace(records[i]!), { partition, offset, eventPartitions }) : [];
+      if (!v.answer) return [];
+      // An event's deliveries continue its command's trace.
+      const traceContext = spans[i] ? tracing.inject({}, spans[i]) : undefined;
+      return eventRecords(v.answer, trace(records[i]!), { partition, offset, eventPartitions }, traceContext);
     });
     const deadLetters = verdicts.flatMap((v, i) =>
       v.kind === "deadLetter" ? [deadLetterRecord(records[i]!, v.reason)] : [],
     );
+    const span = tracing.on
+      ? tracing.begin(`send ${this.options.topics.events}`, {
+          kind: SpanKind.PRODUCER,
+          attributes: messagingAttributes(this.options.topics.events, "send", { count: answers.length }),
+        })
+      : undefined;
     await this.producer!.sendBatch({
       acks: ACKS_ALL,
       topicMessages: [
@@ -279,6 +343,7 @@ export class CommandConsumer {
         { topic: this.options.topics.deadLetters, messages: deadLetters },
       ].filter((t) => t.messages.length > 0),
     });
+    span?.end(); // not ended on failure: the chunk's span records that
   }
 
   /** Counted only once the chunk is committed and published, so retries do not inflate them. */

@@ -9,10 +9,12 @@ import { networkInterfaces, setPriority } from "node:os";
 import { spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { createInterface } from "node:readline";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from "vitest";
 import postgres from "postgres";
 import WebSocket from "ws";
 import { AppProcess } from "../../scripts/app-process.js";
+import { trustedDocumentsFile } from "../../src/shared/paths.js";
 import {
   createRoom,
   errorCode,
@@ -52,6 +54,7 @@ interface CanaryFigures {
   latencies: number[];
 }
 const canary = { stop: async (): Promise<CanaryFigures | null> => null };
+const trustedManifest = JSON.parse(readFileSync(trustedDocumentsFile, "utf8")) as Record<string, string>;
 
 beforeAll(async () => {
   // Two workers, so that commands under different keys (leave and save) can meet.
@@ -540,6 +543,46 @@ it("17. refuses a weak production secret, and serves the published one on loopba
   expect(published.stderr).toMatch(
     /HOST: 0.0.0.0 would let anyone on the network use tokens signed with the published/,
   );
+});
+
+it("18. with TRUSTED_DOCUMENTS=only, every crafted document is refused unparsed, over HTTP and WebSocket", async () => {
+  const only = await AppProcess.start("api", { ...env, TRUSTED_DOCUMENTS: "only" });
+  try {
+    const deep = `query { ${"me { friends { ".repeat(50)}id${" } }".repeat(50)} }`;
+    const crafted = [
+      NESTED,
+      deep,
+      "{ __schema { types { name } } }",
+      `query { ${"(".repeat(100_000)} }`,
+      "{ me { id } } ".repeat(5000),
+    ];
+    for (const query of crafted) {
+      const refused = await gql(only.url, query, { r: sharedRoom }, attacker.token);
+      expect(errorCode(refused), query.slice(0, 30)).toBe("TRUSTED_DOCUMENT_REQUIRED");
+    }
+    const client = wsClient(only.url.replace(/^http/, "ws"), attacker.token);
+    try {
+      const sub = new TestSubscription(
+        client,
+        `subscription { messageAdded(roomId: "${sharedRoom}") { a: id b: body } }`,
+        {},
+      );
+      await sub.waitFor((s) => s.completed, 10_000, "the refusal");
+      expect((sub.error as GraphQLResponse["errors"])?.[0]?.extensions?.code).toBe("TRUSTED_DOCUMENT_REQUIRED");
+    } finally {
+      await client.dispose();
+    }
+    // The web client's own operations still work there, by hash.
+    const [hash] = Object.entries(trustedManifest).find(([, text]) => text.startsWith("query Me "))!;
+    const me = await fetch(only.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${attacker.token}` },
+      body: JSON.stringify({ documentId: hash }),
+    });
+    expect(((await me.json()) as GraphQLResponse).data?.me.id).toBe(attacker.id);
+  } finally {
+    await only.stop();
+  }
 });
 
 it("no API process holds on to what the attacks sent: heap within 50 MB of where it started", async () => {

@@ -240,9 +240,10 @@ export class TestSubscription<T = Record<string, any>> {
     readonly client: Client,
     query: string,
     variables: Record<string, unknown>,
+    extensions?: Record<string, unknown>,
   ) {
     this.dispose = client.subscribe<T>(
-      { query, variables },
+      { query, variables, ...(extensions ? { extensions } : {}) },
       {
         next: (value) => {
           this.results.push(value as GraphQLResponse<T>);

@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { print } from "graphql";
 import { Provider, useMutation, useQuery } from "urql";
 import { Auth } from "./Auth";
 import { explain } from "./errors";
-import { connect, getToken, setToken, type Connection } from "./client";
+import { connect, getToken, setToken, trustedPayload, type Connection } from "./client";
 import { LogOut, Me, MyEvents } from "./operations";
 import { RoomView } from "./RoomView";
 import { Sidebar, type FeedEvent, type Receipt } from "./Sidebar";
@@ -135,24 +134,21 @@ function useFeed(connection: Connection): Feed {
   }, []);
   useEffect(() => {
     const start = (): (() => void) =>
-      connection.ws.subscribe(
-        { query: print(MyEvents), variables: { after: feed.cursor() } },
-        {
-          next: ({ data, errors }) => {
-            if (errors?.[0]?.extensions?.code === "CURSOR_EXPIRED") {
-              feed.handled(null);
-              feed.restartListeners.forEach((listener) => listener());
-              return void setTimeout(() => subscription.restart());
-            }
-            const event = (data as { myEvents?: FeedEvent } | null)?.myEvents;
-            if (!event) return;
-            feed.handled(event.cursor);
-            feed.listeners.forEach((listener) => listener(event));
-          },
-          error: () => {},
-          complete: () => {},
+      connection.ws.subscribe(trustedPayload(MyEvents, { after: feed.cursor() }), {
+        next: ({ data, errors }) => {
+          if (errors?.[0]?.extensions?.code === "CURSOR_EXPIRED") {
+            feed.handled(null);
+            feed.restartListeners.forEach((listener) => listener());
+            return void setTimeout(() => subscription.restart());
+          }
+          const event = (data as { myEvents?: FeedEvent } | null)?.myEvents;
+          if (!event) return;
+          feed.handled(event.cursor);
+          feed.listeners.forEach((listener) => listener(event));
         },
-      );
+        error: () => {},
+        complete: () => {},
+      });
     const subscription = connection.resumable(start);
     return subscription.stop;
   }, [connection, feed]);

@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from "react";
 import { Client, fetchExchange } from "@urql/core";
+import { byHash } from "./client";
 import { explain } from "./errors";
 import { LogIn, SignUp } from "./operations";
 
-const anonymous = new Client({ url: "/graphql", exchanges: [fetchExchange], preferGetMethod: false });
+const anonymous = new Client({ url: "/graphql", exchanges: [byHash(), fetchExchange], preferGetMethod: false });
 
 /** Sign up or log in; hands the token to the app. */
 export function Auth({ onSignedIn }: { onSignedIn: (token: string) => void }) {

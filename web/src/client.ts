@@ -1,5 +1,36 @@
-import { Client, fetchExchange, subscriptionExchange } from "@urql/core";
-import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import { Client, fetchExchange, subscriptionExchange, type TypedDocumentNode } from "@urql/core";
+import { persistedExchange } from "@urql/exchange-persisted";
+import { createClient as createWsClient, type Client as WsClient, type SubscribePayload } from "graphql-ws";
+
+/** The SHA-256 codegen gave a document (web/src/gql/persisted-documents.json), without its `sha256:`. */
+const hashOf = (document: TypedDocumentNode<unknown, never>) =>
+  (document as { __meta__?: { hash?: string } }).__meta__?.hash?.replace(/^sha256:/, "");
+
+/**
+ * Operations go by hash, as the server's trusted documents (a server with
+ * TRUSTED_DOCUMENTS=only serves nothing else); urql sends the text only if the server
+ * answers PERSISTED_QUERY_NOT_FOUND (an older server).
+ */
+export const byHash = () =>
+  persistedExchange({
+    preferGetForPersistedQueries: false,
+    enableForMutation: true,
+    enableForSubscriptions: true,
+    generateHash: async (_query, document) => hashOf(document),
+  });
+
+/** A graphql-ws subscribe payload that names its document by hash. */
+export function trustedPayload<Variables>(
+  document: TypedDocumentNode<unknown, Variables>,
+  variables: Variables,
+): SubscribePayload {
+  const sha256Hash = hashOf(document as TypedDocumentNode<unknown, never>);
+  return {
+    query: "",
+    variables: variables as Record<string, unknown>,
+    extensions: { persistedQuery: { version: 1, sha256Hash } },
+  };
+}
 
 const TOKEN_KEY = "chat.token";
 export const getToken = () => localStorage.getItem(TOKEN_KEY);
@@ -66,6 +97,7 @@ export function connect(token: string): Connection {
     // every message sent) and a re-run that fails while offline would blank the screen. The
     // screens keep themselves current from the feed and re-read after a reconnect.
     exchanges: [
+      byHash(),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({

@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { print } from "graphql";
 import { useClient } from "urql";
-import type { Connection } from "./client";
+import { trustedPayload, type Connection } from "./client";
 import type { HistoryQuery, MessageFieldsFragment, ThreadFieldsFragment } from "./gql/graphql";
 import { History, MessageAdded, MessageUpdated } from "./operations";
 
@@ -53,36 +52,30 @@ export function useRoomMessages(connection: Connection, roomId: string, feedCurs
     let cancelled = false;
     // Resumes after the last seq seen: nothing missed, nothing twice.
     const messagesFrom = () =>
-      connection.ws.subscribe(
-        { query: print(MessageAdded), variables: { roomId, afterSeq: lastSeq.current } },
-        {
-          next: ({ data, errors }) => {
-            if (errors) setError(new Error(errors[0]?.message));
-            const message = (data as { messageAdded?: Message } | null)?.messageAdded;
-            if (message) add([message]);
-          },
-          error: setError,
-          complete: () => {},
+      connection.ws.subscribe(trustedPayload(MessageAdded, { roomId, afterSeq: lastSeq.current }), {
+        next: ({ data, errors }) => {
+          if (errors) setError(new Error(errors[0]?.message));
+          const message = (data as { messageAdded?: Message } | null)?.messageAdded;
+          if (message) add([message]);
         },
-      );
+        error: setError,
+        complete: () => {},
+      });
     void loadOlder().then(() => {
       if (!cancelled) stopMessages = connection.resumable(messagesFrom);
     });
     // Resumes after the feed's last cursor: the room's edits, deletions, ... meanwhile are replayed.
     const updates = connection.resumable(() =>
-      connection.ws.subscribe(
-        { query: print(MessageUpdated), variables: { roomId, after: feedCursor() } },
-        {
-          next: ({ data, errors }) => {
-            const message = (data as { messageUpdated?: Message } | null)?.messageUpdated;
-            if (!message) return;
-            add([message]);
-            setChanges((n) => n + 1);
-          },
-          error: () => {},
-          complete: () => {},
+      connection.ws.subscribe(trustedPayload(MessageUpdated, { roomId, after: feedCursor() }), {
+        next: ({ data, errors }) => {
+          const message = (data as { messageUpdated?: Message } | null)?.messageUpdated;
+          if (!message) return;
+          add([message]);
+          setChanges((n) => n + 1);
         },
-      ),
+        error: () => {},
+        complete: () => {},
+      }),
     );
     return () => {
       cancelled = true;
