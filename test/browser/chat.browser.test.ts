@@ -6,11 +6,11 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.js";
 import { uniqueName, useTestApp } from "../support/harness.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const output = path.resolve("test-results");
 const t = useTestApp();
 let browser: Browser;
@@ -18,16 +18,7 @@ let browser: Browser;
 beforeAll(async () => {
   const built = spawnSync("npm", ["run", "--silent", "build:web"], { encoding: "utf8" });
   if (built.status !== 0) throw new Error(`the web client did not build:\n${built.stdout}${built.stderr}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
