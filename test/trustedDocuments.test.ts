@@ -128,6 +128,7 @@ describe("trusted documents, TRUSTED_DOCUMENTS=only", () => {
     expect(get.status).toBe(400);
     expect(((await get.json()) as GraphQLResponse).errors?.[0]?.extensions?.code).toBe("TRUSTED_DOCUMENT_REQUIRED");
 
+    const refusedBefore = await refusals(t.url);
     const { token } = await signUpByHash(t.url);
     const client = wsClient(t.wsUrl, token);
     try {
@@ -140,8 +141,19 @@ describe("trusted documents, TRUSTED_DOCUMENTS=only", () => {
     } finally {
       await client.dispose();
     }
+    // Counted for the operator's dashboard (HTTP's above, the sockets' here).
+    expect(await refusals(t.url)).toBe(refusedBefore + 2);
   });
 });
+
+/** chat_requests_refused_total for trusted documents, from /metrics (served to loopback clients). */
+async function refusals(url: string) {
+  const text = await (await fetch(url.replace(/\/graphql$/, "/metrics"))).text();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith('chat_requests_refused_total{code="TRUSTED_DOCUMENT_REQUIRED"}'));
+  return Number(line?.split(" ").pop() ?? 0);
+}
 
 async function signUpByHash(url: string) {
   const username = uniqueName();

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import proxyAddr from "proxy-addr";
 import type { Logger } from "../shared/logger.js";
+import { countRefusals, type Metrics } from "../shared/metrics.js";
 import { AppError } from "../shared/errors.js";
 import { SpanKind, tracing } from "../shared/tracing.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
@@ -17,6 +18,7 @@ export interface GraphQLPostOptions<Context extends BaseContext> {
   trustProxy: (address: string, hop: number) => boolean;
   trustedDocuments: TrustedDocuments;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** The largest request body, as Express's JSON parser counts "1mb". */
@@ -61,8 +63,10 @@ export function graphqlPostHandler<Context extends BaseContext>(options: GraphQL
     res.setHeader("access-control-allow-origin", "*"); // cors() with its defaults, as on the Express route
     readBody(req, res, (body) => {
       const trusted = trustedBody(options.trustedDocuments, body);
-      if (trusted instanceof AppError)
+      if (trusted instanceof AppError) {
+        countRefusals(options.metrics, [trusted]);
         return answer(res, { status: 400, code: trusted.code, message: trusted.message });
+      }
       execute(options, req, res, trusted, query === -1 ? "" : url.slice(query)).catch((error: unknown) => {
         options.logger.error({ err: error }, "unexpected error before GraphQL");
         if (!res.headersSent) answer(res, beforeGraphQL.internal);

@@ -36,7 +36,7 @@ import { nestsDeeperThan } from "./jsonDepth.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
 import { SocketSessions } from "./socketSessions.js";
 import type { Logger } from "../shared/logger.js";
-import type { Metrics } from "../shared/metrics.js";
+import { countRefusals, type Metrics } from "../shared/metrics.js";
 
 export interface ReadinessCheck {
   name: string;
@@ -95,8 +95,9 @@ export const SLOW_CONSUMER_CLOSE_CODE = 1013; // "Try Again Later"
  * Errors thrown on purpose keep their code; a database that is away is SERVICE_UNAVAILABLE
  * (retry); anything else is a bug, logged, and masked in production.
  */
-function formatErrorFor(production: boolean, logger: Logger) {
+function formatErrorFor(production: boolean, logger: Logger, metrics: Metrics) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    countRefusals(metrics, [formatted]);
     // Parse and validation errors have no originalError; a resolver's throw does.
     const original = (error as { originalError?: unknown } | null)?.originalError;
     if (!original || original instanceof AppError || (original as Error).name === "GraphQLError") return formatted;
@@ -254,7 +255,7 @@ async function mountGraphQL(
   const endpoint: Endpoint = {
     options,
     limits: createOperationLimits(options.schema, options.limits),
-    formatError: formatErrorFor(options.production, logger),
+    formatError: formatErrorFor(options.production, logger, metrics),
     sessions: new SocketSessions(
       options.services.users,
       { ...options.connectionLimits, onLimit },
@@ -280,6 +281,7 @@ async function mountGraphQL(
       trustProxy: app.get("trust proxy fn"),
       trustedDocuments: options.trustedDocuments,
       logger,
+      metrics,
     }),
     connections: () => wsServer.clients.size,
     async stop() {
@@ -311,9 +313,11 @@ function graphqlWsOptions({
       if (userId) ctx.extra.signedIn(userId);
     },
     onSubscribe: (ctx, _id, payload) =>
-      tracing.span(`subscribe ${payload.operationName ?? ""}`.trim(), { kind: SpanKind.SERVER }, () =>
-        admitSubscription(ctx, payload, prepareOperation, { options, onLimit }),
-      ),
+      tracing.span(`subscribe ${payload.operationName ?? ""}`.trim(), { kind: SpanKind.SERVER }, async () => {
+        const admitted = await admitSubscription(ctx, payload, prepareOperation, { options, onLimit });
+        if (Array.isArray(admitted)) countRefusals(metrics, admitted);
+        return admitted;
+      }),
     subscribe: createSharedSubscribe(schema, {
       maxEventBytes: budgets.maxEventBytes,
       charge(context, bytes) {
@@ -424,18 +428,25 @@ const tracingPlugin: ApolloServerPlugin<GraphQLContext> = {
  * Trusted documents on the Express route (graphqlPost.ts does the same on the fast path). A
  * GET (Sandbox) is passed on as it is: under `only`, its text must be a trusted one.
  */
-function trustedDocumentsOnExpress(trusted: TrustedDocuments): express.RequestHandler {
+function trustedDocumentsOnExpress(trusted: TrustedDocuments, metrics: Metrics): express.RequestHandler {
   return (req, res, next) => {
     const get = req.method === "GET";
     const resolved = trustedBody(trusted, get ? { query: req.query.query } : req.body);
-    if (resolved instanceof AppError) return void res.status(400).json(errorBody(resolved));
+    if (resolved instanceof AppError) {
+      countRefusals(metrics, [resolved]);
+      return void res.status(400).json(errorBody(resolved));
+    }
     if (!get) req.body = resolved;
     next();
   };
 }
 
 /** POST /graphql through Express; returns how a request's context is built (graphqlPost.ts builds it the same way). */
-function mountGraphQLHttp(app: express.Express, apollo: ApolloServer<GraphQLContext>, { options, logger }: Endpoint) {
+function mountGraphQLHttp(
+  app: express.Express,
+  apollo: ApolloServer<GraphQLContext>,
+  { options, logger, metrics }: Endpoint,
+) {
   const { services, budgets } = options;
   const httpContext = (req: IncomingMessage, clientAddress: string | undefined) =>
     createContext(services, req.headers.authorization, { clientAddress, maxResponseBytes: budgets.maxResponseBytes });
@@ -448,7 +459,7 @@ function mountGraphQLHttp(app: express.Express, apollo: ApolloServer<GraphQLCont
         if (nestsDeeperThan(body.toString("utf8"))) throw new Error(beforeGraphQL.tooDeep.message);
       },
     }),
-    trustedDocumentsOnExpress(options.trustedDocuments),
+    trustedDocumentsOnExpress(options.trustedDocuments, metrics),
     expressMiddleware(apollo, { context: ({ req }) => httpContext(req, req.ip ?? req.socket.remoteAddress) }),
   );
   app.use(jsonErrors(logger));

@@ -86,6 +86,12 @@ function deliveryMetrics(registers: Registry[]) {
       help: "WebSocket connections closed because a subscription fell too far behind.",
       registers,
     }),
+    requestsRefused: new Counter({
+      name: "chat_requests_refused_total",
+      help: "Operations refused by a rate limit, budget, operation limit or the trusted documents, by error code.",
+      labelNames: ["code"],
+      registers,
+    }),
     connectionLimitsHit: new Counter({
       name: "chat_connection_limits_hit_total",
       help: "WebSocket connections or subscriptions refused or closed by a connection limit, by limit.",
@@ -96,3 +102,20 @@ function deliveryMetrics(registers: Registry[]) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The codes of refusals that protect the service (the rest are the client's mistakes or our faults). */
+const REFUSALS = new Set([
+  "TOO_MANY_REQUESTS",
+  "OPERATION_LIMIT_EXCEEDED",
+  "RESPONSE_TOO_LARGE",
+  "TOO_MANY_SUBSCRIPTIONS",
+  "TRUSTED_DOCUMENT_REQUIRED",
+]);
+
+/** Counts the refusals among errors an operation is answered with. */
+export function countRefusals(metrics: Metrics, errors: ReadonlyArray<{ extensions?: { code?: unknown } }>) {
+  for (const error of errors) {
+    const code = error.extensions?.code;
+    if (typeof code === "string" && REFUSALS.has(code)) metrics.requestsRefused.inc({ code });
+  }
+}
