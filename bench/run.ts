@@ -21,6 +21,7 @@ import { replicationScenario } from "./scenarios/replication.js";
 import { scaleOutScenario } from "./scenarios/scaleOut.js";
 import { searchScenario } from "./scenarios/search.js";
 import { threadsScenario } from "./scenarios/threads.js";
+import { tracingScenario } from "./scenarios/tracing.js";
 import { throughputScenario } from "./scenarios/throughput.js";
 
 const quick = process.argv.includes("--quick");
@@ -85,6 +86,7 @@ const sizes = quick
 const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) => Promise<Row[]>]> = [
   ["cost", (s) => costScenario(s, sizes.cost, log)],
   ["lean", (s) => costScenario(s, sizes.lean, log, LEAN_COST)],
+  ["tracing", (s) => tracingScenario(s, sizes.cost, log)],
   ["replication", (s) => replicationScenario(s, sizes.cost, log)],
   ["threads", (s) => threadsScenario(s, sizes.threads, log)],
   ["scaleout", (s) => scaleOutScenario(s, sizes.scaleOut, log)],

@@ -273,12 +273,14 @@ export interface OursOptions {
   apis?: number;
   /** Each room its own sender. */
   senderPerRoom?: boolean;
+  /** Settings on top of the default configuration, named in the contender's name. */
+  env?: { name: string; values: Record<string, string> };
 }
 
 export async function startOurs(
   stack: Stack,
   opts: Options,
-  { kafka, apis = 1, senderPerRoom = false }: OursOptions = {},
+  { kafka, apis = 1, senderPerRoom = false, env: extra }: OursOptions = {},
 ): Promise<Contender & { chat: Chat }> {
   // The default configuration: only what the bench needs to run beside itself is set.
   const brokers = kafka?.brokers ?? stack.brokers;
@@ -286,6 +288,7 @@ export async function startOurs(
     EVENT_LOG_ENABLED: "true",
     SUBSCRIPTION_QUEUE_LIMIT: "1000",
     KAFKA_BROKERS: brokers,
+    ...extra?.values,
   });
   const chat = await Chat.start(env, { api: true, workers: 1, apis });
   const admin = new Kafka({ brokers: brokers.split(","), logLevel: logLevel.NOTHING }).admin();
@@ -294,7 +297,7 @@ export async function startOurs(
   const topics = topicNames(env.KAFKA_TOPIC_PREFIX!);
   return {
     chat,
-    name: `ours (api + worker, event log on${kafka ? `, ${kafka.name}` : ""})`,
+    name: `ours (api + worker, event log on${kafka ? `, ${kafka.name}` : ""}${extra ? `, ${extra.name}` : ""})`,
     target: {
       url: chat.url,
       senderToken: fixture.sender.token,
