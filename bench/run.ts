@@ -19,6 +19,7 @@ import { latencyScenario } from "./scenarios/latency.js";
 import { persistenceScenario } from "./scenarios/persistence.js";
 import { replicationScenario } from "./scenarios/replication.js";
 import { scaleOutScenario } from "./scenarios/scaleOut.js";
+import { scaleScenario } from "./scenarios/scale.js";
 import { searchScenario } from "./scenarios/search.js";
 import { threadsScenario } from "./scenarios/threads.js";
 import { tracingScenario } from "./scenarios/tracing.js";
@@ -55,6 +56,7 @@ const sizes = quick
       persistence: { commands: 5000, singleCommands: 1000, rooms: 20 },
       history: { messages: 1_000_000, queries: 200 },
       connections: { clients: 2000, rooms: 100 },
+      scale: { clients: 12_000, rooms: 100 },
       feed: { users: 1000, rooms: 100, rate: 100, seconds: 5 },
       search: { messages: 1_000_000, rooms: 10, queries: 200 },
       apply: { batches: 100, rounds: 1 },
@@ -78,6 +80,7 @@ const sizes = quick
       persistence: { commands: 30000, singleCommands: 3000, rooms: 20 },
       history: { messages: 1_000_000, queries: 1000 },
       connections: { clients: 5000, rooms: 100 },
+      scale: { clients: 50_000, rooms: 100 },
       feed: { users: 1000, rooms: 100, rate: 100, seconds: 15 },
       search: { messages: 1_000_000, rooms: 10, queries: 1000 },
       apply: { batches: 300, rounds: 3 },
@@ -96,6 +99,7 @@ const scenarios: Array<[string, (stack: Awaited<ReturnType<typeof startStack>>) 
   ["persistence", (s) => persistenceScenario(s, sizes.persistence, log)],
   ["history", (s) => historyScenario(s, sizes.history, log)],
   ["connections", (s) => connectionsScenario(s, sizes.connections, log)],
+  ["scale", (s) => scaleScenario(s, sizes.scale, log)],
   ["feed", (s) => feedScenario(s, sizes.feed, log)],
   ["search", (s) => searchScenario(s, sizes.search, log)],
   ["apply", (s) => applyPathScenario(s, sizes.apply, log)],

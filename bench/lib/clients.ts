@@ -41,9 +41,11 @@ export function subscribe(
   query: string,
   variables: Record<string, unknown>,
   onData: (data: any, receivedAt: number) => void,
+  localAddress?: string,
 ): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(wsUrl, "graphql-transport-ws");
+    // From another loopback address, a fleet gets ports of its own (about 28,000 per address pair).
+    const socket = new WebSocket(wsUrl, "graphql-transport-ws", localAddress ? { localAddress } : {});
     socket.once("error", reject);
     socket.once("open", () =>
       socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })),
