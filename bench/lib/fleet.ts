@@ -1,5 +1,5 @@
 /**
- * A fleet of idle subscribed clients in a process of its own (`node dist/bench/lib/fleet.js`):
+ * A fleet of idle subscribed clients in a process of its own (`node --import tsx bench/lib/fleet.ts`):
  * one process may hold fewer sockets than its file-descriptor limit, and one source address
  * about 28,000 connections to one server port. Configured by environment (FLEET_*); prints
  * `open <n>` while opening, `ready` once all are subscribed, `received <k>` once every client

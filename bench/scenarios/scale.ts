@@ -25,7 +25,7 @@ const FD_RESERVE = 1_000;
 const IDLE_SECONDS = 10;
 const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { seq } }`;
 const SEND = `mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { id } }`;
-const fleetScript = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../lib/fleet.js");
+const fleetScript = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../lib/fleet.ts");
 
 const settle = () => new Promise((r) => setTimeout(r, 3000));
 
@@ -37,7 +37,7 @@ class Fleet {
   }
 
   static start(index: number, count: number, chat: Chat, fixture: Fixture) {
-    const child = spawn(process.execPath, [fleetScript], {
+    const child = spawn(process.execPath, ["--import", "tsx", fleetScript], {
       env: {
         ...process.env,
         FLEET_COUNT: String(count),
