@@ -368,6 +368,7 @@ function endpointOptions(
       maxSubscriptionsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
       maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
       unauthenticatedTimeoutMs: config.WS_UNAUTHENTICATED_TIMEOUT_MS,
+      keepAliveMs: config.WS_KEEPALIVE_MS,
       maxUnauthenticatedPerAddress: config.WS_MAX_UNAUTHENTICATED_PER_ADDRESS,
     },
   };

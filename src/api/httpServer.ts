@@ -57,6 +57,8 @@ export interface GraphQLEndpointOptions {
     maxSubscriptionsPerSocket: number;
     maxSocketsPerUser: number;
     unauthenticatedTimeoutMs: number;
+    /** How often silent sockets are pinged, and dead ones dropped. */
+    keepAliveMs: number;
     /** Sockets from one address that have not signed in yet. */
     maxUnauthenticatedPerAddress: number;
   };
@@ -271,6 +273,7 @@ async function mountGraphQL(
     maxUnauthenticatedPerAddress: options.connectionLimits.maxUnauthenticatedPerAddress,
     clientAddress: (request) => proxyAddr(request, app.get("trust proxy fn")),
     onLimit,
+    keepAliveMs: options.connectionLimits.keepAliveMs,
   });
   const apollo = await startApollo(endpoint, httpServer);
   const httpContext = mountGraphQLHttp(app, apollo, endpoint);

@@ -209,6 +209,11 @@ const envSchema = z.object({
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
   /** WebSockets from one client address that have not signed in (yet), per API process. @default 10 */
   WS_MAX_UNAUTHENTICATED_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
+  /**
+   * How often the API looks for dead WebSockets: one that sent nothing for this long is pinged,
+   * and dropped if it has not answered by the next look (a dead connection goes within three). @default 12000
+   */
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(600_000).default(12_000),
   /** How long a WebSocket without a valid token stays open (time to read why its subscriptions were refused). @default 10000 */
   WS_UNAUTHENTICATED_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /**
