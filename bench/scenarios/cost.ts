@@ -406,6 +406,13 @@ export function medianRound(rounds: Measured[]): Measured {
   return rounds.find((m) => cpu(m) === middle)!;
 }
 
+/** Each load's rounds, measured alternately (one round of each, then again). */
+export async function alternatingRounds(loads: Load[], rounds: number): Promise<Measured[][]> {
+  const measured: Measured[][] = loads.map(() => []);
+  for (let r = 0; r < rounds; r++) for (const [i, load] of loads.entries()) measured[i]!.push(await load.measure());
+  return measured;
+}
+
 /** Which peer the cost scenario measures ours against, on which shape of load. */
 export interface CostVariant {
   scenario: string;
@@ -455,9 +462,7 @@ export async function costScenario(
     const idle: Array<Map<string, number>> = [];
     for (const load of loads) idle.push(await load.idle(IDLE_SECONDS));
     const idleTotal = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-    const measured: Measured[][] = loads.map(() => []);
-    for (let r = 0; r < opts.rounds; r++)
-      for (const [i, load] of loads.entries()) measured[i]!.push(await load.measure());
+    const measured = await alternatingRounds(loads, opts.rounds);
     const [ours, theirs] = measured.map(medianRound) as [Measured, Measured];
     const cpuPerRound = (rounds: Measured[]) => rounds.map((m) => round(perMessage(m, total(m)), 3));
     const breakdown = (m: Measured) =>

@@ -11,7 +11,16 @@ import { findPids } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
 import type { Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
-import { Load, medianRound, perMessage, startOurs, total, type Measured, type Options } from "./cost.js";
+import {
+  Load,
+  medianRound,
+  perMessage,
+  startOurs,
+  total,
+  type Measured,
+  type Options,
+  alternatingRounds,
+} from "./cost.js";
 
 /** The cluster's first node; its nodes take this port and the next five (clients and controllers). */
 const CLUSTER_PORT = Number(process.env.BENCH_CLUSTER_PORT ?? 29092);
@@ -32,9 +41,7 @@ export async function replicationScenario(stack: Stack, opts: Options, log: (l: 
       log(`replication: ${load.contender.name}: warming up with ${2 * opts.messages} messages`);
       await load.start();
     }
-    const measured: Measured[][] = loads.map(() => []);
-    for (let r = 0; r < opts.rounds; r++)
-      for (const [i, load] of loads.entries()) measured[i]!.push(await load.measure());
+    const measured = await alternatingRounds(loads, opts.rounds);
     const [single, replicated] = measured.map(medianRound) as [Measured, Measured];
     return figures(single, replicated, opts);
   } finally {

@@ -9,7 +9,16 @@ import { start as startZipkin, stop as stopZipkin } from "../../scripts/local-zi
 import { row, type Row } from "../lib/report.js";
 import type { Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
-import { Load, medianRound, perMessage, startOurs, total, type Measured, type Options } from "./cost.js";
+import {
+  Load,
+  medianRound,
+  perMessage,
+  startOurs,
+  total,
+  type Measured,
+  type Options,
+  alternatingRounds,
+} from "./cost.js";
 
 export async function tracingScenario(stack: Stack, opts: Options, log: (l: string) => void): Promise<Row[]> {
   const zipkin = await startZipkin({ log: (line) => log(`tracing: ${line}`) });
@@ -26,9 +35,7 @@ export async function tracingScenario(stack: Stack, opts: Options, log: (l: stri
       log(`tracing: ${load.contender.name}: warming up with ${2 * opts.messages} messages`);
       await load.start();
     }
-    const measured: Measured[][] = [[], []];
-    for (let r = 0; r < opts.rounds; r++)
-      for (const [i, load] of loads.entries()) measured[i]!.push(await load.measure());
+    const measured = await alternatingRounds(loads, opts.rounds);
     const [off, on] = measured.map(medianRound) as [Measured, Measured];
     const scenario = `0f. tracing off / on, ${opts.concurrency} concurrent sends`;
     const cpu = (m: Measured) => perMessage(m, total(m));
