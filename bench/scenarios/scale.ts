@@ -1,5 +1,5 @@
 /**
- * 7. Where one API process tops out: as many idle subscribed clients as it can hold, up to
+ * 6b. Where one API process tops out: as many idle subscribed clients as it can hold, up to
  * 50,000 (its file-descriptor limit decides on a machine that sets one lower), opened by fleets
  * of clients in processes of their own (bench/lib/fleet.ts) from several loopback addresses.
  * The first 5,000 are measured alone, then the rest: memory per client at both sizes, open
@@ -137,7 +137,7 @@ export async function scaleScenario(
     const arrivals = fleets.map((fleet, i): [Fleet, number] => [fleet, i === 0 ? 2 : 1]);
     const all = await measure(chat, fixture, arrivals, clients, empty, log);
 
-    const scenario = `7. one API process, ${clients} idle subscribed clients`;
+    const scenario = `6b. one API process, ${clients} idle subscribed clients`;
     const baselineName = `${FIRST} clients`;
     const details = {
       clients,
