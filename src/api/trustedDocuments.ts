@@ -53,10 +53,6 @@ export class TrustedDocuments {
     return new TrustedDocuments(manifest as Record<string, string>, mode);
   }
 
-  get size() {
-    return this.byHash.size;
-  }
-
   /**
    * The request with its document as text, or the error that refuses it. A request that names
    * a hash gets the trusted text in its place (any text it also sent is ignored); under
