@@ -80,6 +80,17 @@ describe("trusted documents, TRUSTED_DOCUMENTS=any (the default)", () => {
     expect((await gql(t.url, "{ me { id } }", {}, alice.token)).data?.me.id).toBe(alice.id);
   });
 
+  it("serves a hash sent by GET, as Apollo Client's hashed GETs send it", async () => {
+    const user = await signUpByHash(t.url);
+    const search = new URLSearchParams({ extensions: JSON.stringify(persisted(webOperation("Me").hash)) });
+    const response = await fetch(`${t.url}?${search}`, {
+      headers: { authorization: `Bearer ${user.token}`, "apollo-require-preflight": "true" },
+    });
+    const result = (await response.json()) as GraphQLResponse;
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.me.id).toBeTruthy();
+  });
+
   it("names an unknown hash and refuses one that is not a SHA-256", async () => {
     const unknown = createHash("sha256").update("query { me { id } }").digest("hex");
     const notFound = await post(t.url, { extensions: persisted(unknown) });

@@ -30,7 +30,7 @@ import { BYTES_PER_POINT, type UsageBudget } from "./usageBudget.js";
 import { budgetsPlugin } from "./budgetsPlugin.js";
 import { createOperationLimits, type OperationLimits, type OperationLimitsConfig } from "./operationLimits.js";
 import { createOperationPreparer } from "./prepareOperation.js";
-import type { TrustedDocuments } from "./trustedDocuments.js";
+import type { DocumentRequest, TrustedDocuments } from "./trustedDocuments.js";
 import { serveGraphQLWs, type WsExtra } from "./graphqlWs.js";
 import { nestsDeeperThan } from "./jsonDepth.js";
 import { createSharedSubscribe } from "./sharedExecution.js";
@@ -428,20 +428,45 @@ const tracingPlugin: ApolloServerPlugin<GraphQLContext> = {
 };
 
 /**
- * Trusted documents on the Express route (graphqlPost.ts does the same on the fast path). A
- * GET (Sandbox) is passed on as it is: under `only`, its text must be a trusted one.
+ * Trusted documents on the Express route (graphqlPost.ts does the same on the fast path): a
+ * POST's body, or a GET's query string (Sandbox, or Apollo Client's hashed GETs), gets the
+ * trusted text in place of its hash.
  */
 function trustedDocumentsOnExpress(trusted: TrustedDocuments, metrics: Metrics): express.RequestHandler {
   return (req, res, next) => {
     const get = req.method === "GET";
-    const resolved = trustedBody(trusted, get ? { query: req.query.query } : req.body);
+    const request = get ? getRequest(req.query) : req.body;
+    const resolved = trustedBody(trusted, request);
     if (resolved instanceof AppError) {
       countRefusals(metrics, [resolved]);
       return void res.status(400).json(errorBody(resolved));
     }
     if (!get) req.body = resolved;
+    else if (resolved !== request) req.url = withGetDocument(req.url, resolved as DocumentRequest);
     next();
   };
+}
+
+/** A GET's document fields; `extensions` is JSON in the query string. */
+function getRequest(query: express.Request["query"]): DocumentRequest {
+  let extensions: unknown = query.extensions;
+  try {
+    if (typeof extensions === "string") extensions = JSON.parse(extensions);
+  } catch {
+    // not JSON: no hash in it; Apollo answers for the rest
+  }
+  return { query: query.query, documentId: query.documentId, extensions };
+}
+
+/** The GET's URL with the trusted text as `query` and without the hash it was named by. */
+function withGetDocument(url: string, { query, extensions }: DocumentRequest): string {
+  const parsed = new URL(url, "http://localhost");
+  parsed.searchParams.set("query", String(query));
+  parsed.searchParams.delete("documentId");
+  const rest = extensions && typeof extensions === "object" && Object.keys(extensions).length > 0;
+  if (rest) parsed.searchParams.set("extensions", JSON.stringify(extensions));
+  else parsed.searchParams.delete("extensions");
+  return `${parsed.pathname}${parsed.search}`;
 }
 
 /** POST /graphql through Express; returns how a request's context is built (graphqlPost.ts builds it the same way). */

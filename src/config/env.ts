@@ -254,10 +254,6 @@ const envSchema = z.object({
     }, "must be at most 30 days")
     .default("7d"),
   /**
-   * pino's level for the JSON log lines on stdout: `debug` adds where each command went (its
-   * partition, the worker's chunk, its answer), `trace` also every request kafkajs makes. @default info
-   */
-  /**
    * Tracing's exporter, as OpenTelemetry names them: `otlp` (OTLP over HTTP), `zipkin` or `none`.
    * @default the one whose endpoint is set; none when neither is (tracing off)
    */
@@ -275,6 +271,10 @@ const envSchema = z.object({
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
+  /**
+   * pino's level for the JSON log lines on stdout: `debug` adds where each command went (its
+   * partition, the worker's chunk, its answer), `trace` also every request kafkajs makes. @default info
+   */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
