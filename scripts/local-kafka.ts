@@ -370,12 +370,17 @@ export async function stopNode(node: KafkaNode, signal: "SIGTERM" | "SIGKILL" = 
   const pid = readPid(node.paths);
   rmSync(node.paths.pid, { force: true });
   if (pid === null || !isAlive(pid)) return false;
+  await stopProcess(pid, signal);
+  return true;
+}
+
+/** Sends `signal`, waits up to `graceMs` for the process to go, then kills it; resolves once it is gone. */
+export async function stopProcess(pid: number, signal: NodeJS.Signals = "SIGTERM", graceMs = 30_000) {
   process.kill(pid, signal);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (isAlive(pid)) process.kill(pid, "SIGKILL");
   while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
-  return true;
 }
 
 /**

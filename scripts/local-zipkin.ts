@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { isAlive, isPortOpen } from "./local-kafka.js";
+import { isAlive, isPortOpen, stopProcess } from "./local-kafka.js";
 
 export const ZIPKIN_VERSION = "3.5.1";
 export const ZIPKIN_PORT = 9411;
@@ -105,10 +105,7 @@ export async function stop({ log = console.log }: ZipkinOptions = {}): Promise<b
     log("Zipkin is not running");
     return false;
   }
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + 20_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  await stopProcess(pid, "SIGTERM", 20_000);
   log("Zipkin stopped");
   return true;
 }

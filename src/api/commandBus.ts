@@ -133,12 +133,11 @@ export class KafkaCommandBus implements CommandBus {
     const abort = new AbortController();
     let published = false;
     const answer = this.waitForAnswer(envelope, abort.signal, () => published);
-    const span = tracing.on
-      ? tracing.begin(`send ${this.options.topic}`, {
-          kind: SpanKind.PRODUCER,
-          attributes: messagingAttributes(this.options.topic, "send", { key, id: envelope.id }),
-        })
-      : undefined;
+    const span = tracing.begin(() => ({
+      name: `send ${this.options.topic}`,
+      kind: SpanKind.PRODUCER,
+      attributes: messagingAttributes(this.options.topic, "send", { key, id: envelope.id }),
+    }));
     const headers = tracing.inject({ type: envelope.type }, span);
     const message = { key, value: JSON.stringify(envelope), headers };
     const sent = this.outbox.send(message).then(

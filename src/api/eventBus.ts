@@ -521,14 +521,15 @@ class KafkaEventBus implements EventBus {
     const pubsub = this.pubsub!;
     const subscribers = (pubsub["channelSubscriptions"] as Record<string, Set<number>>)[channel]?.size ?? 0;
     if (subscribers === 0) return pubsub["onMessage"](channel, message);
-    const span = tracing.begin(`process ${this.options.topic}`, {
+    const span = tracing.begin(() => ({
+      name: `process ${this.options.topic}`,
       kind: SpanKind.CONSUMER,
       parent: tracing.extract(message.headers),
       attributes: {
         ...messagingAttributes(this.options.topic, "process", { offset: message.offset }),
         "chat.subscribers": subscribers,
       },
-    });
+    }));
     try {
       pubsub["onMessage"](channel, message);
     } finally {

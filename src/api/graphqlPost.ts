@@ -6,7 +6,7 @@ import { countRefusals, type Metrics } from "../shared/metrics.js";
 import { AppError } from "../shared/errors.js";
 import { SpanKind, tracing } from "../shared/tracing.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
-import type { DocumentRequest, TrustedDocuments } from "./trustedDocuments.js";
+import type { TrustedDocuments } from "./trustedDocuments.js";
 
 /** A JSON body without a charset, or in UTF-8: anything else is Express's to answer. */
 const PLAIN_JSON = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -62,7 +62,7 @@ export function graphqlPostHandler<Context extends BaseContext>(options: GraphQL
 
     res.setHeader("access-control-allow-origin", "*"); // cors() with its defaults, as on the Express route
     readBody(req, res, (body) => {
-      const trusted = trustedBody(options.trustedDocuments, body);
+      const trusted = options.trustedDocuments.resolveBody(body);
       if (trusted instanceof AppError) {
         countRefusals(options.metrics, [trusted]);
         return answer(res, { status: 400, code: trusted.code, message: trusted.message });
@@ -75,13 +75,6 @@ export function graphqlPostHandler<Context extends BaseContext>(options: GraphQL
     });
     return true;
   };
-}
-
-/** The body with a trusted document's text in place of its hash (a batch or a non-object is Apollo's to refuse, or `only`'s). */
-export function trustedBody(trusted: TrustedDocuments, body: unknown): unknown {
-  if (typeof body === "object" && body !== null && !Array.isArray(body))
-    return trusted.resolve(body as DocumentRequest);
-  return trusted.mode === "any" ? body : trusted.resolve({});
 }
 
 function answer(res: ServerResponse, error: { status: number; code: string; message: string }) {
@@ -130,9 +123,13 @@ async function execute<Context extends BaseContext>(
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
   const clientAddress = proxyAddr(req, options.trustProxy);
   // The trace of this operation (named for it once Apollo has read it: tracingPlugin).
-  const attributes = { "http.request.method": "POST", "url.path": "/graphql" };
-  const parent = tracing.extract(req.headers);
-  await tracing.span("POST /graphql", { kind: SpanKind.SERVER, attributes, parent }, async (span) => {
+  const request = () => ({
+    name: "POST /graphql",
+    kind: SpanKind.SERVER,
+    attributes: { "http.request.method": "POST", "url.path": "/graphql" },
+    parent: tracing.extract(req.headers),
+  });
+  await tracing.span(request, async (span) => {
     const response = await options.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: "POST", headers, search, body },
       context: () => options.context(req, clientAddress),

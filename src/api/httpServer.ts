@@ -23,7 +23,6 @@ import {
   BODY_LIMIT_BYTES,
   errorBody,
   graphqlPostHandler,
-  trustedBody,
   type BeforeGraphQLError,
 } from "./graphqlPost.js";
 import { BYTES_PER_POINT, type UsageBudget } from "./usageBudget.js";
@@ -316,7 +315,7 @@ function graphqlWsOptions({
       if (userId) ctx.extra.signedIn(userId);
     },
     onSubscribe: (ctx, _id, payload) =>
-      tracing.span(`subscribe ${payload.operationName ?? ""}`.trim(), { kind: SpanKind.SERVER }, async () => {
+      tracing.span(subscribeSpan(payload), async () => {
         const admitted = await admitSubscription(ctx, payload, prepareOperation, { options, onLimit });
         if (Array.isArray(admitted)) countRefusals(metrics, admitted);
         return admitted;
@@ -410,6 +409,12 @@ async function startApollo({ options, limits, formatError }: Endpoint, httpServe
   return apollo;
 }
 
+/** A subscribe message's span, named for its operation when the client names it. */
+const subscribeSpan = (payload: SubscribePayload) => () => ({
+  name: `subscribe ${payload.operationName ?? ""}`.trim(),
+  kind: SpanKind.SERVER,
+});
+
 /** Names the request's span for its operation, as OpenTelemetry's GraphQL conventions do. */
 const tracingPlugin: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
@@ -436,7 +441,7 @@ function trustedDocumentsOnExpress(trusted: TrustedDocuments, metrics: Metrics):
   return (req, res, next) => {
     const get = req.method === "GET";
     const request = get ? getRequest(req.query) : req.body;
-    const resolved = trustedBody(trusted, request);
+    const resolved = trusted.resolveBody(request);
     if (resolved instanceof AppError) {
       countRefusals(metrics, [resolved]);
       return void res.status(400).json(errorBody(resolved));

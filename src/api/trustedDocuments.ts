@@ -76,6 +76,12 @@ export class TrustedDocuments {
     );
   }
 
+  /** `resolve` for a request body as parsed: a batch or a non-object is Apollo's to refuse, or `only`'s. */
+  resolveBody(body: unknown): unknown {
+    if (typeof body === "object" && body !== null && !Array.isArray(body)) return this.resolve(body as DocumentRequest);
+    return this.mode === "any" ? body : this.resolve({});
+  }
+
   private hashOf({ documentId, extensions }: DocumentRequest): string | undefined | AppError {
     let id: unknown;
     if (documentId !== undefined) id = typeof documentId === "string" ? documentId.replace(/^sha256:/, "") : documentId;

@@ -4,7 +4,7 @@
  * transaction, is a CLIENT span named and described by the database conventions. A statement
  * outside any trace (a timer's cleanup) makes no span of its own.
  */
-import { SpanKind, tracing, failed, type Span } from "../shared/tracing.js";
+import { SpanKind, tracing, failed, type Span, type SpanSpec } from "../shared/tracing.js";
 
 interface Server {
   address: string;
@@ -38,7 +38,7 @@ function traced<Q extends { then: PromiseLike<unknown>["then"] }>(query: Q, text
   let span: Span | undefined;
   query.then = function (this: Q, onFulfilled, onRejected) {
     if (span) return then.call(this, onFulfilled, onRejected);
-    span = tracing.begin(...statementSpan(text, server));
+    span = tracing.begin(() => statementSpan(text, server));
     const settled = (error?: unknown) => {
       if (error !== undefined) failed(span, error);
       span?.end();
@@ -79,20 +79,18 @@ function summary(text: string): { operation: string; table?: string } {
 }
 
 /** Name and attributes: `INSERT messages`, with the statement's text (parameters are not in it). */
-function statementSpan(text: string, server: Server): Parameters<typeof tracing.begin> {
+function statementSpan(text: string, server: Server): SpanSpec {
   const { operation, table } = summary(text);
-  return [
-    table ? `${operation} ${table}` : operation,
-    {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        "db.system.name": "postgresql",
-        "db.operation.name": operation,
-        ...(table ? { "db.collection.name": table } : {}),
-        "db.query.text": text.length > 2000 ? `${text.slice(0, 2000)}...` : text,
-        "server.address": server.address,
-        "server.port": server.port,
-      },
+  return {
+    name: table ? `${operation} ${table}` : operation,
+    kind: SpanKind.CLIENT,
+    attributes: {
+      "db.system.name": "postgresql",
+      "db.operation.name": operation,
+      ...(table ? { "db.collection.name": table } : {}),
+      "db.query.text": text.length > 2000 ? `${text.slice(0, 2000)}...` : text,
+      "server.address": server.address,
+      "server.port": server.port,
     },
-  ];
+  };
 }

@@ -43,6 +43,15 @@ export function exporterOf(config: TracingConfig): "otlp" | "zipkin" | null {
 
 const tracer = () => trace.getTracer("chat");
 
+/** What a span is: its name, kind and attributes, and its parent when not the active span. */
+export interface SpanSpec {
+  name: string;
+  kind?: SpanKind;
+  attributes?: Attributes;
+  parent?: Context;
+  links?: Link[];
+}
+
 export const tracing = {
   /** Whether this process exports spans (set once, at start). */
   on: false,
@@ -79,16 +88,15 @@ export const tracing = {
     };
   },
 
-  /** Runs `fn` in a new span (a child of the active one, or of `parent`), ending it when `fn` settles. */
-  async span<T>(
-    name: string,
-    options: { kind?: SpanKind; attributes?: Attributes; parent?: Context; links?: Link[] },
-    fn: (span: Span | undefined) => Promise<T>,
-  ): Promise<T> {
-    if (!this.on) return fn(undefined);
-    const span = tracer().startSpan(name, options, options.parent ?? context.active());
+  /**
+   * Runs `fn` in a new span (a child of the active one, or of `parent`), ending it when `fn`
+   * settles. `describe` is called only while tracing: the seams pay nothing else when it is off.
+   */
+  async span<T>(describe: () => SpanSpec, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+    const span = this.begin(describe);
+    if (!span) return fn(undefined);
     try {
-      return await context.with(trace.setSpan(options.parent ?? context.active(), span), () => fn(span));
+      return await context.with(contextOf(span), () => fn(span));
     } catch (error) {
       failed(span, error);
       throw error;
@@ -97,9 +105,11 @@ export const tracing = {
     }
   },
 
-  /** A span started now and ended by the caller (one whose end is a callback's). */
-  begin(name: string, options: { kind?: SpanKind; attributes?: Attributes; parent?: Context; links?: Link[] }) {
-    return this.on ? tracer().startSpan(name, options, options.parent ?? context.active()) : undefined;
+  /** A span started now and ended by the caller (one whose end is a callback's); undefined while tracing is off. */
+  begin(describe: () => SpanSpec): Span | undefined {
+    if (!this.on) return undefined;
+    const { name, parent, ...options } = describe();
+    return tracer().startSpan(name, options, parent ?? context.active());
   },
 
   /** The trace context carried by Kafka record headers or HTTP headers (W3C `traceparent`). */

@@ -119,11 +119,12 @@ function eventRecords(
 function processSpans(topic: string, records: FetchedCommand[]): Array<Span | undefined> {
   return records.map(({ headers, partition, offset, key }) =>
     headers?.traceparent
-      ? tracing.begin(`process ${topic}`, {
+      ? tracing.begin(() => ({
+          name: `process ${topic}`,
           kind: SpanKind.CONSUMER,
           parent: tracing.extract(headers),
           attributes: messagingAttributes(topic, "process", { partition, offset, key: key?.toString() }),
-        })
+        }))
       : undefined,
   );
 }
@@ -136,15 +137,13 @@ function processSpans(topic: string, records: FetchedCommand[]): Array<Span | un
 function chunkSpan(spans: Array<Span | undefined>, size: number, fn: () => Promise<void>) {
   const traced = spans.filter((s): s is Span => s !== undefined);
   if (traced.length === 0) return fn();
-  return tracing.span(
-    "apply commands",
-    {
-      parent: contextOf(traced[0]!),
-      links: traced.slice(1).map((s) => ({ context: s.spanContext() })),
-      attributes: { "messaging.batch.message_count": size },
-    },
-    fn,
-  );
+  const chunk = () => ({
+    name: "apply commands",
+    parent: contextOf(traced[0]!),
+    links: traced.slice(1).map((s) => ({ context: s.spanContext() })),
+    attributes: { "messaging.batch.message_count": size },
+  });
+  return tracing.span(chunk, fn);
 }
 
 /** Where a command stood in chat.commands, and how many partitions chat.events has. */
@@ -330,20 +329,21 @@ export class CommandConsumer {
     const deadLetters = verdicts.flatMap((v, i) =>
       v.kind === "deadLetter" ? [deadLetterRecord(records[i]!, v.reason)] : [],
     );
-    const span = tracing.on
-      ? tracing.begin(`send ${this.options.topics.events}`, {
-          kind: SpanKind.PRODUCER,
-          attributes: messagingAttributes(this.options.topics.events, "send", { count: answers.length }),
-        })
-      : undefined;
-    await this.producer!.sendBatch({
-      acks: ACKS_ALL,
-      topicMessages: [
-        { topic: this.options.topics.events, messages: answers },
-        { topic: this.options.topics.deadLetters, messages: deadLetters },
-      ].filter((t) => t.messages.length > 0),
+    const { events } = this.options.topics;
+    const send = () => ({
+      name: `send ${events}`,
+      kind: SpanKind.PRODUCER,
+      attributes: messagingAttributes(events, "send", { count: answers.length }),
     });
-    span?.end(); // not ended on failure: the chunk's span records that
+    await tracing.span(send, () =>
+      this.producer!.sendBatch({
+        acks: ACKS_ALL,
+        topicMessages: [
+          { topic: events, messages: answers },
+          { topic: this.options.topics.deadLetters, messages: deadLetters },
+        ].filter((t) => t.messages.length > 0),
+      }),
+    );
   }
 
   /** Counted only once the chunk is committed and published, so retries do not inflate them. */

@@ -284,6 +284,19 @@ export class TestSubscription<T = Record<string, any>> {
     });
   }
 
+  /**
+   * Calls `send(attempt)` until a result arrives: a subscription is live some time after its
+   * subscribe message is sent, and what was published before that is not delivered.
+   */
+  async sendUntilReceived(send: (attempt: number) => Promise<void>, attempts = 40): Promise<void> {
+    for (let attempt = 0; this.data.length === 0; attempt++) {
+      if (attempt >= attempts)
+        throw new Error(`no result after ${attempts} sends: ${JSON.stringify(this.results)} ${String(this.error)}`);
+      await send(attempt);
+      await this.waitFor((s) => s.data.length > 0, 500, "a result").catch(() => {});
+    }
+  }
+
   close(): void {
     this.dispose();
   }

@@ -61,9 +61,8 @@ async function sendTraced(
   let traceId = "";
   let requestSpanId = "";
   try {
-    // Sent until the subscription shows it (it is live some time after it is sent): the last send's trace is the one.
-    for (let attempt = 0; subscription.data.length === 0; attempt++) {
-      if (attempt > 40) throw new Error("the subscription never got a message");
+    // The last send's trace is the one delivered.
+    await subscription.sendUntilReceived(async (attempt) => {
       [traceId, requestSpanId] = [randomBytes(16).toString("hex"), randomBytes(8).toString("hex")];
       const response = await fetch(sender.url, {
         method: "POST",
@@ -79,8 +78,7 @@ async function sendTraced(
       });
       const result = (await response.json()) as { errors?: unknown };
       if (result.errors) throw new Error(`the send failed: ${JSON.stringify(result.errors)}`);
-      await subscription.waitFor((s) => s.data.length > 0, 500, "the message").catch(() => {});
-    }
+    });
   } finally {
     subscription.close();
     await client.dispose();
