@@ -64,7 +64,8 @@ const keyPartitioner = Partitioners.DefaultPartitioner();
 
 const AWAKE = Promise.resolve();
 
-type Listener = (record: unknown) => void;
+/** A channel's listener: a function, or a queue the event is pushed to (no closure per subscription). */
+type Listener = ((record: unknown) => void) | { push(record: unknown): void };
 
 /**
  * Our wrapper over graphql-kafkajs-subscriptions' KafkaPubSub on `chat.events`. It fixes
@@ -117,6 +118,10 @@ class KafkaEventBus implements EventBus {
 
   get paused() {
     return this.dormant;
+  }
+
+  get queueLimit() {
+    return this.options.queueLimit;
   }
 
   get subscriptionCount() {
@@ -208,26 +213,26 @@ class KafkaEventBus implements EventBus {
 
   subscribeRoom(roomId: string, onOverflow?: () => void) {
     this.live();
-    const { queueLimit, logger } = this.options;
-    let unlisten = () => {};
-    const queue = new BoundedQueue<RoomEvent>(
-      queueLimit,
-      () => {
-        logger.warn({ roomId, limit: queueLimit }, "subscriber fell too far behind; disconnecting it");
-        onOverflow?.();
-        return new AppError(
-          "SERVICE_UNAVAILABLE",
-          `subscription fell more than ${queueLimit} events behind; subscribe again with afterSeq to resume`,
-        );
-      },
-      () => {
-        this.queues.delete(queue);
-        unlisten();
-      },
-    );
+    const queue = new RoomQueue(this, roomId, onOverflow);
     this.queues.add(queue);
-    unlisten = this.listen(roomChannel(roomId), roomEvent, (event) => queue.push(event), this.options.onRoomEvent);
+    this.listen(roomChannel(roomId), roomEvent, queue, this.options.onRoomEvent);
     return queue;
+  }
+
+  /** A subscriber fell too far behind: why its queue ends. */
+  overflowError(roomId: string): AppError {
+    const { queueLimit, logger } = this.options;
+    logger.warn({ roomId, limit: queueLimit }, "subscriber fell too far behind; disconnecting it");
+    return new AppError(
+      "SERVICE_UNAVAILABLE",
+      `subscription fell more than ${queueLimit} events behind; subscribe again with afterSeq to resume`,
+    );
+  }
+
+  /** A room queue ended: it no longer receives its room's events. */
+  queueEnded(queue: RoomQueue) {
+    this.queues.delete(queue);
+    this.unlisten(roomChannel(queue.roomId), queue);
   }
 
   onUserChanged(listener: (userId: string) => void) {
@@ -455,7 +460,7 @@ class KafkaEventBus implements EventBus {
   private listen<T>(
     channel: string,
     schema: z.ZodType<T>,
-    listener: (event: T) => void,
+    listener: ((event: T) => void) | { push(event: T): void },
     onDecoded?: (event: T) => void,
   ) {
     let entry = this.channels.get(channel);
@@ -465,21 +470,21 @@ class KafkaEventBus implements EventBus {
         const event = this.decode(schema, message as KafkaMessage);
         if (event === null) return;
         onDecoded?.(event);
-        for (const l of listeners) l(event);
+        for (const l of listeners) typeof l === "function" ? l(event) : l.push(event);
       });
       entry = { id, listeners };
       this.channels.set(channel, entry);
     }
-    const current = entry;
     const typed = listener as Listener;
-    current.listeners.add(typed);
-    return () => {
-      current.listeners.delete(typed);
-      if (current.listeners.size === 0 && this.channels.get(channel) === current) {
-        this.channels.delete(channel);
-        void current.id.then((id) => this.pubsub?.unsubscribe(id));
-      }
-    };
+    entry.listeners.add(typed);
+    return () => this.unlisten(channel, typed);
+  }
+
+  private unlisten(channel: string, listener: Listener) {
+    const entry = this.channels.get(channel);
+    if (!entry?.listeners.delete(listener) || entry.listeners.size > 0) return;
+    this.channels.delete(channel);
+    void entry.id.then((id) => this.pubsub?.unsubscribe(id));
   }
 
   /**
@@ -535,6 +540,27 @@ class KafkaEventBus implements EventBus {
     } finally {
       span?.end();
     }
+  }
+}
+
+/** One subscription's queue of a room's events (a class, not closures: every idle subscription keeps one). */
+class RoomQueue extends BoundedQueue<RoomEvent> {
+  constructor(
+    private readonly bus: KafkaEventBus,
+    readonly roomId: string,
+    private readonly onSlowReader: (() => void) | undefined,
+  ) {
+    super(bus.queueLimit);
+  }
+
+  protected override overflowed() {
+    const error = this.bus.overflowError(this.roomId);
+    this.onSlowReader?.();
+    return error;
+  }
+
+  protected override closed() {
+    this.bus.queueEnded(this);
   }
 }
 

@@ -57,9 +57,10 @@ export function serveGraphQLWs(
   wss.on("connection", (socket, request) => {
     const connection = new Connection(socket, request.socket, limits.clientAddress(request), shared);
     connections.set(socket, connection);
-    socket.once("error", onSocketError);
+    // `on`, not `once`: once wraps each listener in a closure and a bound function per socket.
+    socket.on("error", onSocketError);
     socket.on("message", onSocketMessage);
-    socket.once("close", onSocketClose);
+    socket.on("close", onSocketClose);
     connection.closed = server.opened(connection, connection);
   });
   return {

@@ -149,46 +149,64 @@ function executeWithin(maxEventBytes: number, args: ExecutionArgs, payload: unkn
  * with viewer-dependent fields are shared only between subscriptions of the same viewer.
  */
 export function createSharedSubscribe(schema: GraphQLSchema, options: SharedSubscribeOptions) {
-  const cacheSize = options.cacheSize ?? 5000;
-  const perViewer = viewerDependentFields(schema);
-  const results = new ResultCache(cacheSize, options.cacheBytes ?? 16 * 1024 * 1024);
-  const shapes = new ShapeIds(cacheSize);
-  const executeCounted = (args: ExecutionArgs, payload: unknown) => executeWithin(options.maxEventBytes, args, payload);
-
+  const sharing = new Sharing(schema, options);
   return async function subscribe(args: ExecutionArgs) {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-    const shape = cachedSelectionShape(perViewer, args.schema, args.document, args.operationName);
+    return new SharedResults(source as AsyncIterableIterator<unknown>, sharing, args, sharing.prefixOf(args));
+  };
+}
+
+/** What subscriptions share: the results of recent events by shape, and the shapes' ids. */
+class Sharing {
+  private readonly perViewer: Map<string, Dependence>;
+  private readonly results: ResultCache;
+  private readonly shapes: ShapeIds;
+
+  constructor(
+    schema: GraphQLSchema,
+    private readonly options: SharedSubscribeOptions,
+  ) {
+    const cacheSize = options.cacheSize ?? 5000;
+    this.perViewer = viewerDependentFields(schema);
+    this.results = new ResultCache(cacheSize, options.cacheBytes ?? 16 * 1024 * 1024);
+    this.shapes = new ShapeIds(cacheSize);
+  }
+
+  /** A subscription's share key (its selection shape, variables and viewer), or null when it shares nothing. */
+  prefixOf(args: ExecutionArgs): string | null {
+    const shape = cachedSelectionShape(this.perViewer, args.schema, args.document, args.operationName);
+    if (!shape) return null;
     const context = args.contextValue as GraphQLContext;
     const variables = args.variableValues ?? {};
     // Interned to a short id once per subscription: the per-event key stays small to hash.
-    const prefix = shape
-      ? shapes.idOf(
-          `${shape.key}|${JSON.stringify(shape.variables.map((v) => variables[v]))}|${shape.viewerDependent ? context.viewer?.id : "*"}`,
-        )
-      : null;
+    return this.shapes.idOf(
+      `${shape.key}|${JSON.stringify(shape.variables.map((v) => variables[v]))}|${shape.viewerDependent ? context.viewer?.id : "*"}`,
+    );
+  }
 
-    const executeFor = (payload: unknown) => {
-      // Shared per event, not per entity: a later event about the same message is executed
-      // anew. A stream's closing error (left the room, ...) and rows replayed from the
-      // database have no event identity: they are one subscriber's own.
-      const event = eventIdentity(payload);
-      if (!prefix || event === undefined) return executeCounted(args, payload);
-      const key = `${event}|${prefix}`;
-      let result = results.get(key);
-      if (!result) {
-        result = executeCounted(args, payload);
-        results.set(key, result);
-        // A result with errors (a database hiccup, say) is not handed to the next subscriber.
-        void Promise.resolve(result).then((r) =>
-          r.errors ? results.delete(key) : results.sized(key, sizes.get(r) ?? 0),
-        );
-      }
-      return result;
-    };
-    const charge = (result: ExecutionResult) => options.charge(context, sizes.get(result) ?? 0);
-    return new SharedResults(source as AsyncIterableIterator<unknown>, executeFor, charge);
-  };
+  execute(args: ExecutionArgs, prefix: string | null, payload: unknown): Result {
+    // Shared per event, not per entity: a later event about the same message is executed
+    // anew. A stream's closing error (left the room, ...) and rows replayed from the
+    // database have no event identity: they are one subscriber's own.
+    const event = eventIdentity(payload);
+    if (!prefix || event === undefined) return executeWithin(this.options.maxEventBytes, args, payload);
+    const key = `${event}|${prefix}`;
+    let result = this.results.get(key);
+    if (!result) {
+      result = executeWithin(this.options.maxEventBytes, args, payload);
+      this.results.set(key, result);
+      // A result with errors (a database hiccup, say) is not handed to the next subscriber.
+      void Promise.resolve(result).then((r) =>
+        r.errors ? this.results.delete(key) : this.results.sized(key, sizes.get(r) ?? 0),
+      );
+    }
+    return result;
+  }
+
+  charge(args: ExecutionArgs, result: ExecutionResult) {
+    this.options.charge(args.contextValue as GraphQLContext, sizes.get(result) ?? 0);
+  }
 }
 
 export interface SharedSubscribeOptions {
@@ -247,14 +265,18 @@ class ResultCache {
   }
 }
 
-/** A subscription's results: its source events, each executed (or shared) by `executeFor`. */
+/**
+ * A subscription's results: its source events, each executed (or shared) by `sharing`. Its
+ * own state is fields, not closures: every idle subscription keeps one.
+ */
 class SharedResults implements AsyncIterableIterator<ExecutionResult> {
   private ended = false;
 
   constructor(
     private readonly upstream: AsyncIterableIterator<unknown>,
-    private readonly executeFor: (payload: unknown) => Result,
-    private readonly charge: (result: ExecutionResult) => void,
+    private readonly sharing: Sharing,
+    private readonly args: ExecutionArgs,
+    private readonly prefix: string | null,
   ) {}
 
   /** A subscriber whose budget is spent gets that error as its last result, then the end. */
@@ -262,9 +284,9 @@ class SharedResults implements AsyncIterableIterator<ExecutionResult> {
     if (this.ended) return this.return();
     const item = await this.upstream.next();
     if (item.done) return { done: true, value: undefined };
-    const result = await this.executeFor(item.value);
+    const result = await this.sharing.execute(this.args, this.prefix, item.value);
     try {
-      this.charge(result);
+      this.sharing.charge(this.args, result);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       this.ended = true;

@@ -12,6 +12,7 @@ const EXPIRY_CHECK_MS = 10_000;
 
 interface OpenSocket {
   socket: WebSocket;
+  userId: string;
   token: string;
   expiresAt: number;
 }
@@ -33,6 +34,8 @@ export interface SocketLimits {
  */
 export class SocketSessions {
   private readonly byUser = new Map<string, Set<OpenSocket>>();
+  private readonly bySocket = new WeakMap<WebSocket, OpenSocket>();
+  private readonly onClose: (this: WebSocket) => void;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -40,6 +43,11 @@ export class SocketSessions {
     private readonly limits: SocketLimits,
     private readonly listeners: readonly ConnectionListener[] = [],
   ) {
+    // One close listener for every socket: a closure per socket would cost each idle client memory.
+    const sessions = this;
+    this.onClose = function (this: WebSocket) {
+      sessions.closed(this);
+    };
     users.onChanged((userId) => void this.recheck(userId));
     // One timer for all sockets: an expired token ends its socket within EXPIRY_CHECK_MS.
     this.timer = setInterval(() => this.sweep(), EXPIRY_CHECK_MS).unref();
@@ -47,9 +55,9 @@ export class SocketSessions {
 
   /**
    * Registers a new socket's session. A socket without one is closed after a short grace (its
-   * subscriptions are refused UNAUTHENTICATED meanwhile); one past the user's socket limit at once.
+   * subscriptions are refused UNAUTHENTICATED meanwhile); one past the user's socket limit at
+   * once. Returns the signed-in user's id, or null.
    */
-  /** Returns the signed-in user's id, or null. */
   async open(socket: WebSocket, authorization: unknown): Promise<string | null> {
     const token = bearerToken(authorization);
     const session = token ? await this.users.session(token) : null;
@@ -60,6 +68,8 @@ export class SocketSessions {
       }, this.limits.unauthenticatedTimeoutMs).unref();
       return null;
     }
+    // Closed while its token was looked up: there is no session to open (nor a close to come).
+    if (socket.readyState >= socket.CLOSING) return null;
     let sessions = this.byUser.get(session.user.id);
     if (!sessions) this.byUser.set(session.user.id, (sessions = new Set()));
     for (const open of sessions) if (open.socket.readyState >= open.socket.CLOSING) sessions.delete(open);
@@ -68,15 +78,22 @@ export class SocketSessions {
       socket.close(TOO_MANY_CLOSE_CODE, `too many connections for this user (limit ${this.limits.maxSocketsPerUser})`);
       return null;
     }
-    const open = { socket, token: token!, expiresAt: session.expiresAt };
-    sessions.add(open);
     const userId = session.user.id;
+    const open = { socket, userId, token: token!, expiresAt: session.expiresAt };
+    sessions.add(open);
+    this.bySocket.set(socket, open);
     for (const listener of this.listeners) listener.opened(userId);
-    socket.once("close", () => {
-      this.byUser.get(userId)?.delete(open);
-      for (const listener of this.listeners) listener.closed(userId);
-    });
+    socket.on("close", this.onClose);
     return userId;
+  }
+
+  /** A socket closed: its session is no longer open. */
+  private closed(socket: WebSocket) {
+    const open = this.bySocket.get(socket);
+    if (!open) return;
+    this.bySocket.delete(socket);
+    this.byUser.get(open.userId)?.delete(open);
+    for (const listener of this.listeners) listener.closed(open.userId);
   }
 
   stop(): void {

@@ -9,11 +9,22 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
   private done = false;
   private error: unknown = null;
 
+  /** `onOverflow` and `onClose` may be left out by a subclass that overrides `overflowed` and `closed`. */
   constructor(
     private readonly limit: number,
-    private readonly onOverflow: () => Error,
-    private readonly onClose: () => void = () => {},
+    private readonly onOverflow: () => Error = overflowError,
+    private readonly onClose: () => void = nothing,
   ) {}
+
+  /** The error that ends a queue that was pushed past its limit. */
+  protected overflowed(): Error {
+    return this.onOverflow();
+  }
+
+  /** Called once when the queue ends, however it ends. */
+  protected closed(): void {
+    this.onClose();
+  }
 
   push(item: T): void {
     if (this.done) return;
@@ -24,7 +35,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
       return;
     }
     if (this.buffer.length >= this.limit) {
-      this.fail(this.onOverflow());
+      this.fail(this.overflowed());
       return;
     }
     this.buffer.push(item);
@@ -86,6 +97,9 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
       this.waiting = this.failWaiting = null;
       resolve({ value: undefined, done: true });
     }
-    this.onClose();
+    this.closed();
   }
 }
+
+const overflowError = () => new Error("queue overflow");
+const nothing = () => {};

@@ -14,8 +14,30 @@ export interface BlockedSet {
 }
 
 interface Watched {
+  viewerId: string;
   blocked: Set<string>;
   holders: number;
+}
+
+/** One stream's hold on its viewer's Watched entry (a class: each open stream keeps one). */
+class Hold implements BlockedSet {
+  private released = false;
+
+  constructor(
+    private readonly held: Watched,
+    private readonly watched: Map<string, Watched>,
+  ) {}
+
+  has(userId: string | null) {
+    return userId !== null && this.held.blocked.has(userId);
+  }
+
+  release() {
+    if (this.released) return;
+    this.released = true;
+    const { held, watched } = this;
+    if (--held.holders === 0 && watched.get(held.viewerId) === held) watched.delete(held.viewerId);
+  }
 }
 
 export class BlocksService {
@@ -75,20 +97,11 @@ export class BlocksService {
   async watch(viewerId: string): Promise<BlockedSet> {
     let entry = this.watched.get(viewerId);
     if (!entry) {
-      entry = { blocked: await this.load(viewerId), holders: 0 };
+      entry = { viewerId, blocked: await this.load(viewerId), holders: 0 };
       this.watched.set(viewerId, entry);
     }
     entry.holders++;
-    const held = entry;
-    let released = false;
-    return {
-      has: (userId) => userId !== null && held.blocked.has(userId),
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--held.holders === 0 && this.watched.get(viewerId) === held) this.watched.delete(viewerId);
-      },
-    };
+    return new Hold(entry, this.watched);
   }
 
   private async reload(viewerId: string) {
