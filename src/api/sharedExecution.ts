@@ -222,6 +222,8 @@ export interface SharedSubscribeOptions {
 
 type Result = Promise<ExecutionResult> | ExecutionResult;
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /** The bytes each result was counted at while it was built. */
 const sizes = new WeakMap<ExecutionResult, number>();
 
@@ -279,12 +281,16 @@ class SharedResults implements AsyncIterableIterator<ExecutionResult> {
     private readonly prefix: string | null,
   ) {}
 
-  /** A subscriber whose budget is spent gets that error as its last result, then the end. */
-  async next(): Promise<IteratorResult<ExecutionResult>> {
+  // Not async while it waits for the source: an idle subscription keeps this call pending,
+  // and a suspended async call holds a generator and its registers.
+  next(): Promise<IteratorResult<ExecutionResult>> {
     if (this.ended) return this.return();
-    const item = await this.upstream.next();
-    if (item.done) return { done: true, value: undefined };
-    const result = await this.sharing.execute(this.args, this.prefix, item.value);
+    return this.upstream.next().then((item) => (item.done ? DONE : this.deliver(item.value)));
+  }
+
+  /** A subscriber whose budget is spent gets that error as its last result, then the end. */
+  private async deliver(payload: unknown): Promise<IteratorResult<ExecutionResult>> {
+    const result = await this.sharing.execute(this.args, this.prefix, payload);
     try {
       this.sharing.charge(this.args, result);
     } catch (error) {
@@ -297,12 +303,12 @@ class SharedResults implements AsyncIterableIterator<ExecutionResult> {
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
     await this.upstream.return?.();
-    return { done: true, value: undefined };
+    return DONE;
   }
 
   async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
     await this.upstream.throw?.(error);
-    return { done: true, value: undefined };
+    return DONE;
   }
 
   [Symbol.asyncIterator]() {

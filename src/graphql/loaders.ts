@@ -64,11 +64,12 @@ export class Loaders {
   }
 
   #myMembership?: DataLoader<string, Membership | null>;
-  readonly #knownMembership = new Map<string, boolean>();
+  /** Made when first needed: every open subscription keeps a context, and most never need it. */
+  #knownMembership?: Map<string, boolean>;
   get myMembership() {
     return (this.#myMembership ??= new DataLoader(async (roomIds) => {
       const found = byKey(roomIds, await this.services.rooms.memberships(this.requireViewerId(), roomIds), null);
-      roomIds.forEach((id, i) => this.#knownMembership.set(id, found[i] !== null));
+      roomIds.forEach((id, i) => this.known().set(id, found[i] !== null));
       return found;
     }));
   }
@@ -76,7 +77,7 @@ export class Loaders {
   /** Records a membership read elsewhere in this operation. */
   primeMembership(roomId: string, membership: Membership | null) {
     this.myMembership.prime(roomId, membership);
-    this.#knownMembership.set(roomId, membership !== null);
+    this.known().set(roomId, membership !== null);
   }
 
   /**
@@ -84,12 +85,16 @@ export class Loaders {
    * applied as a member (sendMessage, createRoom, ...), or a list of the viewer's own rooms.
    */
   vouchMembership(roomId: string) {
-    this.#knownMembership.set(roomId, true);
+    this.known().set(roomId, true);
   }
 
   /** Whether the viewer is a member of the room, when this operation has already read it. */
   knownMembership(roomId: string): boolean | undefined {
-    return this.#knownMembership.get(roomId);
+    return this.#knownMembership?.get(roomId);
+  }
+
+  private known() {
+    return (this.#knownMembership ??= new Map());
   }
 
   #myUnreadCount?: DataLoader<string, number>;

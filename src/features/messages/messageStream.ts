@@ -10,6 +10,8 @@ const REPLAY_PAGE_SIZE = 100;
 
 type Item = MessageRow | AppError;
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/** The live stream ended. */
+const ENDED = Symbol("ended");
 
 /**
  * One subscriber's messages of a room: stored messages with seq > afterSeq, then live ones,
@@ -47,12 +49,17 @@ export class MessageStream implements AsyncIterableIterator<Item> {
     return this;
   }
 
+  // One async function, not one awaiting another: an idle subscription keeps this call
+  // suspended on the live queue, and each suspended call holds a generator and its registers.
   async next(): Promise<IteratorResult<Item>> {
     if (this.ended) return DONE;
     try {
       for (;;) {
-        const message = await this.nextMessage();
-        if (!message) return this.return();
+        const message =
+          this.backlog.shift() ??
+          (this.replay ? await this.readStored(this.replay) : this.accept(await this.live.next()));
+        if (message === ENDED) return this.return();
+        if (!message) continue;
         this.lastSeq = message.seq;
         if (!this.hidden?.has(message.senderId)) return { done: false, value: message };
       }
@@ -77,29 +84,30 @@ export class MessageStream implements AsyncIterableIterator<Item> {
     throw error;
   }
 
-  private async nextMessage(): Promise<MessageRow | null> {
-    for (;;) {
-      const stored = this.backlog.shift();
-      if (stored) return stored;
-      if (this.replay) {
-        await this.readStored(this.replay);
-        continue;
-      }
-      const item = await this.live.next();
-      if (item.done) return null;
-      const event = item.value;
-      if (event.type === "MemberLeft" && event.userId === this.viewerId)
-        throw forbidden(`you are no longer a member of room ${this.roomId}`);
-      if (event.type !== "MessageAdded") continue;
-      const { message } = event;
-      if (this.lastSeq !== null && message.seq <= this.lastSeq) continue;
-      if (this.lastSeq !== null && message.seq > this.lastSeq + 1) this.replay = { waiting: message };
-      else return message;
+  /**
+   * What a live event means here: the next message, nothing (a duplicate, another kind of
+   * event: read on), or the end. A gap starts a replay up to the message (nothing for now).
+   */
+  private accept(item: IteratorResult<RoomEvent>): MessageRow | typeof ENDED | undefined {
+    if (item.done) return ENDED;
+    const event = item.value;
+    if (event.type === "MemberLeft" && event.userId === this.viewerId)
+      throw forbidden(`you are no longer a member of room ${this.roomId}`);
+    if (event.type !== "MessageAdded") return undefined;
+    const { message } = event;
+    if (this.lastSeq !== null && message.seq <= this.lastSeq) return undefined;
+    if (this.lastSeq !== null && message.seq > this.lastSeq + 1) {
+      this.replay = { waiting: message };
+      return undefined;
     }
+    return message;
   }
 
-  /** The next page of stored messages after the last delivered; the waiting live message after the last page. */
-  private async readStored({ waiting }: { waiting?: MessageRow }) {
+  /**
+   * Reads the next page of stored messages after the last delivered into the backlog, and the
+   * waiting live message after the last page.
+   */
+  private async readStored({ waiting }: { waiting?: MessageRow }): Promise<undefined> {
     const range = waiting
       ? and(gt(messages.seq, this.lastSeq!), lt(messages.seq, waiting.seq))
       : gt(messages.seq, this.lastSeq!);
@@ -113,5 +121,6 @@ export class MessageStream implements AsyncIterableIterator<Item> {
       this.replay = null;
       if (waiting) this.backlog.push(waiting);
     }
+    return undefined;
   }
 }
