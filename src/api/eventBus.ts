@@ -84,7 +84,7 @@ class KafkaEventBus implements EventBus {
   private restarting = false;
   /** channel -> (KafkaPubSub subscription id, local listeners) */
   private readonly channels = new Map<string, { id: Promise<number>; listeners: Set<Listener> }>();
-  private readonly queues = new Set<BoundedQueue<RoomEvent>>();
+  private readonly queues = new Set<RoomQueue>();
   private answers: {
     awaits: (commandId: string) => boolean;
     listener: (id: string, answer: CommandAnswer) => void;
@@ -118,10 +118,6 @@ class KafkaEventBus implements EventBus {
 
   get paused() {
     return this.dormant;
-  }
-
-  get queueLimit() {
-    return this.options.queueLimit;
   }
 
   get subscriptionCount() {
@@ -213,7 +209,7 @@ class KafkaEventBus implements EventBus {
 
   subscribeRoom(roomId: string, onOverflow?: () => void) {
     this.live();
-    const queue = new RoomQueue(this, roomId, onOverflow);
+    const queue = new RoomQueue(this, this.options.queueLimit, roomId, onOverflow);
     this.queues.add(queue);
     this.listen(roomChannel(roomId), roomEvent, queue, this.options.onRoomEvent);
     return queue;
@@ -547,10 +543,11 @@ class KafkaEventBus implements EventBus {
 class RoomQueue extends BoundedQueue<RoomEvent> {
   constructor(
     private readonly bus: KafkaEventBus,
+    limit: number,
     readonly roomId: string,
     private readonly onSlowReader: (() => void) | undefined,
   ) {
-    super(bus.queueLimit);
+    super(limit);
   }
 
   protected override overflowed() {
