@@ -44,8 +44,8 @@ const envSchema = z.object({
   /**
    * How long a statement waits for a row lock before it fails (PostgreSQL's lock_timeout). A
    * worker's chunk that waits longer (two chunks of racing commands, such as a save and a
-   * leave, holding what the other needs) is undone and tried again at once, instead of
-   * holding up the other commands of its transaction until the deadlock detector's 1 s.
+   * leave, holding what the other needs) is undone and tried again after a short random wait,
+   * instead of holding up the other commands of its transaction until the deadlock detector's 1 s.
    * @default 100
    */
   DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(100),

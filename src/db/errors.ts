@@ -17,7 +17,7 @@ export interface DatabaseFailure {
    * `unavailable`: a lost or refused connection, or a server shutting down;
    * `canceled`: the statement hit statement_timeout or was canceled;
    * `contended`: it waited past lock_timeout or was picked as a deadlock's victim (another
-   * transaction holds what it needs: trying again at once usually succeeds);
+   * transaction holds what it needs: trying again soon usually succeeds);
    * `other`: anything else (a serialization failure, a bug).
    */
   kind: "invalid" | "unavailable" | "canceled" | "contended" | "other";
