@@ -1,7 +1,8 @@
 /**
  * The WebSocket heartbeat: a socket that stays silent is pinged, and dropped once it leaves a
  * ping unanswered; a socket that talks (graphql-ws pings of its own, as the web client sends
- * every 5 s) is never pinged.
+ * every 5 s) is never pinged. A socket that never sends connection_init is closed (4408), even
+ * while it pings.
  */
 import { expect, it } from "vitest";
 import WebSocket from "ws";
@@ -46,5 +47,27 @@ it("pings silent sockets, drops one that does not answer, and leaves a talking o
   } finally {
     clearInterval(chatter);
     for (const s of [silent, deaf, talking]) s.ws.terminate();
+  }
+});
+
+it("closes a socket that does not send connection_init within 3 s, pinging or not, and keeps one that did", async () => {
+  const user = await signUp(t.url);
+  const signedIn = await socket(user.token, true);
+  const closeCode = (ws: WebSocket) => new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+  const open = () =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(t.wsUrl, "graphql-transport-ws");
+      ws.once("open", () => resolve(ws)).once("error", reject);
+    });
+  const [silent, pinging] = await Promise.all([open(), open()]);
+  const pings = setInterval(() => pinging.send(JSON.stringify({ type: "ping" })), 200);
+  try {
+    const openedAt = Date.now();
+    expect(await Promise.all([closeCode(silent), closeCode(pinging)])).toEqual([4408, 4408]);
+    expect(Date.now() - openedAt).toBeGreaterThanOrEqual(2_900);
+    expect(signedIn.closed).toBe(false);
+  } finally {
+    clearInterval(pings);
+    signedIn.ws.terminate();
   }
 });

@@ -1,12 +1,11 @@
-/** 6. Connections: memory per idle, subscribed WebSocket client. */
+/** 6. Connections: memory per idle, subscribed WebSocket client, read once each process has settled. */
 import WebSocket from "ws";
 import { openMany, subscribe, type Subscriber } from "../lib/clients.js";
 import { startBaseline } from "../lib/processes.js";
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
-
-const settle = () => new Promise((r) => setTimeout(r, 3000));
+import { settledRssBytes } from "../lib/procstat.js";
 
 export async function connectionsScenario(
   stack: Stack,
@@ -18,8 +17,7 @@ export async function connectionsScenario(
   let ours: number;
   try {
     const fixture = await createFixture(chat.url, opts.rooms);
-    await settle();
-    const before = chat.api!.rssBytes();
+    const before = await settledRssBytes(() => chat.api!.rssBytes());
     log(`connections: opening ${opts.clients} idle subscribed clients`);
     subs.push(
       ...(await openMany(
@@ -36,8 +34,7 @@ export async function connectionsScenario(
         (n) => log(`connections: ${n} open`),
       )),
     );
-    await settle();
-    ours = (chat.api!.rssBytes() - before) / opts.clients;
+    ours = ((await settledRssBytes(() => chat.api!.rssBytes())) - before) / opts.clients;
   } finally {
     subs.forEach((s) => s.close());
     await chat.stop();
@@ -48,8 +45,7 @@ export async function connectionsScenario(
   const sockets: WebSocket[] = [];
   let base: number;
   try {
-    await settle();
-    const before = ws.rssBytes();
+    const before = await settledRssBytes(() => ws.rssBytes());
     sockets.push(
       ...(await openMany(
         opts.clients,
@@ -61,8 +57,7 @@ export async function connectionsScenario(
           }),
       )),
     );
-    await settle();
-    base = (ws.rssBytes() - before) / opts.clients;
+    base = ((await settledRssBytes(() => ws.rssBytes())) - before) / opts.clients;
   } finally {
     sockets.forEach((s) => s.terminate());
     await ws.stop();
@@ -76,8 +71,8 @@ export async function connectionsScenario(
       baselineName: "raw ws idle socket",
       baseline: round(base / 1024, 1),
       lowerIsBetter: true,
-      target: "<= 16 KiB",
-      met: ours / 1024 <= 16,
+      target: "<= 10 KiB",
+      met: ours / 1024 <= 10,
     }),
   ];
 }

@@ -13,7 +13,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { graphql } from "../lib/clients.js";
-import { difference, sample } from "../lib/procstat.js";
+import { difference, sample, settledRssBytes } from "../lib/procstat.js";
 import { row, type Row } from "../lib/report.js";
 import { Chat, createFixture, type Fixture, type Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
@@ -26,8 +26,6 @@ const IDLE_SECONDS = 10;
 const SUBSCRIPTION = `subscription($r: ID!) { messageAdded(roomId: $r) { seq } }`;
 const SEND = `mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { id } }`;
 const fleetScript = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../lib/fleet.ts");
-
-const settle = () => new Promise((r) => setTimeout(r, 3000));
 
 /** A fleet process and the lines it prints. */
 class Fleet {
@@ -83,9 +81,8 @@ async function measure(
   empty: number,
   log: (l: string) => void,
 ) {
-  await settle();
   const api = chat.api!;
-  const perClient = (api.rssBytes() - empty) / clients;
+  const perClient = ((await settledRssBytes(() => api.rssBytes())) - empty) / clients;
   const before = sample(chat.processGroups());
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   const idle = difference(before, sample(chat.processGroups()));
@@ -119,8 +116,7 @@ export async function scaleScenario(
     const clients = Math.min(opts.clients, limit - FD_RESERVE);
     log(`scale: ${clients} clients (asked ${opts.clients}; the API process may open ${limit} files)`);
     const fixture = await createFixture(chat.url, opts.rooms);
-    await settle();
-    const empty = api.rssBytes();
+    const empty = await settledRssBytes(() => api.rssBytes());
     const openFleet = async (count: number) => {
       const fleet = Fleet.start(fleets.length, count, chat, fixture);
       fleets.push(fleet);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
+import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from "graphql-ws";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { Counts } from "../shared/collections.js";
 import type { Logger } from "../shared/logger.js";
@@ -50,13 +50,23 @@ export function serveGraphQLWs(
   limits: WsLimits & { keepAliveMs: number },
 ) {
   const payloads = sharedPayloads();
-  const server = makeServer({ ...options, jsonMessageReplacer: payloads.replacer });
-  const shared: Shared = { payloads, corker: new Corker(), logger, unauthenticated: new Counts(), limits };
+  const initWait = new InitWait(options.connectionInitWaitTimeout ?? DEFAULT_INIT_WAIT_MS);
+  // The init wait is ours (InitWait), not graphql-ws's.
+  const server = makeServer({ ...options, connectionInitWaitTimeout: 0, jsonMessageReplacer: payloads.replacer });
+  const shared: Shared = {
+    payloads,
+    corker: new Corker(),
+    initWait,
+    logger,
+    unauthenticated: new Counts(),
+    limits,
+  };
   const heartbeat = startHeartbeat(wss, limits.keepAliveMs);
   wss.options.handleProtocols = handleProtocols;
   wss.on("connection", (socket, request) => {
     const connection = new Connection(socket, request.socket, limits.clientAddress(request), shared);
     connections.set(socket, connection);
+    initWait.add(connection);
     // `on`, not `once`: once wraps each listener in a closure and a bound function per socket.
     socket.on("error", onSocketError);
     socket.on("message", onSocketMessage);
@@ -75,6 +85,7 @@ export function serveGraphQLWs(
 interface Shared {
   payloads: ReturnType<typeof sharedPayloads>;
   corker: Corker;
+  initWait: InitWait;
   logger: Logger;
   /** Sockets not signed in (yet), by address. */
   unauthenticated: Counts<string>;
@@ -105,6 +116,7 @@ function onSocketMessage(this: WebSocket, data: RawData) {
 function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
   const connection = connections.get(this);
   connection?.leaveUnauthenticated();
+  connection?.shared.initWait.delete(connection);
   void connection?.closed?.(code, String(reason));
 }
 
@@ -182,7 +194,17 @@ class Connection implements WsExtra {
     const text = String(data);
     const problem = this.refusal(text);
     if (problem) return this.refuse(CloseCode.BadRequest, problem);
-    this.handle(text).catch((error: unknown) => {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return this.refuse(CloseCode.BadRequest, "Invalid message received");
+    }
+    if ((message as { type?: unknown } | null)?.type === MessageType.ConnectionInit) this.shared.initWait.delete(this);
+    // graphql-ws takes the parsed message as well as its text (its parseMessage parses only
+    // strings), and its handler of a subscribe message keeps what it was given for the
+    // subscription's life: the object, which it keeps anyway, rather than the text too.
+    this.handle(message as string).catch((error: unknown) => {
       this.shared.logger.error({ err: error }, "graphql-ws message handling failed");
       this.socket.close(CloseCode.InternalServerError, "Internal server error");
     });
@@ -232,6 +254,45 @@ class Connection implements WsExtra {
       ),
     );
     return true;
+  }
+}
+
+/** graphql-ws's default wait for connection_init. */
+const DEFAULT_INIT_WAIT_MS = 3_000;
+const INIT_WAIT_CHECK_MS = 250;
+
+/**
+ * Closes a socket that has not sent connection_init within the wait (4408, as graphql-ws
+ * would), with one timer for all sockets and only while some are waiting: graphql-ws's own
+ * wait is a timer and a closure per socket, kept for the socket's whole life.
+ */
+class InitWait {
+  /** Sockets yet to send connection_init, oldest first, with their deadlines. */
+  private readonly waiting = new Map<Connection, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly waitMs: number) {}
+
+  add(connection: Connection) {
+    if (!(this.waitMs > 0 && Number.isFinite(this.waitMs))) return;
+    this.waiting.set(connection, Date.now() + this.waitMs);
+    this.timer ??= setInterval(() => this.closeLate(), INIT_WAIT_CHECK_MS).unref();
+  }
+
+  delete(connection: Connection) {
+    this.waiting.delete(connection);
+  }
+
+  private closeLate() {
+    const now = Date.now();
+    for (const [connection, deadline] of this.waiting) {
+      if (deadline > now) break; // the rest came later
+      this.waiting.delete(connection);
+      connection.close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
+    }
+    if (this.waiting.size > 0) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 }
 

@@ -25,7 +25,7 @@ export function createOperationPreparer(
   options: { production: boolean; maxEntries?: number },
 ) {
   const maxEntries = options.maxEntries ?? 1000;
-  const documents = new Map<string, { document: DocumentNode; errors: readonly GraphQLError[] }>();
+  const documents = new Map<string, { source: string; document: DocumentNode; errors: readonly GraphQLError[] }>();
   let cachedText = 0;
   const message = options.production ? withoutSuggestions : (m: string) => m;
 
@@ -37,7 +37,7 @@ export function createOperationPreparer(
       (e) =>
         new GraphQLError(message(e.message), { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
     );
-    entry = { document, errors };
+    entry = { source, document, errors };
     if (source.length <= MAX_CACHED_QUERY_LENGTH) {
       documents.set(source, entry);
       cachedText += source.length;
@@ -59,6 +59,9 @@ export function createOperationPreparer(
       return [new GraphQLError(error.message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
     }
     if (entry.errors.length > 0) return [...entry.errors];
+    // graphql-ws keeps the subscribe message for the subscription's life: its copy of the
+    // operation text gives way to the cache's, which all subscribers of the operation share.
+    (payload as { query: string }).query = entry.source;
     const { errors, cost } = limits.check(entry.document, payload.operationName, payload.variables);
     if (errors.length > 0) return errors;
     const args = {
