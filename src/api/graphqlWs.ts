@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from "graphql-ws";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
+import type { Credentials } from "../graphql/context.js";
 import { Counts } from "../shared/collections.js";
 import type { Logger } from "../shared/logger.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./jsonDepth.js";
@@ -16,6 +17,8 @@ export interface WsExtra {
   remoteAddress: string;
   /** The signed-in user, once `signedIn` was called. */
   readonly userId: string | null;
+  /** What the connection's authorization said (null until connection_init: signed out). */
+  credentials: Credentials;
   /** The connection's token was accepted: the limits for sockets without one no longer apply. */
   signedIn(userId: string): void;
 }
@@ -135,6 +138,7 @@ class Connection implements WsExtra {
   /** Ends graphql-ws's side of the connection (its subscriptions). */
   closed: ((code?: number, reason?: string) => Promise<void>) | null = null;
   userId: string | null = null;
+  credentials: Credentials = null;
   private floodWindowStart = 0;
   private floodCount = 0;
   private flooded = false;

@@ -15,7 +15,7 @@ import { databaseFailure } from "../db/errors.js";
 import { webDistDir } from "../shared/paths.js";
 import { SpanKind, tracing } from "../shared/tracing.js";
 import { AppError, asGraphQLError } from "../shared/errors.js";
-import { createContext, usageKeyOf, type GraphQLContext } from "../graphql/context.js";
+import { createContext, credentialsOf, usageKeyOf, type GraphQLContext } from "../graphql/context.js";
 import type { ConnectionListener } from "../features/module.js";
 import type { Services } from "../features/module.js";
 import {
@@ -311,7 +311,11 @@ function graphqlWsOptions({
   return {
     schema,
     onConnect: async (ctx) => {
-      const userId = await sessions.open(ctx.extra.socket, ctx.connectionParams?.authorization);
+      const credentials = await credentialsOf(services, ctx.connectionParams?.authorization);
+      // Kept as credentials, not as the token: the parameters are not needed again.
+      delete (ctx as { connectionParams?: unknown }).connectionParams;
+      ctx.extra.credentials = credentials;
+      const userId = await sessions.open(ctx.extra.socket, credentials);
       if (userId) ctx.extra.signedIn(userId);
     },
     onSubscribe: (ctx, _id, payload) =>
@@ -330,7 +334,7 @@ function graphqlWsOptions({
     }),
     // Runs once per subscription; resolvers refresh loaders per event.
     context: (ctx) =>
-      createContext(services, ctx.connectionParams?.authorization, {
+      createContext(services, ctx.extra.credentials, {
         clientAddress: ctx.extra.remoteAddress,
         onSlowConsumer: () => closeSlowConsumer(ctx.extra.socket, metrics),
       }),
@@ -481,8 +485,11 @@ function mountGraphQLHttp(
   { options, logger, metrics }: Endpoint,
 ) {
   const { services, budgets } = options;
-  const httpContext = (req: IncomingMessage, clientAddress: string | undefined) =>
-    createContext(services, req.headers.authorization, { clientAddress, maxResponseBytes: budgets.maxResponseBytes });
+  const httpContext = async (req: IncomingMessage, clientAddress: string | undefined) =>
+    createContext(services, await credentialsOf(services, req.headers.authorization), {
+      clientAddress,
+      maxResponseBytes: budgets.maxResponseBytes,
+    });
   app.use(
     "/graphql",
     cors(),

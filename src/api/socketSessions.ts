@@ -2,7 +2,8 @@ import { CloseCode } from "graphql-ws";
 import type { WebSocket } from "ws";
 import type { ConnectionListener } from "../features/module.js";
 import type { UsersService } from "../features/users/users.service.js";
-import { bearerToken } from "../graphql/context.js";
+import type { VerifiedClaims } from "../auth/tokens.js";
+import type { Credentials } from "../graphql/context.js";
 
 /** graphql-ws's TooManyInitialisationRequests: its client does not retry it. */
 const TOO_MANY_CLOSE_CODE = CloseCode.TooManyInitialisationRequests;
@@ -13,7 +14,7 @@ const EXPIRY_CHECK_MS = 10_000;
 interface OpenSocket {
   socket: WebSocket;
   userId: string;
-  token: string;
+  claims: VerifiedClaims;
   expiresAt: number;
 }
 
@@ -58,9 +59,9 @@ export class SocketSessions {
    * subscriptions are refused UNAUTHENTICATED meanwhile); one past the user's socket limit at
    * once. Returns the signed-in user's id, or null.
    */
-  async open(socket: WebSocket, authorization: unknown): Promise<string | null> {
-    const token = bearerToken(authorization);
-    const session = token ? await this.users.session(token) : null;
+  async open(socket: WebSocket, credentials: Credentials): Promise<string | null> {
+    const claims = credentials && "claims" in credentials ? credentials.claims : null;
+    const session = claims ? await this.users.sessionOf(claims) : null;
     if (!session) {
       setTimeout(() => {
         this.limits.onLimit("unauthenticated_timeout");
@@ -79,7 +80,7 @@ export class SocketSessions {
       return null;
     }
     const userId = session.user.id;
-    const open = { socket, userId, token: token!, expiresAt: session.expiresAt };
+    const open = { socket, userId, claims: claims!, expiresAt: session.expiresAt };
     sessions.add(open);
     this.bySocket.set(socket, open);
     for (const listener of this.listeners) listener.opened(userId);
@@ -102,7 +103,7 @@ export class SocketSessions {
 
   private async recheck(userId: string) {
     for (const session of this.byUser.get(userId) ?? []) {
-      if (!(await this.users.session(session.token))) this.end(userId, session, "the session ended; sign in again");
+      if (!(await this.users.sessionOf(session.claims))) this.end(userId, session, "the session ended; sign in again");
     }
   }
 

@@ -1,3 +1,4 @@
+import type { VerifiedClaims } from "../auth/tokens.js";
 import type { UserRow } from "../db/schema.js";
 import type { Session } from "../features/users/users.service.js";
 import { AppError, unauthenticated } from "../shared/errors.js";
@@ -29,32 +30,46 @@ export interface GraphQLContext {
 }
 
 /** The token of `Bearer <token>`; undefined without authorization, null when it is malformed. */
-export function bearerToken(authorization: unknown): string | null | undefined {
+function bearerToken(authorization: unknown): string | null | undefined {
   if (authorization === undefined || authorization === null || authorization === "") return undefined;
   const match = typeof authorization === "string" ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
   return match ? match[1]! : null;
 }
 
 /**
- * The one context builder, used by HTTP (per request) and WebSocket (per subscription).
- * `authorization` is the `Authorization` header or `connectionParams.authorization`.
+ * What an authorization says once its token is checked: signed out (null), a token whose
+ * session is looked up at each use (`claims`), or why it is refused (`problem`). A WebSocket
+ * keeps this for its subscriptions rather than its token (about 300 bytes per idle client).
  */
+export type Credentials = null | { claims: VerifiedClaims } | { problem: string };
+
+const INVALID_TOKEN = "the token is invalid, expired or logged out; sign in again";
+
+/** `authorization` is the `Authorization` header or `connectionParams.authorization`. */
+export async function credentialsOf(services: Services, authorization: unknown): Promise<Credentials> {
+  const token = bearerToken(authorization);
+  if (token === undefined) return null;
+  if (token === null) return { problem: "authorization must be 'Bearer <token>'" };
+  const claims = await services.users.claims(token);
+  return claims ? { claims } : { problem: INVALID_TOKEN };
+}
+
+/** The one context builder, used by HTTP (per request) and WebSocket (per subscription). */
 export async function createContext(
   services: Services,
-  authorization: unknown,
+  credentials: Credentials,
   transport: { onSlowConsumer?: () => void; clientAddress?: string; maxResponseBytes?: number } = {},
 ): Promise<GraphQLContext> {
   let viewer: UserRow | null = null;
   let session: Session | null = null;
   let authProblem: string | null = null;
-  const token = bearerToken(authorization);
-  if (token === null) authProblem = "authorization must be 'Bearer <token>'";
-  else if (token !== undefined) {
-    const found = await services.users.session(token);
+  if (credentials && "problem" in credentials) authProblem = credentials.problem;
+  else if (credentials) {
+    const found = await services.users.sessionOf(credentials.claims);
     if (found) {
       viewer = found.user;
       session = { id: found.id, expiresAt: found.expiresAt };
-    } else authProblem = "the token is invalid, expired or logged out; sign in again";
+    } else authProblem = INVALID_TOKEN;
   }
   const context = new Context(
     services,

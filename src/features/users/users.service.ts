@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { hashPassword, verifyPassword, verifyAgainstNobody } from "../../auth/passwords.js";
-import type { TokenService } from "../../auth/tokens.js";
+import type { TokenService, VerifiedClaims } from "../../auth/tokens.js";
 import { anyOf } from "../../db/arrays.js";
 import type { Database } from "../../db/client.js";
 import { revokedSessions, users, type UserRow } from "../../db/schema.js";
@@ -169,14 +169,19 @@ export class UsersService {
     return user ?? null;
   }
 
+  /** What a token says, when it is well formed, signed by us and not expired; else null. */
+  claims(token: string): Promise<VerifiedClaims | null> {
+    return this.tokens.verify(token);
+  }
+
   /**
-   * The user a token belongs to, with the session it names and when it expires; null when the
-   * token is invalid, expired or logged out, or the user is gone.
+   * The user a verified token belongs to, with the session it names and when it expires; null
+   * when the token has expired or was logged out, or the user is gone. Checked at each use: a
+   * WebSocket verifies its token once and asks this for each subscription.
    */
-  async session(token: string): Promise<(Session & { user: UserRow }) | null> {
+  async sessionOf(claims: VerifiedClaims): Promise<(Session & { user: UserRow }) | null> {
+    if (claims.expiresAt <= Date.now()) return null;
     await this.events.awake(); // the cached users and revoked sessions are current only while events are read
-    const claims = await this.tokens.verify(token);
-    if (!claims) return null;
     const user = await this.signedInUser(claims.userId);
     if (!user || user.sessionEpoch !== claims.epoch) return null;
     if (claims.sessionId && (await this.revokedSessionsOf(user.id)).has(claims.sessionId)) return null;
