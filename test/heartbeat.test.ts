@@ -2,7 +2,7 @@
  * The WebSocket heartbeat: a socket that stays silent is pinged, and dropped once it leaves a
  * ping unanswered; a socket that talks (graphql-ws pings of its own, as the web client sends
  * every 5 s) is never pinged. A socket that never sends connection_init is closed (4408), even
- * while it pings.
+ * while it pings; one whose message is not a JSON object, at once (4400).
  */
 import { expect, it } from "vitest";
 import WebSocket from "ws";
@@ -70,4 +70,19 @@ it("closes a socket that does not send connection_init within 3 s, pinging or no
     clearInterval(pings);
     signedIn.ws.terminate();
   }
+});
+
+it("closes a socket whose message is not a JSON object, a JSON string holding one among them (4400)", async () => {
+  const init = JSON.stringify({ type: "connection_init" });
+  const codes = await Promise.all(
+    [JSON.stringify(init), "[1]", "{not json", "null"].map(
+      (text) =>
+        new Promise<number>((resolve, reject) => {
+          const ws = new WebSocket(t.wsUrl, "graphql-transport-ws");
+          ws.once("open", () => ws.send(text)).once("error", reject);
+          ws.once("close", (code) => resolve(code));
+        }),
+    ),
+  );
+  expect(codes).toEqual([4400, 4400, 4400, 4400]);
 });

@@ -198,13 +198,9 @@ class Connection implements WsExtra {
     const text = String(data);
     const problem = this.refusal(text);
     if (problem) return this.refuse(CloseCode.BadRequest, problem);
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      return this.refuse(CloseCode.BadRequest, "Invalid message received");
-    }
-    if ((message as { type?: unknown } | null)?.type === MessageType.ConnectionInit) this.shared.initWait.delete(this);
+    const message = parsedMessage(text);
+    if (!message) return this.refuse(CloseCode.BadRequest, "Invalid message received");
+    if (message.type === MessageType.ConnectionInit) this.shared.initWait.delete(this);
     // graphql-ws takes the parsed message as well as its text (its parseMessage parses only
     // strings), and its handler of a subscribe message keeps what it was given for the
     // subscription's life: the object, which it keeps anyway, rather than the text too.
@@ -258,6 +254,16 @@ class Connection implements WsExtra {
       ),
     );
     return true;
+  }
+}
+
+/** A message's JSON object, or null (graphql-ws would parse a JSON string's content again). */
+function parsedMessage(text: string): { type?: unknown } | null {
+  try {
+    const message: unknown = JSON.parse(text);
+    return typeof message === "object" && message !== null && !Array.isArray(message) ? message : null;
+  } catch {
+    return null;
   }
 }
 
