@@ -13,9 +13,8 @@ const EXPIRY_CHECK_MS = 10_000;
 
 interface OpenSocket {
   socket: WebSocket;
-  userId: string;
+  /** Whose socket, and until when: its token's claims. */
   claims: VerifiedClaims;
-  expiresAt: number;
 }
 
 export interface SocketLimits {
@@ -80,7 +79,7 @@ export class SocketSessions {
       return null;
     }
     const userId = session.user.id;
-    const open = { socket, userId, claims: claims!, expiresAt: session.expiresAt };
+    const open = { socket, claims: claims! };
     sessions.add(open);
     this.bySocket.set(socket, open);
     for (const listener of this.listeners) listener.opened(userId);
@@ -93,8 +92,8 @@ export class SocketSessions {
     const open = this.bySocket.get(socket);
     if (!open) return;
     this.bySocket.delete(socket);
-    this.byUser.get(open.userId)?.delete(open);
-    for (const listener of this.listeners) listener.closed(open.userId);
+    this.byUser.get(open.claims.userId)?.delete(open);
+    for (const listener of this.listeners) listener.closed(open.claims.userId);
   }
 
   stop(): void {
@@ -113,7 +112,7 @@ export class SocketSessions {
     for (const [userId, sessions] of this.byUser) {
       for (const session of sessions) {
         if (session.socket.readyState >= session.socket.CLOSING) sessions.delete(session);
-        else if (session.expiresAt <= now) this.end(userId, session, "the token expired; sign in again");
+        else if (session.claims.expiresAt <= now) this.end(userId, session, "the token expired; sign in again");
       }
       if (sessions.size === 0) this.byUser.delete(userId);
     }

@@ -8,7 +8,7 @@ import type { Services } from "../features/module.js";
 
 export interface GraphQLContext {
   services: Services;
-  loaders: Loaders;
+  readonly loaders: Loaders;
   /** The signed-in user, or null. */
   viewer: UserRow | null;
   /** The viewer's session (which logOut ends), or null. */
@@ -89,7 +89,9 @@ export const usageKeyOf = (userId: string | null | undefined, clientAddress: str
 
 /** A class, not an object of closures: a subscription keeps its context for its whole life. */
 class Context implements GraphQLContext {
-  loaders: Loaders;
+  // Not an ES private field: Apollo Server copies a request's context object (its own
+  // properties onto the class's prototype), and a copy has no ES private fields.
+  private lazyLoaders?: Loaders;
   responseBudget?: ResponseBudget;
   vouchedRoom?: (roomId: string) => boolean;
   readonly usageKey: string;
@@ -102,7 +104,6 @@ class Context implements GraphQLContext {
     readonly clientAddress: string,
     readonly onSlowConsumer?: () => void,
   ) {
-    this.loaders = new Loaders(services, viewer?.id ?? null);
     this.usageKey = usageKeyOf(viewer?.id, clientAddress);
   }
 
@@ -111,8 +112,13 @@ class Context implements GraphQLContext {
     return this.viewer;
   }
 
+  /** Made when first used: an idle subscription keeps its context, and needs none until an event. */
+  get loaders(): Loaders {
+    return (this.lazyLoaders ??= new Loaders(this.services, this.viewer?.id ?? null));
+  }
+
   refreshLoaders(): void {
-    this.loaders = new Loaders(this.services, this.viewer?.id ?? null);
+    this.lazyLoaders = undefined;
   }
 }
 
