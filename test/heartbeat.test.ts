@@ -29,6 +29,14 @@ async function socket(token: string, autoPong: boolean) {
   return state;
 }
 
+/** An open graphql-ws socket that has sent nothing yet, and the close code it will get. */
+async function unsignedSocket() {
+  const ws = new WebSocket(t.wsUrl, "graphql-transport-ws");
+  const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  return { ws, closed };
+}
+
 it("pings silent sockets, drops one that does not answer, and leaves a talking one alone", async () => {
   const user = await signUp(t.url);
   const [silent, deaf, talking] = await Promise.all([
@@ -53,17 +61,11 @@ it("pings silent sockets, drops one that does not answer, and leaves a talking o
 it("closes a socket that does not send connection_init within 3 s, pinging or not, and keeps one that did", async () => {
   const user = await signUp(t.url);
   const signedIn = await socket(user.token, true);
-  const closeCode = (ws: WebSocket) => new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
-  const open = () =>
-    new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(t.wsUrl, "graphql-transport-ws");
-      ws.once("open", () => resolve(ws)).once("error", reject);
-    });
-  const [silent, pinging] = await Promise.all([open(), open()]);
-  const pings = setInterval(() => pinging.send(JSON.stringify({ type: "ping" })), 200);
+  const [silent, pinging] = await Promise.all([unsignedSocket(), unsignedSocket()]);
+  const pings = setInterval(() => pinging.ws.send(JSON.stringify({ type: "ping" })), 200);
   try {
     const openedAt = Date.now();
-    expect(await Promise.all([closeCode(silent), closeCode(pinging)])).toEqual([4408, 4408]);
+    expect(await Promise.all([silent.closed, pinging.closed])).toEqual([4408, 4408]);
     expect(Date.now() - openedAt).toBeGreaterThanOrEqual(2_900);
     expect(signedIn.closed).toBe(false);
   } finally {
@@ -75,14 +77,11 @@ it("closes a socket that does not send connection_init within 3 s, pinging or no
 it("closes a socket whose message is not a JSON object, a JSON string holding one among them (4400)", async () => {
   const init = JSON.stringify({ type: "connection_init" });
   const codes = await Promise.all(
-    [JSON.stringify(init), "[1]", "{not json", "null"].map(
-      (text) =>
-        new Promise<number>((resolve, reject) => {
-          const ws = new WebSocket(t.wsUrl, "graphql-transport-ws");
-          ws.once("open", () => ws.send(text)).once("error", reject);
-          ws.once("close", (code) => resolve(code));
-        }),
-    ),
+    [JSON.stringify(init), "[1]", "{not json", "null"].map(async (text) => {
+      const { ws, closed } = await unsignedSocket();
+      ws.send(text);
+      return closed;
+    }),
   );
   expect(codes).toEqual([4400, 4400, 4400, 4400]);
 });

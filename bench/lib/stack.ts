@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, type Admin } from "kafkajs";
 import type postgres from "postgres";
 import { AppProcess } from "../../scripts/app-process.js";
 import { createTestDatabase, kafkaAnswers, startBroker } from "../../scripts/local-services.js";
@@ -49,25 +49,27 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
  * them). Said, not deleted: they are not the bench's.
  */
 async function warnOfOthersTopics(brokers: string, log: (line: string) => void) {
-  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const others = (await admin.listTopics()).filter((t) => !t.startsWith("__"));
-    if (others.length > 0)
-      log(
-        `warning: the broker holds ${others.length} topics of others; idle and broker figures include their cost (for a clean broker: npm run kafka:stop, then remove .kafka/broker-9092)`,
-      );
-  } finally {
-    await admin.disconnect();
-  }
+  const others = await withAdmin(brokers, async (admin) =>
+    (await admin.listTopics()).filter((t) => !t.startsWith("__")),
+  );
+  if (others.length > 0)
+    log(
+      `warning: the broker holds ${others.length} topics of others; idle and broker figures include their cost (for a clean broker: npm run kafka:stop, then remove .kafka/broker-9092)`,
+    );
 }
 
 async function deleteTopics(brokers: string, prefixes: string[]) {
+  await withAdmin(brokers, async (admin) => {
+    const topics = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  });
+}
+
+async function withAdmin<T>(brokers: string, use: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const topics = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
+    return await use(admin);
   } finally {
     await admin.disconnect();
   }

@@ -74,8 +74,8 @@ const CONTENDED_SPREAD_MS = 50;
  * How long to wait before trying a failed chunk again. A lost lock race is tried again soon,
  * after a random wait: when two workers' chunks wait on each other, both fail at lock_timeout
  * at the same moment, and after equal waits they would meet the same way again, attempt after
- * attempt (seen: every command of both workers stalled 3.3 s). Any other failure (the database
- * away) backs off exponentially.
+ * attempt (the cause that fits a 3.3 s stall of both workers' commands in the abuse suite). Any
+ * other failure (the database away) backs off exponentially.
  */
 export function retryDelayMs(attempt: number, failure: DatabaseFailure["kind"], random = Math.random): number {
   if (failure === "contended") {
