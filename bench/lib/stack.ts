@@ -85,6 +85,7 @@ export class Chat {
     readonly apis: AppProcess[],
     readonly workers: AppProcess[],
     readonly env: Record<string, string>,
+    private readonly nodeArgs: string[],
   ) {}
 
   get api(): AppProcess | null {
@@ -132,7 +133,7 @@ export class Chat {
     const apis = await Promise.all(
       Array.from({ length: parts.api ? (parts.apis ?? 1) : 0 }, () => AppProcess.start("api", env, nodeArgs, "build")),
     );
-    return new Chat(apis, workers, env);
+    return new Chat(apis, workers, env, nodeArgs);
   }
 
   get url(): string {
@@ -160,9 +161,13 @@ export class Chat {
     ];
   }
 
-  /** Stops the API processes after the first `keep`. */
-  async dropApis(keep: number): Promise<void> {
-    await Promise.all(this.apis.splice(keep).map((api) => api.stop()));
+  /** Runs `count` API processes: the ones after the first `count` are stopped, missing ones started. */
+  async setApis(count: number): Promise<void> {
+    await Promise.all(this.apis.splice(count).map((api) => api.stop()));
+    const started = Array.from({ length: count - this.apis.length }, () =>
+      AppProcess.start("api", this.env, this.nodeArgs, "build"),
+    );
+    this.apis.push(...(await Promise.all(started)));
   }
 
   async stop(): Promise<void> {

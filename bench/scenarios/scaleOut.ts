@@ -1,15 +1,19 @@
 /**
  * 0d. Scale-out: what an added API process costs. The cost scenario's load (closed loops of
- * sendMessage, every room's subscribers receiving every message) on one worker and 4 API
- * processes: every client on the first API (the other 3 running with no clients at all), then
- * the clients spread over all 4, then over 2 and on 1 (the extra ones stopped). Each
- * configuration opens its own subscribers, warms up with twice the measured load, and is
- * measured per process from /proc; the figures are each configuration's median round.
+ * sendMessage, every room's subscribers receiving every message) on one worker and 1 to 4 API
+ * processes: every client on the first of 4 (the other 3 with no clients at all), the clients
+ * spread over 4, over 2, and on 1 (the others stopped). A round measures every configuration
+ * once, in the opposite order to the round before: the broker keeps getting cheaper for minutes
+ * after it starts (a JVM compiling), and configurations measured one after the other had the
+ * first ones pay for that (the broker's share fell by position in three runs of four). Each
+ * configuration's round opens its own subscribers, warms up with twice the measured load, and
+ * is measured per process from /proc; the figures are each configuration's median round.
  */
 import postgres from "postgres";
 import { row, type Row } from "../lib/report.js";
 import type { Stack } from "../lib/stack.js";
 import { round } from "../lib/stats.js";
+import { waitUntil } from "../../scripts/app-process.js";
 import {
   Load,
   medianRound,
@@ -34,11 +38,6 @@ interface Configuration {
   serving: number;
 }
 
-/**
- * In this order: the APIs without clients have had none since they started (one that lost
- * its last client would keep its event consumer running for API_IDLE_PAUSE_MS, 10 s), and
- * the stopped ones go last.
- */
 const CONFIGURATIONS: Configuration[] = [
   { name: "1 API serving, 3 without clients", apis: 4, serving: 1 },
   { name: "4 APIs, clients spread", apis: 4, serving: 4 },
@@ -56,21 +55,24 @@ interface Result {
 export async function scaleOutScenario(stack: Stack, opts: Options, log: (l: string) => void): Promise<Row[]> {
   const sqlClient = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
   const base = await startOurs(stack, opts, { apis: 4 });
-  const results: Result[] = [];
+  const rounds = new Map<Configuration, Round[]>(CONFIGURATIONS.map((c) => [c, []]));
   try {
     // A broker and processes the bench just started are cold (JVM, JIT): warmed up on a load
-    // of their own first (through the first API: the others stay without clients), or the
-    // first configuration measured pays for it.
+    // of their own first (through the first API: the others stay without clients).
     await warmUp(base, opts, sqlClient, log);
-    for (const configuration of CONFIGURATIONS) {
-      await base.chat.dropApis(configuration.apis);
-      results.push(await measureConfiguration(base, configuration, opts, sqlClient, log));
+    for (let r = 0; r < opts.rounds; r++) {
+      const order = r % 2 === 0 ? CONFIGURATIONS : [...CONFIGURATIONS].reverse();
+      for (const configuration of order)
+        rounds.get(configuration)!.push(await measureRound(base, configuration, opts, sqlClient, log));
     }
   } finally {
     await base.stop();
     await sqlClient.end();
   }
-  return figures(results, opts);
+  return figures(
+    CONFIGURATIONS.map((configuration) => summary(configuration, rounds.get(configuration)!, log)),
+    opts,
+  );
 }
 
 async function warmUp(base: Ours, opts: Options, sqlClient: postgres.Sql, log: (l: string) => void) {
@@ -81,14 +83,20 @@ async function warmUp(base: Ours, opts: Options, sqlClient: postgres.Sql, log: (
   await load.stop();
 }
 
-async function measureConfiguration(
+interface Round {
+  measured: Measured;
+  idle: Map<string, number>;
+}
+
+async function measureRound(
   base: Ours,
   configuration: Configuration,
   opts: Options,
   sqlClient: postgres.Sql,
   log: (l: string) => void,
-): Promise<Result> {
+): Promise<Round> {
   const { chat } = base;
+  await chat.setApis(configuration.apis);
   const contender: Contender = {
     ...base,
     name: `ours, ${configuration.name}`,
@@ -100,15 +108,29 @@ async function measureConfiguration(
   try {
     log(`scale-out: ${configuration.name}: warming up with ${2 * opts.messages} messages`);
     await load.start();
+    // APIs without clients are measured paused, as they run: one that had clients in the
+    // round before pauses API_IDLE_PAUSE_MS after it lost them.
+    await waitUntil(
+      async () => {
+        const gauges = chat.apis.slice(configuration.serving).map((api) => api.metric("chat_event_consumer_paused"));
+        return (await Promise.all(gauges)).every((gauge) => gauge === 1);
+      },
+      60_000,
+      "the APIs without clients to pause their event consumers",
+    );
     const idle = await load.idle(IDLE_SECONDS);
-    const rounds: Measured[] = [];
-    for (let r = 0; r < opts.rounds; r++) rounds.push(await load.measure());
-    const cpuByRound = rounds.map((m) => round(perMessage(m, total(m)), 3));
-    log(`scale-out: ${configuration.name}: CPU ms/msg by round ${cpuByRound.join(", ")}`);
-    return { configuration, measured: medianRound(rounds), cpuByRound, idle };
+    return { measured: await load.measure(), idle };
   } finally {
     await load.stop();
   }
+}
+
+function summary(configuration: Configuration, rounds: Round[], log: (l: string) => void): Result {
+  const cpuByRound = rounds.map(({ measured }) => round(perMessage(measured, total(measured)), 3));
+  log(`scale-out: ${configuration.name}: CPU ms/msg by round ${cpuByRound.join(", ")}`);
+  const measured = medianRound(rounds.map((r) => r.measured));
+  const idle = rounds.find((r) => r.measured === measured)!.idle;
+  return { configuration, measured, cpuByRound, idle };
 }
 
 const cpuOf = (m: Measured, names: string[]) =>
