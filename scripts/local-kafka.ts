@@ -261,7 +261,7 @@ function writeConfig(node: KafkaNode, nodes: KafkaNode[], secure?: SecureListene
       "offsets.topic.num.partitions=10",
       "group.initial.rebalance.delay.ms=0",
       // The active controller appends a no-op record to the metadata log every 500 ms by
-      // default (KIP-835: it shows followers that the leader is alive): on an idle node that was
+      // default (KIP-835: it lets brokers see the metadata log is current): on an idle node that was
       // over a third of its CPU (16 -> 10 ms/s). Elections and broker fencing do not depend on it.
       "metadata.max.idle.interval.ms=5000",
       "",
