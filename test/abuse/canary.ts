@@ -1,6 +1,6 @@
 /**
  * The abuse suite's canary, in a process of its own so that the attacker's work in the test
- * process cannot delay its clock: two users in a room, one sends a message every 100 ms, the
+ * process cannot delay its clock: two users in a room, one sends a message every 125 ms, the
  * other times each arrival. Prints "ready" once chatting; on "stop" (stdin) prints its figures
  * as JSON and exits. Env: CANARY_URL (the API's /graphql URL).
  */
@@ -73,6 +73,14 @@ function failed(i: number, why: string) {
   console.error(`[canary] send ${i} failed: ${why}`);
 }
 
+/**
+ * Under the default messages-per-user limit (100 in a fixed 10 s window): at one send per
+ * 100 ms, exactly that rate, the 101st send was refused whenever the API got it less than 10 s
+ * after the window's first (its request a little faster than that one's): TOO_MANY_REQUESTS
+ * on send 100 in a CI run.
+ */
+const SEND_EVERY_MS = 125;
+
 const timer = setInterval(() => {
   const i = n++;
   sentAt.set(i, performance.now());
@@ -84,7 +92,7 @@ const timer = setInterval(() => {
     (result) => result.errors && failed(i, JSON.stringify(result.errors)),
     (error: Error) => failed(i, error.message),
   );
-}, 100);
+}, SEND_EVERY_MS);
 console.log("ready");
 
 for await (const line of createInterface({ input: process.stdin })) {
